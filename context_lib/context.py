@@ -1,0 +1,591 @@
+"""The Context: a JSON-serializable, namespaced, history-tracking state container.
+
+Keys are dotted paths (``network.latency_v1``); values are JSON values. Every change is
+recorded (who, when, before, after), changed keys are tracked as *dirty* until someone
+persists them, and whole contexts can be snapshotted to JSON and merged.
+
+Design notes
+------------
+* The context owns its values: they are validated and copied on the way in and copied
+  on the way out, and stored values are never mutated in place. Contexts can therefore
+  share stored values (merges do) without copying them.
+* All changes go through one re-entrant lock, so ``seq`` is gap-free and history is in
+  ``seq`` order even with many writer threads. Reads take no lock.
+* Anything that can fail is checked before the first change is made: bad input never
+  leaves a context half-changed.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeAlias
+
+from context_lib import snapshot
+from context_lib.errors import ContextError, MergeConflictError, SnapshotError
+from context_lib.history import DELETE, SET, Change, HistoryView, Record, make_change
+from context_lib.values import (
+    JSONValue,
+    check_key,
+    check_keys,
+    check_prefix,
+    copy_value,
+    own,
+    same_value,
+)
+
+__all__ = ["Conflict", "Context", "MergeReport", "MergeStrategy"]
+
+_MISSING: Any = object()
+_SIMPLE = frozenset({str, int, bool, type(None)})
+_CONTAINERS = (list, dict)
+_NO_TIME = -math.inf
+
+Resolver: TypeAlias = Callable[[str, Any, Any], Any]
+MergeStrategy: TypeAlias = str | Resolver
+STRATEGIES = ("last_writer_wins", "ours", "theirs", "raise")
+
+
+class Conflict(NamedTuple):
+    """A key both sides of a merge hold, with different values."""
+
+    key: str
+    ours: Any
+    theirs: Any
+
+
+@dataclass
+class MergeReport:
+    """What a merge did: the keys it changed and the conflicts it met (and resolved)."""
+
+    applied: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def _check_who(who: object) -> None:
+    if who is not None and who.__class__ is not str:
+        raise ContextError(f"who must be a string or None, not {type(who).__name__}")
+
+
+class Context:
+    """A mapping of dotted keys to JSON values that remembers every change.
+
+    >>> ctx = Context(clock=lambda: 1.0)
+    >>> ctx.set("network.latency_ms", 12, who="probe")
+    >>> ctx.get("network.latency_ms")
+    12
+    >>> ctx.namespace("network")
+    {'latency_ms': 12}
+    >>> [(c.seq, c.key, c.op, c.after, c.who) for c in ctx.history]
+    [(1, 'network.latency_ms', 'set', 12, 'probe')]
+
+    ``initial`` (a mapping of dotted keys to values) is applied as ordinary changes:
+    they appear in the history and are dirty. ``clock`` returns epoch seconds; pass a
+    fake one to make timestamps deterministic.
+    """
+
+    __slots__ = ("_clock", "_data", "_dirty", "_history", "_lock", "_mtime", "_records")
+
+    def __init__(
+        self,
+        initial: Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._data: dict[str, Any] = {}
+        self._mtime: dict[str, float] = {}  # key -> time of its last change (for merges)
+        self._dirty: dict[str, int] = {}  # key -> seq of its last change, first-change order
+        self._records: list[Record] = []
+        self._history = HistoryView(self._records)
+        self._lock = threading.RLock()
+        self._clock = clock
+        if initial is not None:
+            self.update(initial)
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return a copy of the value at ``key``, or ``default`` if it is not set.
+
+        An invalid key raises :class:`InvalidKeyError` rather than hiding a typo.
+        """
+        try:
+            value = self._data[key]
+        except (KeyError, TypeError):
+            check_key(key)
+            return default
+        if value.__class__ in _CONTAINERS:
+            return copy_value(value)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            value = self._data[key]
+        except (KeyError, TypeError):
+            check_key(key)
+            raise KeyError(key) from None
+        if value.__class__ in _CONTAINERS:
+            return copy_value(value)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key.__class__ is str and key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        """All keys in insertion order, or only those under ``prefix.``."""
+        if prefix is None:
+            return list(self._data)
+        start = check_prefix(prefix) + "."
+        return [k for k in list(self._data) if k.startswith(start)]
+
+    def values(self) -> list[Any]:
+        """Copies of all values, in key insertion order."""
+        return [copy_value(v) for v in list(self._data.values())]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(key, value)`` pairs (values copied), in key insertion order."""
+        return [(k, copy_value(v)) for k, v in list(self._data.items())]
+
+    def namespace(self, prefix: str) -> dict[str, Any]:
+        """The keys under ``prefix.`` as a plain dict, with the prefix removed.
+
+        >>> Context({"db.host": "h", "db.port": 5432, "debug": True}).namespace("db")
+        {'host': 'h', 'port': 5432}
+        """
+        start = check_prefix(prefix) + "."
+        cut = len(start)
+        return {k[cut:]: copy_value(v) for k, v in list(self._data.items()) if k.startswith(start)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A flat copy: dotted keys to values."""
+        return {k: copy_value(v) for k, v in list(self._data.items())}
+
+    def to_nested(self) -> dict[str, Any]:
+        """Nested dicts, one level per key segment: ``{"a.b": 1}`` -> ``{"a": {"b": 1}}``.
+
+        Raises :class:`ContextError` naming both keys when one key is a prefix of
+        another (``a`` and ``a.b``): the nested form cannot hold both.
+        """
+        root: dict[str, Any] = {}
+        made: set[int] = {id(root)}  # dicts created here as namespaces (not values)
+        owner: dict[int, str] = {}  # namespace dict -> its dotted path
+        for key, value in list(self._data.items()):
+            node = root
+            parts = key.split(".")
+            for depth, part in enumerate(parts[:-1]):
+                child = node.get(part, _MISSING)
+                if child is _MISSING:
+                    child = node[part] = {}
+                    made.add(id(child))
+                    owner[id(child)] = ".".join(parts[: depth + 1])
+                elif id(child) not in made:
+                    other = ".".join(parts[: depth + 1])
+                    raise ContextError(
+                        f"cannot nest: key {other!r} is a prefix of key {key!r}; rename one of them"
+                    )
+                node = child
+            last = parts[-1]
+            if last in node:
+                under = self._first_key_under(key)
+                raise ContextError(
+                    f"cannot nest: key {key!r} is a prefix of key {under!r}; rename one of them"
+                )
+            node[last] = copy_value(value)
+        return root
+
+    def _first_key_under(self, key: str) -> str:
+        start = key + "."
+        return next(k for k in self._data if k.startswith(start))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Context):
+            return same_value(self._data, other._data)
+        if isinstance(other, Mapping):
+            return same_value(self._data, dict(other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like dict
+
+    def __repr__(self) -> str:
+        return f"<Context: {len(self._data)} key(s), {len(self._records)} change(s)>"
+
+    # ------------------------------------------------------------------ writing
+
+    def set(self, key: str, value: JSONValue, who: str | None = None) -> None:
+        """Set ``key`` to a copy of ``value``, recording the change as made by ``who``.
+
+        Setting a key to the value it already holds records nothing. Raises
+        :class:`InvalidKeyError` for a bad key and :class:`NotSerializableError`
+        (naming the path to the bad part) for a value that is not JSON.
+        """
+        if key.__class__ is not str:
+            check_key(key)
+        if value.__class__ not in _SIMPLE:
+            value = own(value)
+        if who is not None and who.__class__ is not str:
+            _check_who(who)
+        with self._lock:
+            data = self._data
+            old = data.get(key, _MISSING)
+            if old is _MISSING:
+                check_key(key)
+                old = None
+            elif old is value or (
+                old.__class__ is value.__class__
+                and old == value
+                and (old.__class__ not in _CONTAINERS or same_value(old, value))
+            ):
+                return
+            ts = self._clock()
+            records = self._records
+            records.append((ts, key, SET, old, value, who))
+            data[key] = value
+            self._mtime[key] = ts
+            self._dirty[key] = len(records)
+
+    def __setitem__(self, key: str, value: JSONValue) -> None:
+        self.set(key, value)
+
+    def delete(self, key: str, who: str | None = None) -> None:
+        """Delete ``key`` (``KeyError`` if it is not set), recording the change."""
+        _check_who(who)
+        with self._lock:
+            old = self._data.get(key, _MISSING) if key.__class__ is str else _MISSING
+            if old is _MISSING:
+                check_key(key)
+                raise KeyError(key)
+            ts = self._clock()
+            self._records.append((ts, key, DELETE, old, None, who))
+            del self._data[key]
+            self._mtime[key] = ts
+            self._dirty[key] = len(self._records)
+
+    def __delitem__(self, key: str) -> None:
+        self.delete(key)
+
+    def update(
+        self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], who: str | None = None
+    ) -> None:
+        """Set many keys at once: every key and value is checked before any is set."""
+        _check_who(who)
+        pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+        check_keys(k for k, _ in pairs)
+        owned = [(k, own(v, f"value[{k!r}]")) for k, v in pairs]
+        with self._lock:
+            for key, value in owned:
+                self.set(key, value, who)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Context]:
+        """All or nothing: if the block raises, every change it made is undone.
+
+        The block holds the context's lock, so other threads wait for it to finish.
+
+        >>> ctx = Context({"a": 1})
+        >>> try:
+        ...     with ctx.atomic():
+        ...         ctx.set("a", 2)
+        ...         raise RuntimeError("step failed")
+        ... except RuntimeError:
+        ...     pass
+        >>> ctx.get("a"), len(ctx.history)
+        (1, 1)
+        """
+        with self._lock:
+            saved = (dict(self._data), dict(self._mtime), dict(self._dirty), len(self._records))
+            try:
+                yield self
+            except BaseException:
+                data, mtime, dirty, length = saved
+                self._data.clear()
+                self._data.update(data)
+                self._mtime.clear()
+                self._mtime.update(mtime)
+                self._dirty.clear()
+                self._dirty.update(dirty)
+                del self._records[length:]
+                raise
+
+    # ------------------------------------------------------------------ history
+
+    @property
+    def history(self) -> HistoryView:
+        """Every change so far, oldest first, as read-only :class:`Change` records."""
+        return self._history
+
+    def get_history(
+        self,
+        key: str | None = None,
+        who: str | None = None,
+        since: float | None = None,
+    ) -> list[Change]:
+        """The changes matching every filter given.
+
+        ``key``: changes of that key only; ``who``: made by that contributor;
+        ``since``: at or after that timestamp (inclusive).
+        """
+        if key is not None:
+            check_key(key)
+        found = []
+        for i, record in enumerate(list(self._records)):
+            ts, k, _op, _before, _after, w = record
+            if (
+                (key is None or k == key)
+                and (who is None or w == who)
+                and (since is None or ts >= since)
+            ):
+                found.append(make_change(i, record))
+        return found
+
+    def contributors(self) -> dict[str | None, int]:
+        """Who made how many changes (``None`` counts anonymous changes)."""
+        return dict(Counter(record[5] for record in list(self._records)))
+
+    # ------------------------------------------------------------------ dirty keys
+
+    @property
+    def dirty_keys(self) -> frozenset[str]:
+        """Keys changed (set or deleted) since the last :meth:`pop_dirty_keys`."""
+        return frozenset(self._dirty)
+
+    def pop_dirty_keys(self) -> list[str]:
+        """Return the dirty keys in first-change order and forget them."""
+        with self._lock:
+            keys = list(self._dirty)
+            self._dirty.clear()
+            return keys
+
+    def dirty_marks(self) -> dict[str, int]:
+        """Dirty keys with the ``seq`` of their latest change (for writers of deltas).
+
+        A writer persists these keys, then calls :meth:`mark_clean` with the same
+        marks: a key changed again in between stays dirty, so nothing is lost.
+        """
+        with self._lock:
+            return dict(self._dirty)
+
+    def mark_clean(self, marks: Mapping[str, int]) -> None:
+        """Forget the dirty keys in ``marks`` that have not changed since."""
+        with self._lock:
+            dirty = self._dirty
+            for key, seq in marks.items():
+                if dirty.get(key) == seq:
+                    del dirty[key]
+
+    # ------------------------------------------------------------------ snapshots
+
+    def to_json(self, include_history: bool = False) -> str:
+        """A deterministic JSON snapshot (same data, same text).
+
+        By default the snapshot holds only the data: a context restored from it has
+        an empty history. With ``include_history=True`` the history round-trips exactly.
+        """
+        with self._lock:
+            doc: dict[str, Any] = {
+                "format": snapshot.FORMAT,
+                "version": snapshot.VERSION,
+                "data": self._data,
+            }
+            if include_history:
+                doc["history"] = [[i + 1, *r] for i, r in enumerate(self._records)]
+            return snapshot.dumps(doc)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, clock: Callable[[], float] = time.time) -> Context:
+        """Restore a context from :meth:`to_json` output.
+
+        The restored context has no dirty keys; its history is empty unless the
+        snapshot included it. Raises :class:`SnapshotError` for anything else.
+        """
+        doc = snapshot.loads(text)
+        if not isinstance(doc, dict) or doc.get("format") != snapshot.FORMAT:
+            raise SnapshotError(f"not a context snapshot (expected format {snapshot.FORMAT!r})")
+        version = doc.get("version")
+        if version != snapshot.VERSION:
+            raise SnapshotError(
+                f"snapshot version {version!r} is not supported; this library reads "
+                f"version {snapshot.VERSION}"
+            )
+        data = doc.get("data")
+        if not isinstance(data, dict):
+            raise SnapshotError("snapshot has no 'data' object")
+        check_keys(data)
+        records = _parse_history(doc.get("history", []))
+        return cls._restored(data, records, clock)
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+    ) -> Context:
+        """A context holding ``data`` (dotted keys) with no history and no dirty keys.
+
+        This is how stores rebuild a context they loaded.
+        """
+        check_keys(data)
+        owned = {k: own(v, f"value[{k!r}]") for k, v in data.items()}
+        return cls._restored(owned, [], clock)
+
+    @classmethod
+    def _restored(
+        cls, data: dict[str, Any], records: list[Record], clock: Callable[[], float]
+    ) -> Context:
+        ctx = cls(clock=clock)
+        ctx._data.update(data)
+        ctx._records.extend(records)
+        for ts, key, _op, _before, _after, _who in records:
+            ctx._mtime[key] = ts
+        return ctx
+
+    @classmethod
+    def from_nested(
+        cls, nested: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+    ) -> Context:
+        """Build a context from nested dicts: every non-empty dict becomes a namespace.
+
+        >>> Context.from_nested({"db": {"host": "h", "opts": {}}}).to_dict()
+        {'db.host': 'h', 'db.opts': {}}
+        """
+        flat: dict[str, Any] = {}
+
+        def walk(node: Mapping[str, Any], path: str) -> None:
+            for k, v in node.items():
+                if k.__class__ is not str:
+                    raise ContextError(
+                        f"nested keys must be strings; got {k!r} under {path or 'the top'}"
+                    )
+                key = f"{path}.{k}" if path else k
+                if isinstance(v, dict) and v:
+                    walk(v, key)
+                else:
+                    if key in flat:
+                        raise ContextError(f"key {key!r} appears twice in the nested data")
+                    flat[key] = v
+
+        walk(nested, "")
+        ctx = cls(clock=clock)
+        ctx.update(flat)
+        return ctx
+
+    # ------------------------------------------------------------------ merging
+
+    def merge_from(
+        self,
+        other: Context | Mapping[str, Any],
+        strategy: MergeStrategy = "last_writer_wins",
+        prefix: str | None = None,
+        who: str | None = None,
+    ) -> MergeReport:
+        """Bring ``other``'s keys into this context and report what happened.
+
+        Keys only ``other`` holds are added; keys both hold with different values are
+        conflicts, resolved by ``strategy``:
+
+        * ``"last_writer_wins"``: the side whose key changed last (ties go to ``other``);
+        * ``"ours"`` / ``"theirs"``: always keep ours / take theirs;
+        * ``"raise"``: raise :class:`MergeConflictError` listing every conflict and
+          change nothing;
+        * a callable ``(key, ours, theirs) -> value`` that returns the merged value.
+
+        ``prefix`` puts all of ``other``'s keys under a namespace (``x`` -> ``node1.x``).
+        Changes are recorded as made by ``who``. All or nothing: if the strategy fails,
+        nothing is changed.
+        """
+        resolver = _resolver(strategy)
+        start = "" if prefix is None else check_prefix(prefix) + "."
+        _check_who(who)
+        theirs, their_mtime = _merge_source(other)
+        with self._lock:
+            data = self._data
+            plan: list[tuple[str, Any]] = []
+            conflicts: list[Conflict] = []
+            for k, value in theirs.items():
+                key = start + k if start else k
+                ours = data.get(key, _MISSING)
+                if ours is _MISSING:
+                    plan.append((key, value))
+                    continue
+                if ours is value or same_value(ours, value):
+                    continue
+                conflicts.append(Conflict(key, copy_value(ours), copy_value(value)))
+                if strategy == "theirs":
+                    plan.append((key, value))
+                elif strategy == "last_writer_wins":
+                    if their_mtime.get(k, _NO_TIME) >= self._mtime.get(key, _NO_TIME):
+                        plan.append((key, value))
+                elif resolver is not None:
+                    merged = own(
+                        resolver(key, copy_value(ours), copy_value(value)), f"merge[{key!r}]"
+                    )
+                    if not same_value(ours, merged):
+                        plan.append((key, merged))
+            if strategy == "raise" and conflicts:
+                raise MergeConflictError(conflicts)
+            if plan:
+                self._apply(plan, who)
+            return MergeReport([k for k, _ in plan], conflicts)
+
+    def _apply(self, plan: list[tuple[str, Any]], who: str | None) -> None:
+        """Record already-validated, owned values as changes made at one instant."""
+        ts = self._clock()
+        data, mtime, dirty, records = self._data, self._mtime, self._dirty, self._records
+        for key, value in plan:
+            records.append((ts, key, SET, data.get(key), value, who))
+            data[key] = value
+            mtime[key] = ts
+            dirty[key] = len(records)
+
+
+def _resolver(strategy: MergeStrategy) -> Resolver | None:
+    if callable(strategy):
+        return strategy
+    if strategy not in STRATEGIES:
+        raise ContextError(
+            f"unknown merge strategy {strategy!r}; use one of {', '.join(STRATEGIES)} or a callable"
+        )
+    return None
+
+
+def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
+    if isinstance(other, Context):
+        with other._lock:
+            return dict(other._data), dict(other._mtime)
+    if isinstance(other, Mapping):
+        check_keys(other)
+        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, {}
+    raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")
+
+
+def _parse_history(raw: object) -> list[Record]:
+    if not isinstance(raw, list):
+        raise SnapshotError("snapshot 'history' must be a list")
+    records: list[Record] = []
+    for i, entry in enumerate(raw):
+        if not (isinstance(entry, list) and len(entry) == 7):
+            raise SnapshotError(
+                f"history entry {i} must be [seq, timestamp, key, op, before, after, who]"
+            )
+        seq, ts, key, op, before, after, who = entry
+        if seq != i + 1 or isinstance(seq, bool):
+            raise SnapshotError(f"history entry {i} has seq {seq!r}; expected {i + 1}")
+        if isinstance(ts, bool) or not isinstance(ts, int | float):
+            raise SnapshotError(f"history entry {i} has a timestamp that is not a number")
+        if op not in (SET, DELETE):
+            raise SnapshotError(f"history entry {i} has op {op!r}; expected 'set' or 'delete'")
+        if not (who is None or isinstance(who, str)):
+            raise SnapshotError(f"history entry {i} has a 'who' that is not a string")
+        if not isinstance(key, str):
+            raise SnapshotError(f"history entry {i} has a key that is not a string")
+        records.append((ts, key, SET if op == SET else DELETE, before, after, who))
+    check_keys(r[1] for r in records)
+    return records

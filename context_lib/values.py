@@ -1,0 +1,125 @@
+"""Keys and JSON values: validation, defensive copies and JSON-aware equality.
+
+A context owns every value it stores: values are copied on the way in (``own``) and
+mutable values on the way out (``copy_value``), so nobody can change a stored value
+behind the context's back. Stored values are never mutated in place, which lets
+contexts share them safely (merging and snapshots do).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Any, TypeAlias
+
+from context_lib.errors import InvalidKeyError, NotSerializableError
+
+JSONValue: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | None
+
+_SEGMENT = r"[A-Za-z0-9_-]+"
+_KEY_RE = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
+_SEGMENT_RE = re.compile(_SEGMENT)
+# One regular-expression pass validates many keys at once (used when restoring snapshots).
+_MANY_KEYS_RE = re.compile(rf"(?:{_SEGMENT}(?:\.{_SEGMENT})*\n)*")
+
+MAX_DEPTH = 500
+_SCALARS = (str, int, bool, type(None))
+
+
+def check_key(key: object) -> str:
+    """Return ``key`` if it is a valid dotted key, else raise :class:`InvalidKeyError`."""
+    if key.__class__ is not str:
+        raise InvalidKeyError(key, f"keys are strings, not {type(key).__name__}")
+    assert isinstance(key, str)
+    if _KEY_RE.fullmatch(key):
+        return key
+    raise InvalidKeyError(key, _why_invalid(key))
+
+
+def check_keys(keys: Iterable[str]) -> None:
+    """Validate many keys with one regular-expression pass; report the first bad one."""
+    keys = list(keys)
+    if all(k.__class__ is str for k in keys) and _MANY_KEYS_RE.fullmatch(
+        "".join(k + "\n" for k in keys)
+    ):
+        return
+    for key in keys:
+        check_key(key)
+
+
+def check_prefix(prefix: str) -> str:
+    """A namespace prefix follows the same rules as a key."""
+    return check_key(prefix)
+
+
+def _why_invalid(key: str) -> str:
+    if key == "":
+        return "a key cannot be empty"
+    if key.startswith(".") or key.endswith("."):
+        return "a key cannot start or end with '.'"
+    if ".." in key:
+        return "a key cannot contain an empty segment ('..')"
+    for segment in key.split("."):
+        if not _SEGMENT_RE.fullmatch(segment):
+            bad = next(ch for ch in segment if not _SEGMENT_RE.fullmatch(ch))
+            return (
+                f"segment {segment!r} contains {bad!r}; "
+                "use letters, digits, '_' and '-' separated by '.'"
+            )
+    return "not a dotted key"  # pragma: no cover - every failure is named above
+
+
+def own(value: object, path: str = "value", depth: int = 0) -> Any:
+    """Validate ``value`` as JSON and return a copy the caller cannot mutate.
+
+    Raises :class:`NotSerializableError` naming the path to the first bad part.
+    """
+    cls = value.__class__
+    if cls in _SCALARS:
+        return value
+    if cls is float:
+        assert isinstance(value, float)
+        if math.isfinite(value):
+            return value
+        raise NotSerializableError(path, f"{value!r} is not a finite number")
+    if depth >= MAX_DEPTH:
+        raise NotSerializableError(path, f"nested deeper than {MAX_DEPTH} levels")
+    if cls is list or cls is tuple:
+        assert isinstance(value, list | tuple)
+        return [own(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+    if cls is dict:
+        assert isinstance(value, dict)
+        copy: dict[str, Any] = {}
+        for k, item in value.items():
+            if k.__class__ is not str:
+                raise NotSerializableError(
+                    path, f"dict key {k!r} is a {type(k).__name__}; JSON object keys are strings"
+                )
+            copy[k] = own(item, f"{path}[{k!r}]", depth + 1)
+        return copy
+    raise NotSerializableError(path, f"{type(value).__name__} is not a JSON value")
+
+
+def copy_value(value: Any) -> Any:
+    """Deep-copy a stored (already valid) value; scalars are returned as they are."""
+    cls = value.__class__
+    if cls is list:
+        return [copy_value(v) for v in value]
+    if cls is dict:
+        return {k: copy_value(v) for k, v in value.items()}
+    return value
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """JSON equality: like ``==`` but ``1``, ``1.0`` and ``True`` are different values."""
+    if a is b:
+        return True
+    cls = a.__class__
+    if cls is not b.__class__:
+        return False
+    if cls is list:
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if cls is dict:
+        return a.keys() == b.keys() and all(same_value(v, b[k]) for k, v in a.items())
+    return bool(a == b)

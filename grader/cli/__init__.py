@@ -1,0 +1,43 @@
+"""The ``context-course`` command line: a thin layer over library functions.
+
+Tests call :func:`main` with an argument list and get the exit code back.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from context_lib.errors import ContextError
+from grader.cli import tour  # noqa: F401  (registers commands)
+from grader.cli.app import UserError, app
+
+__all__ = ["UserError", "app", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
+
+    Usage errors are printed by Typer; :class:`UserError` and library errors become
+    one ``error: …`` line on stderr. Nothing a person can get wrong ends in a traceback.
+    """
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        command.main(args=args, prog_name="context-course", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except ContextError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
