@@ -1,3 +1,5 @@
 """grader: assessment for the Context course: intake, sandbox, verdict, gradebook, CLI."""
 
-__all__: list[str] = []
+from grader.observe import observe
+
+__all__ = ["observe"]
