@@ -1,0 +1,78 @@
+"""Fixtures shared by the whole suite: real servers started on free loopback ports.
+
+Tests that need a system binary (redis-server, PostgreSQL, Chromium) skip with a loud
+reason when it is missing on a developer machine; in CI (``CONTEXT_COURSE_REQUIRE_SERVICES=1``,
+set by ``.ci/run``) a missing binary fails the test instead, so nothing is silently skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def require_binary(name: str, *candidates: str) -> str:
+    """Path of a system binary; skip (locally) or fail (CI) when it is missing."""
+    for candidate in (name, *candidates):
+        found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
+        if found:
+            return found
+    message = f"{name} is not installed (CI installs it with apt; see .ci/run)"
+    if os.environ.get("CONTEXT_COURSE_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(f"SKIPPED LOUDLY: {message}")
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered on 127.0.0.1:{port} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free loopback port, for the whole session."""
+    binary = require_binary("redis-server", "/usr/bin/redis-server")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
