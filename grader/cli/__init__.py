@@ -11,7 +11,9 @@ from collections.abc import Sequence
 import typer
 
 from context_lib.errors import ContextError
-from grader.cli import tour  # noqa: F401  (registers commands)
+
+# Importing a command module registers its commands on the app.
+from grader.cli import certs, grading, release, run, serve, tour  # noqa: F401
 from grader.cli.app import UserError, app
 
 __all__ = ["UserError", "app", "main"]
