@@ -535,6 +535,15 @@ class Context:
                 self._apply(plan, who)
             return MergeReport([k for k, _ in plan], conflicts)
 
+    def _merge_view(self) -> tuple[dict[str, Any], dict[str, float]]:
+        """What a merge reads from this context: its values and their change times.
+
+        A hook for subclasses that hold values elsewhere until asked
+        (``context_lib.patterns.LazyContext`` loads them here).
+        """
+        with self._lock:
+            return dict(self._data), dict(self._mtime)
+
     def _apply(self, plan: list[tuple[str, Any]], who: str | None) -> None:
         """Record already-validated, owned values as changes made at one instant."""
         ts = self._clock()
@@ -558,8 +567,7 @@ def _resolver(strategy: MergeStrategy) -> Resolver | None:
 
 def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
     if isinstance(other, Context):
-        with other._lock:
-            return dict(other._data), dict(other._mtime)
+        return other._merge_view()
     if isinstance(other, Mapping):
         check_keys(other)
         return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, {}
