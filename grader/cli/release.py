@@ -1,3 +1,122 @@
-"""Commands of `context-course` registered on the root app (see grader/cli/app.py)."""
+"""``context-course release``: generate the learner notebooks, or check that they are current."""
 
-from grader.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from grader.cli.app import UserError, app
+from grader.config import Course, CourseConfigError, load_course
+from grader.release import ReleaseError, check_release, write_release
+
+__all__ = ["authoring_warnings", "release"]
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _lint_function() -> Callable[[Path], Iterable[Any]] | None:
+    """``grader.authoring.lint_source`` if that module is installed, else ``None``."""
+    try:
+        module = importlib.import_module("grader.authoring")
+    except ModuleNotFoundError as exc:
+        if exc.name == "grader.authoring":
+            return None
+        raise
+    lint = getattr(module, "lint_source", None)
+    return lint if callable(lint) else None
+
+
+def authoring_warnings(source_dir: Path) -> list[str] | None:
+    """Authoring warnings for every source notebook, or ``None`` when no linter exists."""
+    lint = _lint_function()
+    if lint is None:
+        return None
+    warnings: list[str] = []
+    for path in sorted(source_dir.glob("*/*.ipynb")):
+        warnings.extend(str(item) for item in lint(path))
+    return warnings
+
+
+@app.command()
+def release(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Change nothing; exit 1 listing every problem if the learner notebooks are "
+            "out of date or leak solution or hidden-test text.",
+        ),
+    ] = False,
+    course: Annotated[
+        Path | None,
+        typer.Option(
+            "--course",
+            help="Course folder (holding course.toml); default: found from the current folder.",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Generate the learner notebooks (exercises/) from the instructor sources (solutions/).
+
+    Solutions become `# YOUR CODE HERE` stubs, hidden tests disappear, outputs are
+    cleared; unchanged notebooks are left byte-for-byte as they were.
+
+    Example: `context-course release --check` (what CI runs).
+    """
+    try:
+        loaded = load_course(course)
+    except CourseConfigError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        if check:
+            _check(loaded)
+        else:
+            _release(loaded)
+    except ReleaseError as exc:
+        raise UserError(str(exc), exit_code=1) from None
+
+
+def _release(course: Course) -> None:
+    report = write_release(course.source_dir, course.release_dir)
+    shown = _shown(course.release_dir, course.root)
+    for rel in report.written:
+        typer.echo(f"wrote {shown}/{rel}")
+    for rel in report.removed:
+        typer.echo(f"removed {shown}/{rel} (no source produces it any more)")
+    typer.echo(
+        f"{shown}/: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed"
+    )
+
+
+def _check(course: Course) -> None:
+    source = _shown(course.source_dir, course.root)
+    target = _shown(course.release_dir, course.root)
+    problems = check_release(
+        course.source_dir, course.release_dir, display_source=source, display_release=target
+    )
+    warnings = authoring_warnings(course.source_dir)
+    if warnings is None:
+        typer.echo("note: authoring checks skipped (grader.authoring is not available)")
+    else:
+        for warning in warnings:
+            typer.echo(f"warning: {warning}")
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        typer.echo(
+            f"{len(problems)} problem(s) with {target}/; fix the sources, then run "
+            "`context-course release`",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"{target}/ is up to date with {source}/ and leaks nothing")
