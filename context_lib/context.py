@@ -45,6 +45,7 @@ _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = (list, dict)
 _NO_TIME = -math.inf
+_new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
@@ -89,7 +90,7 @@ class Context:
     fake one to make timestamps deterministic.
     """
 
-    __slots__ = ("_clock", "_data", "_dirty", "_history", "_lock", "_mtime", "_records")
+    __slots__ = ("_clock", "_data", "_dirty", "_history", "_lock", "_records")
 
     def __init__(
         self,
@@ -98,7 +99,6 @@ class Context:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._data: dict[str, Any] = {}
-        self._mtime: dict[str, float] = {}  # key -> time of its last change (for merges)
         self._dirty: dict[str, int] = {}  # key -> seq of its last change, first-change order
         self._records: list[Record] = []
         self._history = HistoryView(self._records)
@@ -235,24 +235,26 @@ class Context:
             value = own(value)
         if who is not None and who.__class__ is not str:
             _check_who(who)
-        with self._lock:
+        # acquire/release rather than ``with``: this is the hottest path of the library.
+        lock = self._lock
+        lock.acquire()
+        try:
             data = self._data
             old = data.get(key, _MISSING)
             if old is _MISSING:
                 check_key(key)
                 old = None
-            elif old is value or (
-                old.__class__ is value.__class__
-                and old == value
-                and (old.__class__ not in _CONTAINERS or same_value(old, value))
+            elif old.__class__ is value.__class__ and (
+                old is value
+                or (old == value and (old.__class__ not in _CONTAINERS or same_value(old, value)))
             ):
                 return
-            ts = self._clock()
             records = self._records
-            records.append((ts, key, SET, old, value, who))
+            records.append((self._clock(), key, SET, old, value, who))
             data[key] = value
-            self._mtime[key] = ts
             self._dirty[key] = len(records)
+        finally:
+            lock.release()
 
     def __setitem__(self, key: str, value: JSONValue) -> None:
         self.set(key, value)
@@ -265,10 +267,8 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 raise KeyError(key)
-            ts = self._clock()
-            self._records.append((ts, key, DELETE, old, None, who))
+            self._records.append((self._clock(), key, DELETE, old, None, who))
             del self._data[key]
-            self._mtime[key] = ts
             self._dirty[key] = len(self._records)
 
     def __delitem__(self, key: str) -> None:
@@ -303,15 +303,13 @@ class Context:
         (1, 1)
         """
         with self._lock:
-            saved = (dict(self._data), dict(self._mtime), dict(self._dirty), len(self._records))
+            saved = (dict(self._data), dict(self._dirty), len(self._records))
             try:
                 yield self
             except BaseException:
-                data, mtime, dirty, length = saved
+                data, dirty, length = saved
                 self._data.clear()
                 self._data.update(data)
-                self._mtime.clear()
-                self._mtime.update(mtime)
                 self._dirty.clear()
                 self._dirty.update(dirty)
                 del self._records[length:]
@@ -441,10 +439,8 @@ class Context:
         cls, data: dict[str, Any], records: list[Record], clock: Callable[[], float]
     ) -> Context:
         ctx = cls(clock=clock)
-        ctx._data.update(data)
+        ctx._data = data  # a fresh dict nobody else holds: no copy needed
         ctx._records.extend(records)
-        for ts, key, _op, _before, _after, _who in records:
-            ctx._mtime[key] = ts
         return ctx
 
     @classmethod
@@ -504,55 +500,97 @@ class Context:
         resolver = _resolver(strategy)
         start = "" if prefix is None else check_prefix(prefix) + "."
         _check_who(who)
-        theirs, their_mtime = _merge_source(other)
+        theirs, their_records = _merge_source(other)
         with self._lock:
             data = self._data
             plan: list[tuple[str, Any]] = []
-            conflicts: list[Conflict] = []
+            clashes: list[tuple[str, str, Any, Any]] = []  # (our key, their key, ours, theirs)
             for k, value in theirs.items():
                 key = start + k if start else k
                 ours = data.get(key, _MISSING)
                 if ours is _MISSING:
                     plan.append((key, value))
                     continue
-                if ours is value or same_value(ours, value):
+                cls = ours.__class__
+                if ours is value or (
+                    cls is value.__class__
+                    and ours == value
+                    and (cls not in _CONTAINERS or same_value(ours, value))
+                ):
                     continue
-                conflicts.append(Conflict(key, copy_value(ours), copy_value(value)))
-                if strategy == "theirs":
-                    plan.append((key, value))
-                elif strategy == "last_writer_wins":
-                    if their_mtime.get(k, _NO_TIME) >= self._mtime.get(key, _NO_TIME):
-                        plan.append((key, value))
-                elif resolver is not None:
-                    merged = own(
-                        resolver(key, copy_value(ours), copy_value(value)), f"merge[{key!r}]"
-                    )
-                    if not same_value(ours, merged):
-                        plan.append((key, merged))
-            if strategy == "raise" and conflicts:
-                raise MergeConflictError(conflicts)
+                clashes.append((key, k, ours, value))
+            conflicts = [
+                _new_tuple(
+                    Conflict,
+                    (
+                        key,
+                        o if o.__class__ not in _CONTAINERS else copy_value(o),
+                        t if t.__class__ not in _CONTAINERS else copy_value(t),
+                    ),
+                )
+                for key, _, o, t in clashes
+            ]
+            if clashes:
+                if strategy == "raise":
+                    raise MergeConflictError(conflicts)
+                plan.extend(self._resolve(clashes, strategy, resolver, their_records))
             if plan:
                 self._apply(plan, who)
             return MergeReport([k for k, _ in plan], conflicts)
 
-    def _merge_view(self) -> tuple[dict[str, Any], dict[str, float]]:
-        """What a merge reads from this context: its values and their change times.
+    def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
+        """What a merge reads from this context: its values and its change records.
 
         A hook for subclasses that hold values elsewhere until asked
         (``context_lib.patterns.LazyContext`` loads them here).
         """
         with self._lock:
-            return dict(self._data), dict(self._mtime)
+            return dict(self._data), list(self._records)
+
+    def _resolve(
+        self,
+        clashes: list[tuple[str, str, Any, Any]],
+        strategy: MergeStrategy,
+        resolver: Resolver | None,
+        their_records: list[Record],
+    ) -> list[tuple[str, Any]]:
+        """The (key, value) changes that resolve ``clashes`` under ``strategy``."""
+        if strategy == "theirs":
+            return [(key, theirs) for key, _, _, theirs in clashes]
+        if strategy == "last_writer_wins":
+            # Last-change times come from the histories; computed only when needed so
+            # that ``set`` keeps no per-key timestamp.
+            our_times = _last_change_times(self._records)
+            their_times = _last_change_times(their_records)
+            return [
+                (key, theirs)
+                for key, k, _, theirs in clashes
+                if their_times.get(k, _NO_TIME) >= our_times.get(key, _NO_TIME)
+            ]
+        if resolver is None:  # "ours"
+            return []
+        resolved = []
+        for key, _, ours, theirs in clashes:
+            merged = own(resolver(key, copy_value(ours), copy_value(theirs)), f"merge[{key!r}]")
+            if not same_value(ours, merged):
+                resolved.append((key, merged))
+        return resolved
 
     def _apply(self, plan: list[tuple[str, Any]], who: str | None) -> None:
-        """Record already-validated, owned values as changes made at one instant."""
+        """Record already-validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        data, mtime, dirty, records = self._data, self._mtime, self._dirty, self._records
-        for key, value in plan:
-            records.append((ts, key, SET, data.get(key), value, who))
-            data[key] = value
-            mtime[key] = ts
-            dirty[key] = len(records)
+        data, records = self._data, self._records
+        get = data.get
+        first_seq = len(records) + 1
+        # Bulk operations instead of a per-key loop: merges apply thousands of keys.
+        records.extend([(ts, key, SET, get(key), value, who) for key, value in plan])
+        data.update(plan)
+        keys = [key for key, _ in plan]
+        self._dirty.update(zip(keys, range(first_seq, first_seq + len(keys)), strict=True))
+
+
+def _last_change_times(records: list[Record]) -> dict[str, float]:
+    return {record[1]: record[0] for record in records}
 
 
 def _resolver(strategy: MergeStrategy) -> Resolver | None:
@@ -565,12 +603,12 @@ def _resolver(strategy: MergeStrategy) -> Resolver | None:
     return None
 
 
-def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
+def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], list[Record]]:
     if isinstance(other, Context):
         return other._merge_view()
     if isinstance(other, Mapping):
         check_keys(other)
-        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, {}
+        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, []
     raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")
 
 
