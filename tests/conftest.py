@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +77,61 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server (initdb + postgres) on a free loopback port, for the session.
+
+    Runs as an unprivileged user when the tests run as root (PostgreSQL refuses root).
+    """
+    bindir = Path("/usr/lib/postgresql")
+    versions = sorted(bindir.glob("*/bin/initdb")) if bindir.is_dir() else []
+    initdb = require_binary("initdb", *(str(v) for v in versions))
+    postgres = str(Path(initdb).with_name("postgres"))
+    # Not under pytest's tmp folder: that is private to root, and PostgreSQL runs as
+    # another user when the tests run as root.
+    datadir = Path(tempfile.mkdtemp(prefix="context-course-pg-"))
+    port = free_port()
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        user = "postgres"
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            pytest.fail("running as root needs the 'postgres' system user (apt's postgresql)")
+        shutil.chown(datadir, user)
+        run_as = ["runuser", "-u", user, "--"]
+    subprocess.run(
+        [*run_as, initdb, "-D", str(datadir), "-U", "grader", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    proc = subprocess.Popen(
+        [
+            *run_as,
+            postgres,
+            "-D",
+            str(datadir),
+            "-p",
+            str(port),
+            "-k",
+            str(datadir),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"postgresql+psycopg://grader@127.0.0.1:{port}/postgres"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(datadir, ignore_errors=True)
