@@ -1,0 +1,445 @@
+"""Grade many submissions: intake → executor → gradebook → feedback → grades.csv.
+
+:func:`grade_submissions` is the whole pipeline as a list of small steps:
+
+1. load the course catalog and register it in the gradebook;
+2. intake: validate every submission, stage the good notebooks, reject the bad ones
+   (one line each; the batch goes on);
+3. skip notebooks already graded with the same submission hash, source hash and
+   grader version (idempotence; ``force=True`` regrades);
+4. grade the rest through an :class:`~grader.executor.Executor` (a local process pool
+   by default), with a progress bar and an ETA;
+5. as each result arrives, the parent — the only writer — records it in the gradebook
+   in one transaction, so a run killed half way loses nothing already graded and the
+   next run grades only what is missing;
+6. write feedback pages for every learner in the batch and ``grades.csv``, atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from grader.atomic import write_atomic
+from grader.catalog import Catalog, load_catalog
+from grader.config import Course
+from grader.executor import (
+    DEFAULT_GRADE_FUNCTION,
+    Executor,
+    GradeJob,
+    JobOutcome,
+    LocalProcessExecutor,
+)
+from grader.feedback import write_learner_feedback
+from grader.gradebook import GradebookStore, grader_version
+from grader.intake import IntakeLimits, Rejection, StagedNotebook, collect_submissions
+from grader.pipeline_errors import PipelineError
+
+__all__ = [
+    "BatchItem",
+    "BatchSummary",
+    "grade_submissions",
+    "render_summary",
+    "write_grades_csv",
+]
+
+ItemStatus = Literal["graded", "unchanged", "failed"]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What happened to one learner's notebook in this batch."""
+
+    learner_id: str
+    notebook: str
+    status: ItemStatus
+    score: float = 0.0
+    max_score: float = 0.0
+    message: str = ""  # why it failed, or the grading events in plain words
+    origin: str = ""
+
+
+@dataclass
+class BatchSummary:
+    """The outcome of a batch; :meth:`to_dict` is what ``grade --json`` prints."""
+
+    items: list[BatchItem] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    grades_csv: Path | None = None
+    feedback_dir: Path | None = None
+    interrupted: bool = False
+
+    def count(self, status: ItemStatus) -> int:
+        """How many notebooks ended with ``status``."""
+        return sum(item.status == status for item in self.items)
+
+    @property
+    def ok(self) -> bool:
+        """Everything submitted was graded (or was already graded)."""
+        return not self.rejected and not self.count("failed") and not self.interrupted
+
+    def headline(self) -> str:
+        """One line: ``graded 57, unchanged 3, rejected 3, failed 0 in 41.2 s``."""
+        return (
+            f"graded {self.count('graded')}, unchanged {self.count('unchanged')}, "
+            f"rejected {len(self.rejected)}, failed {self.count('failed')} "
+            f"in {self.wall_seconds:.1f} s"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "ok": self.ok,
+            "interrupted": self.interrupted,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "counts": {
+                "graded": self.count("graded"),
+                "unchanged": self.count("unchanged"),
+                "rejected": len(self.rejected),
+                "failed": self.count("failed"),
+            },
+            "items": [
+                {
+                    "learner_id": i.learner_id,
+                    "notebook": i.notebook,
+                    "status": i.status,
+                    "score": i.score,
+                    "max_score": i.max_score,
+                    "message": i.message,
+                    "origin": i.origin,
+                }
+                for i in self.items
+            ],
+            "rejected": [
+                {
+                    "learner_id": r.learner_id,
+                    "notebook": r.notebook,
+                    "origin": r.origin,
+                    "reason": r.reason,
+                    "line": str(r),
+                }
+                for r in self.rejected
+            ],
+            "grades_csv": str(self.grades_csv) if self.grades_csv else None,
+            "feedback_dir": str(self.feedback_dir) if self.feedback_dir else None,
+        }
+
+
+def _progress(console: Console, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]grading[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def grade_submissions(
+    paths: Iterable[Path],
+    *,
+    course: Course,
+    db_url: str | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    cell_timeout: float | None = None,
+    notebook_timeout: float | None = None,
+    executor: Executor | None = None,
+    grade_function: str = DEFAULT_GRADE_FUNCTION,
+    limits: IntakeLimits | None = None,
+    console: Console | None = None,
+    show_progress: bool = True,
+) -> BatchSummary:
+    """Grade every submission under ``paths`` for ``course``; see the module docstring.
+
+    Raises :class:`PipelineError` only for instructor-side problems found before
+    grading starts (no source notebooks, unusable gradebook). Learners' problems are
+    rejections in the summary; a notebook the core could not grade is a ``failed``
+    item (retried by the next run).
+    """
+    started = time.monotonic()
+    console = console or Console(stderr=True)
+    catalog = load_catalog(course.source_dir)
+    summary = BatchSummary(feedback_dir=course.output_dir / "feedback")
+    version = grader_version()
+    with GradebookStore(course.db_url(db_url), course_id=course.id) as store:
+        store.register_catalog(catalog)
+        with tempfile.TemporaryDirectory(prefix="context-course-intake-") as staging:
+            intake = collect_submissions(
+                paths,
+                catalog=catalog,
+                course_id=course.id,
+                staging_dir=Path(staging),
+                limits=limits,
+            )
+            summary.rejected = intake.rejected
+            todo = _skip_unchanged(intake.accepted, store, catalog, version, force, summary)
+            jobs = _jobs(
+                todo,
+                catalog,
+                course,
+                cell_timeout=course.grader.cell_timeout if cell_timeout is None else cell_timeout,
+                notebook_timeout=(
+                    course.grader.notebook_timeout if notebook_timeout is None else notebook_timeout
+                ),
+            )
+            owned = executor is None
+            runner: Executor = executor or LocalProcessExecutor(
+                min(workers or course.grader.worker_count, max(len(jobs), 1)),
+                grade_function=grade_function,
+            )
+            try:
+                _run(
+                    jobs,
+                    todo,
+                    runner,
+                    store,
+                    catalog,
+                    course,
+                    version,
+                    summary,
+                    console,
+                    show_progress,
+                )
+            except KeyboardInterrupt:
+                summary.interrupted = True
+            finally:
+                if owned:
+                    runner.close()
+        learners = sorted(
+            {s.learner.id for s in intake.accepted}
+            | {r.learner_id for r in intake.rejected if r.learner_id}
+        )
+        for learner in learners:
+            write_learner_feedback(
+                learner,
+                store.records(learner_id=learner),
+                catalog=catalog,
+                course_name=course.name,
+                rejections=[r for r in intake.rejected if r.learner_id == learner],
+                out_dir=course.output_dir / "feedback",
+            )
+        summary.grades_csv = write_grades_csv(store, catalog, course.output_dir / "grades.csv")
+    summary.wall_seconds = time.monotonic() - started
+    return summary
+
+
+def _skip_unchanged(
+    staged: Sequence[StagedNotebook],
+    store: GradebookStore,
+    catalog: Catalog,
+    version: str,
+    force: bool,
+    summary: BatchSummary,
+) -> list[StagedNotebook]:
+    todo: list[StagedNotebook] = []
+    for item in staged:
+        record = None if force else store.graded(item.learner.id, item.notebook)
+        if (
+            record is not None
+            and record.submission_hash == item.sha256
+            and record.source_hash == catalog[item.notebook].sha256
+            and record.grader_version == version
+        ):
+            summary.items.append(
+                BatchItem(
+                    learner_id=item.learner.id,
+                    notebook=item.notebook,
+                    status="unchanged",
+                    score=record.score,
+                    max_score=record.max_score,
+                    origin=item.origin,
+                )
+            )
+            continue
+        todo.append(item)
+    return todo
+
+
+def _key(item: StagedNotebook) -> str:
+    return f"{item.learner.id}/{item.notebook}"
+
+
+def _jobs(
+    todo: Sequence[StagedNotebook],
+    catalog: Catalog,
+    course: Course,
+    *,
+    cell_timeout: float,
+    notebook_timeout: float,
+) -> list[GradeJob]:
+    cache_dir = course.root / ".cache" / "grader"
+    return [
+        GradeJob(
+            key=_key(item),
+            source=str(catalog[item.notebook].path),
+            submitted=str(item.path),
+            cache_dir=str(cache_dir),
+            cell_timeout=cell_timeout,
+            notebook_timeout=notebook_timeout,
+        )
+        for item in todo
+    ]
+
+
+def _run(
+    jobs: list[GradeJob],
+    todo: list[StagedNotebook],
+    runner: Executor,
+    store: GradebookStore,
+    catalog: Catalog,
+    course: Course,
+    version: str,
+    summary: BatchSummary,
+    console: Console,
+    show_progress: bool,
+) -> None:
+    by_key = {_key(item): item for item in todo}
+    with _progress(console, show_progress and bool(jobs)) as progress:
+        task = progress.add_task("", total=len(jobs))
+        for outcome in runner.run(jobs):
+            item = by_key[outcome.key]
+            summary.items.append(_record(outcome, item, store, catalog, course, version))
+            progress.update(task, advance=1, description=outcome.key)
+
+
+def _record(
+    outcome: JobOutcome,
+    item: StagedNotebook,
+    store: GradebookStore,
+    catalog: Catalog,
+    course: Course,
+    version: str,
+) -> BatchItem:
+    learner, notebook, origin = item.learner.id, item.notebook, item.origin
+    if outcome.result is None:
+        return BatchItem(
+            learner, notebook, "failed", message=outcome.error or "not graded", origin=origin
+        )
+    try:
+        record = store.record(
+            outcome.result,
+            learner=item.learner,
+            source=catalog[item.notebook],
+            submission_hash=item.sha256,
+            course_version=course.version,
+            grader_version=version,
+            submitted_at=item.submitted_at,
+        )
+    except PipelineError as exc:
+        return BatchItem(learner, notebook, "failed", message=str(exc), origin=origin)
+    return BatchItem(
+        learner,
+        notebook,
+        "graded",
+        score=record.score,
+        max_score=record.max_score,
+        message="; ".join(outcome.result.events),
+        origin=origin,
+    )
+
+
+def write_grades_csv(store: GradebookStore, catalog: Catalog, path: Path) -> Path:
+    """Write one row per learner (effective scores: manual wins) to ``path``, atomically.
+
+    Columns: ``learner_id, first_name, last_name, email``, one column per notebook
+    (empty when not graded), ``total``, ``max_total``.
+    """
+    scores: dict[str, dict[str, float]] = {}
+    for score in store.scores():
+        scores.setdefault(score.learner_id, {})[score.notebook] = score.score
+    notebooks = list(catalog)
+    max_total = sum(catalog[slug].max_score for slug in notebooks)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["learner_id", "first_name", "last_name", "email", *notebooks, "total", "max_total"]
+    )
+    for student in store.students():
+        mine = scores.get(student.id, {})
+        if not mine:
+            continue
+        writer.writerow(
+            [
+                _csv_safe(student.id),
+                _csv_safe(student.first_name),
+                _csv_safe(student.last_name),
+                _csv_safe(student.email),
+                *[_number(mine[slug]) if slug in mine else "" for slug in notebooks],
+                _number(sum(mine.values())),
+                _number(max_total),
+            ]
+        )
+    return write_atomic(path, buffer.getvalue())
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _csv_safe(value: str) -> str:
+    """Defuse spreadsheet formulas in learner-controlled text (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def render_summary(summary: BatchSummary, console: Console) -> None:
+    """Print the summary table (one row per learner) and the rejections, one per line."""
+    per_learner: dict[str, list[BatchItem]] = {}
+    for item in summary.items:
+        per_learner.setdefault(item.learner_id, []).append(item)
+    table = Table(title="Grading summary", title_justify="left")
+    for column in ("learner", "graded", "unchanged", "failed", "score"):
+        table.add_column(column, justify="left" if column == "learner" else "right")
+    for learner, items in sorted(per_learner.items()):
+        done = [i for i in items if i.status != "failed"]
+        score = sum(i.score for i in done)
+        maximum = sum(i.max_score for i in done)
+        table.add_row(
+            Text(learner),
+            str(sum(i.status == "graded" for i in items)),
+            str(sum(i.status == "unchanged" for i in items)),
+            str(sum(i.status == "failed" for i in items)),
+            f"{score:g} / {maximum:g}",
+        )
+    if per_learner:
+        console.print(table)
+    for item in summary.items:
+        if item.status == "failed":
+            console.print(
+                f"failed: {item.learner_id} {item.notebook}: {item.message}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    for rejection in summary.rejected:
+        console.print(f"rejected: {rejection}", markup=False, highlight=False, soft_wrap=True)
+    if summary.interrupted:
+        console.print(
+            "interrupted: run the same command again to grade what is missing", soft_wrap=True
+        )
+    console.print(summary.headline(), markup=False, highlight=False, soft_wrap=True)
