@@ -1,0 +1,543 @@
+"""``ContextService``: tenants, API keys, encrypted contexts, audit, quotas, analytics.
+
+The HTTP layer (:mod:`context_lib.service.app`) is a thin shell over this class, and
+operators' commands call it directly. Every request-level method takes the
+:class:`Principal` that :meth:`ContextService.authorize` returned, and every query is
+scoped to the principal's tenant: no argument can name another tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any, NamedTuple
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from context_lib.errors import ContextError
+from context_lib.patterns import Metrics
+from context_lib.service.audit import SYSTEM_CHAIN, AuditDraft, AuditReport, verify_chain
+from context_lib.service.crypto import KeyRing
+from context_lib.service.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitedError,
+)
+from context_lib.service.records import ROLES, ApiKey, Backend, Tenant, WritePlan
+from context_lib.values import check_key, own, same_value
+
+__all__ = ["DEFAULT_LIMITS", "ContextService", "Principal"]
+
+DEFAULT_LIMITS: dict[str, Any] = {
+    "max_keys": 10_000,
+    "rate": 1_000.0,
+    "burst": 2_000,
+    "retention_days": None,
+}
+MAX_KEY_LENGTH = 256
+MAX_HISTORY = 1_000
+_CONTEXT_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OPERATOR = "operator"
+_NO_ROLE = -1
+
+
+class Principal(NamedTuple):
+    """Who is calling: the tenant, the API key's id and its role."""
+
+    tenant_id: str
+    key_id: str
+    role: str
+
+
+def _rank(role: str) -> int:
+    return ROLES.index(role) if role in ROLES else _NO_ROLE
+
+
+def check_context_name(name: object) -> str:
+    """A context name is 1-64 characters of ``[A-Za-z0-9_-]``."""
+    if not isinstance(name, str) or not _CONTEXT_RE.fullmatch(name):
+        raise BadRequestError(
+            f"invalid context name {name!r}: use 1-64 letters, digits, '_' or '-'",
+            code="invalid_context",
+        )
+    return name
+
+
+def check_service_key(key: object) -> str:
+    """A key is a dotted context key of at most 256 characters."""
+    try:
+        check_key(key)
+    except ContextError as exc:
+        raise BadRequestError(str(exc), code="invalid_key") from exc
+    assert isinstance(key, str)
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadRequestError(
+            f"key is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}", code="invalid_key"
+        )
+    return key
+
+
+def check_value(value: object, where: str) -> Any:
+    """A JSON value (copied), or a 400 naming the bad part."""
+    try:
+        return own(value, where)
+    except ContextError as exc:
+        raise BadRequestError(str(exc), code="invalid_value") from exc
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class ContextService:
+    """The multi-tenant Context service over a :class:`~context_lib.service.records.Backend`.
+
+    ``keyring`` holds the keys derived from the master key; a store created with a
+    different master key is refused with :class:`ConfigurationError`.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        keyring: KeyRing,
+        *,
+        clock: Callable[[], float] = time.time,
+        metrics_window: float = 300.0,
+    ) -> None:
+        if not backend.check_master(keyring.check_value):
+            raise ConfigurationError(
+                "the master key does not match the one this store was created with"
+            )
+        self.backend = backend
+        self.keyring = keyring
+        self.clock = clock
+        self.metrics_window = metrics_window
+        self._metrics: dict[str, Metrics] = {}
+        self._metrics_lock = threading.Lock()
+
+    # ================================================================== operator
+
+    def create_tenant(self, name: str, **limits: Any) -> Tenant:
+        """A new tenant named ``name`` with ``DEFAULT_LIMITS`` overridden by ``limits``."""
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise BadRequestError("a tenant name is 1-200 characters", code="invalid_name")
+        settings = {**DEFAULT_LIMITS, **_check_limits(limits)}
+        tenant_id = "t_" + secrets.token_hex(8)
+        now = self.clock()
+        tenant = Tenant(
+            id=tenant_id,
+            name=name.strip(),
+            created=now,
+            wrapped_key=self.keyring.new_wrapped_tenant_key(tenant_id),
+            **settings,
+        )
+        self.backend.create_tenant(
+            tenant, AuditDraft(tenant_id, now, _OPERATOR, "tenant.create", 200, {"name": name})
+        )
+        return tenant
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        """The live tenant ``tenant_id``, or :class:`NotFoundError`."""
+        tenant = self.backend.get_tenant(tenant_id)
+        if tenant is None or tenant.erased is not None:
+            raise NotFoundError(f"no tenant {tenant_id!r}", code="tenant_not_found")
+        return tenant
+
+    def tenants(self) -> list[Tenant]:
+        """Every tenant, erased ones included."""
+        return self.backend.list_tenants()
+
+    def set_limits(self, tenant_id: str, actor: str = _OPERATOR, **limits: Any) -> Tenant:
+        """Change a tenant's ``max_keys``, ``rate``, ``burst`` or ``retention_days``."""
+        self.tenant(tenant_id)
+        checked = _check_limits(limits)
+        draft = AuditDraft(tenant_id, self.clock(), actor, "tenant.limits", 200, dict(checked))
+        self.backend.update_limits(tenant_id, checked, draft)
+        return self.tenant(tenant_id)
+
+    def issue_key(
+        self, tenant_id: str, role: str, name: str = "", actor: str = _OPERATOR
+    ) -> tuple[ApiKey, str]:
+        """A new API key for the tenant: its record and the key itself (shown once)."""
+        self.tenant(tenant_id)
+        if role not in ROLES:
+            raise BadRequestError(
+                f"unknown role {role!r}; use one of {', '.join(ROLES)}", code="invalid_role"
+            )
+        if not isinstance(name, str) or len(name) > 100:
+            raise BadRequestError("a key name is a string of at most 100 characters")
+        key_id, secret = self.keyring.new_api_key()
+        now = self.clock()
+        record = ApiKey(key_id, tenant_id, role, name, self.keyring.digest(secret), now)
+        draft = AuditDraft(
+            tenant_id, now, actor, "key.create", 200, {"key_id": key_id, "role": role}
+        )
+        self.backend.add_api_key(record, draft)
+        return record, secret
+
+    def erase(self, tenant_id: str, actor: str = _OPERATOR) -> None:
+        """Erase a tenant: data, history, keys and data key go; the audit chain records it.
+
+        The payloads of the tenant's audit entries are erased too; the chain still
+        verifies (see :mod:`context_lib.service.audit`).
+        """
+        self.tenant(tenant_id)
+        now = self.clock()
+        self.backend.erase_tenant(
+            tenant_id, now, AuditDraft(tenant_id, now, actor, "tenant.erase", 200)
+        )
+        with self._metrics_lock:
+            self._metrics.pop(tenant_id, None)
+
+    def verify_audit(self, chain: str | None = None) -> AuditReport:
+        """Verify one audit chain, or all of them."""
+        report = AuditReport()
+        for name in [chain] if chain is not None else self.backend.audit_chains():
+            entries, head = self.backend.read_audit(name)
+            report.merge(verify_chain(name, entries, head))
+        return report
+
+    def purge_expired(self) -> dict[str, int]:
+        """Apply every tenant's retention period to its history and audit payloads.
+
+        Returns the number of history rows purged per tenant (tenants with nothing
+        to purge are left out).
+        """
+        purged: dict[str, int] = {}
+        now = self.clock()
+        for tenant in self.backend.list_tenants():
+            if tenant.erased is not None or tenant.retention_days is None:
+                continue
+            cutoff = now - tenant.retention_days * 86_400
+            count = self.backend.purge_history(tenant.id, cutoff)
+            self.backend.erase_audit_payloads(tenant.id, cutoff)
+            if count:
+                purged[tenant.id] = count
+        return purged
+
+    # ================================================================== requests
+
+    def authorize(self, api_key: str | None, role: str, action: str) -> Principal:
+        """Authenticate ``api_key``, check its role allows ``role`` and take a rate token.
+
+        Every refusal is audited and raised: :class:`AuthenticationError` (401),
+        :class:`PermissionDeniedError` (403) or :class:`RateLimitedError` (429).
+        """
+        now = self.clock()
+        record = self._find_key(api_key, action, now)
+        principal = Principal(record.tenant_id, record.key_id, record.role)
+        if _rank(record.role) < _rank(role):
+            self.deny(principal, action, 403)
+            raise PermissionDeniedError(
+                f"this API key has the {record.role!r} role; {action} needs {role!r}"
+            )
+        tenant = self.backend.get_tenant(record.tenant_id)
+        assert tenant is not None  # _find_key checked it
+        wait = self.backend.take_token(tenant.id, tenant.rate, tenant.burst, now)
+        if wait > 0:
+            self.deny(principal, action, 429)
+            raise RateLimitedError(
+                f"rate limit of {tenant.rate:g} requests/s exceeded; retry in {wait:.2f} s",
+                retry_after=wait,
+            )
+        return principal
+
+    def _find_key(self, api_key: str | None, action: str, now: float) -> ApiKey:
+        refused = AuthenticationError("missing, unknown or revoked API key")
+        if not api_key:
+            self.backend.append_audit(AuditDraft(SYSTEM_CHAIN, now, "-", action, 401))
+            raise AuthenticationError(
+                "this request needs an API key: send 'Authorization: Bearer <key>'"
+            )
+        key_id = self.keyring.key_id_of(api_key)
+        record = self.backend.get_api_key(key_id) if key_id else None
+        if record is None:
+            self.keyring.matches(api_key, b"\0" * 32)  # same work as a real check
+            self.backend.append_audit(AuditDraft(SYSTEM_CHAIN, now, "-", action, 401))
+            raise refused
+        good = self.keyring.matches(api_key, record.digest)
+        tenant = self.backend.get_tenant(record.tenant_id)
+        if not good or record.revoked is not None or tenant is None or tenant.erased is not None:
+            chain = record.tenant_id if tenant is not None and tenant.erased is None else "-"
+            self.backend.append_audit(AuditDraft(chain, now, record.key_id, action, 401))
+            raise refused
+        return record
+
+    def deny(self, principal: Principal, action: str, status: int) -> None:
+        """Audit a refused request of an authenticated caller."""
+        self.backend.append_audit(
+            AuditDraft(principal.tenant_id, self.clock(), principal.key_id, action, status)
+        )
+
+    def _cipher(self, tenant_id: str) -> tuple[Tenant, AESGCM]:
+        tenant = self.tenant(tenant_id)
+        return tenant, self.keyring.tenant_cipher(tenant_id, tenant.wrapped_key)
+
+    def _open(self, cipher: AESGCM, blob: bytes, aad: str) -> Any:
+        return json.loads(self.keyring.decrypt(cipher, blob, aad.encode()))
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, p: Principal, context: str, key: str) -> Any:
+        """The value at ``key``; :class:`NotFoundError` (``key_not_found``) when absent."""
+        check_context_name(context)
+        check_service_key(key)
+        _, cipher = self._cipher(p.tenant_id)
+        blob = self.backend.read_value(p.tenant_id, context, key)
+        if blob is None:
+            raise NotFoundError(f"no key {key!r} in context {context!r}", code="key_not_found")
+        return self._open(cipher, blob, f"{p.tenant_id}/{context}/{key}")
+
+    def get_context(self, p: Principal, context: str, prefix: str | None = None) -> dict[str, Any]:
+        """Every value of the context (or under ``prefix.``), keys sorted."""
+        check_context_name(context)
+        if prefix is not None:
+            check_service_key(prefix)
+        _, cipher = self._cipher(p.tenant_id)
+        blobs = self.backend.read_context(p.tenant_id, context, prefix)
+        return {k: self._open(cipher, b, f"{p.tenant_id}/{context}/{k}") for k, b in blobs.items()}
+
+    def keys(self, p: Principal, context: str, prefix: str | None = None) -> list[str]:
+        """The keys of the context (or under ``prefix.``), sorted."""
+        check_context_name(context)
+        if prefix is not None:
+            check_service_key(prefix)
+        return self.backend.list_keys(p.tenant_id, context, prefix)
+
+    def contexts(self, p: Principal) -> list[str]:
+        """The tenant's contexts that hold at least one key."""
+        return self.backend.list_contexts(p.tenant_id)
+
+    def history(
+        self,
+        p: Principal,
+        context: str,
+        key: str | None = None,
+        since: float | None = None,
+        limit: int = MAX_HISTORY,
+    ) -> list[dict[str, Any]]:
+        """Changes of the context, oldest first, like ``Context.get_history``."""
+        check_context_name(context)
+        if key is not None:
+            check_service_key(key)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY:
+            raise BadRequestError(f"limit must be an integer from 1 to {MAX_HISTORY}")
+        _, cipher = self._cipher(p.tenant_id)
+        changes = []
+        for row in self.backend.read_history(p.tenant_id, context, key, since, limit):
+            body = self._open(cipher, row.blob, f"{p.tenant_id}/{context}/{row.key}/history")
+            changes.append(
+                {"seq": row.seq, "timestamp": row.ts, "key": row.key, "op": row.op, **body}
+            )
+        return changes
+
+    # ------------------------------------------------------------------ writing
+
+    def write(
+        self,
+        p: Principal,
+        context: str,
+        values: Mapping[str, Any] | None = None,
+        delete: Sequence[str] = (),
+        *,
+        who: str | None = None,
+        must_exist: bool = False,
+    ) -> list[str]:
+        """Set ``values`` and delete ``delete`` in one transaction; return the changed keys.
+
+        Setting a key to the value it holds changes nothing (as in ``Context``).
+        Deleting an absent key is ignored, unless ``must_exist`` (then 404). A write
+        that would pass the key quota raises :class:`QuotaExceededError` and writes
+        nothing; so does any invalid key or value.
+        """
+        check_context_name(context)
+        values = dict(values or {})
+        sets = {check_service_key(k): check_value(v, f"value[{k!r}]") for k, v in values.items()}
+        deletes = [check_service_key(k) for k in delete]
+        if both := sorted(set(sets) & set(deletes)):
+            raise BadRequestError(f"key {both[0]!r} is both set and deleted in one request")
+        if who is not None and (not isinstance(who, str) or len(who) > 200):
+            raise BadRequestError("'who' must be a string of at most 200 characters")
+        tenant, cipher = self._cipher(p.tenant_id)
+        author = who if who is not None else p.key_id
+        aad = f"{p.tenant_id}/{context}/"
+        encrypt = self.keyring.encrypt
+
+        def plan(old: Mapping[str, bytes | None], key_count: int, now: float) -> WritePlan:
+            result = WritePlan()
+            changes: list[tuple[str, str, Any, Any]] = []
+            for key, value in sets.items():
+                blob = old[key]
+                before = None if blob is None else self._open(cipher, blob, aad + key)
+                if blob is not None and same_value(before, value):
+                    continue
+                result.values[key] = encrypt(cipher, _encode(value), (aad + key).encode())
+                result.key_delta += blob is None
+                changes.append((key, "set", before, value))
+            for key in deletes:
+                blob = old[key]
+                if blob is None:
+                    if must_exist:
+                        raise NotFoundError(
+                            f"no key {key!r} in context {context!r}", code="key_not_found"
+                        )
+                    continue
+                result.values[key] = None
+                result.key_delta -= 1
+                changes.append((key, "delete", self._open(cipher, blob, aad + key), None))
+            if result.key_delta > 0 and key_count + result.key_delta > tenant.max_keys:
+                raise QuotaExceededError(
+                    f"this write adds {result.key_delta} key(s) to the {key_count} stored; "
+                    f"the tenant's quota is {tenant.max_keys} keys. Nothing was written."
+                )
+            for key, op, before, after in changes:
+                body = _encode({"before": before, "after": after, "who": author})
+                result.history.append(
+                    (key, op, encrypt(cipher, body, f"{aad}{key}/history".encode()))
+                )
+            if changes:
+                payload = {"context": context, "keys": [c[0] for c in changes], "who": author}
+                result.audit = AuditDraft(p.tenant_id, now, p.key_id, "write", 200, payload)
+            return result
+
+        try:
+            done = self.backend.write(p.tenant_id, context, [*sets, *deletes], plan, self.clock())
+        except QuotaExceededError:
+            self.deny(p, "write", 413)
+            raise
+        return [key for key, _, _ in done.history]
+
+    def delete_context(self, p: Principal, context: str, who: str | None = None) -> list[str]:
+        """Delete every key of the context (recorded in its history)."""
+        return self.write(p, context, delete=self.keys(p, context), who=who)
+
+    # ------------------------------------------------------------------ tenant admin
+
+    def info(self, p: Principal) -> dict[str, Any]:
+        """The tenant's id, name, limits and usage."""
+        tenant = self.tenant(p.tenant_id)
+        return {
+            "id": tenant.id,
+            "name": tenant.name,
+            "created": tenant.created,
+            "limits": {
+                "max_keys": tenant.max_keys,
+                "rate": tenant.rate,
+                "burst": tenant.burst,
+                "retention_days": tenant.retention_days,
+            },
+            "usage": {"keys": tenant.key_count},
+            "role": p.role,
+        }
+
+    def api_keys(self, p: Principal) -> list[dict[str, Any]]:
+        """The tenant's API keys (never the keys themselves)."""
+        return [_key_dict(k) for k in self.backend.list_api_keys(p.tenant_id)]
+
+    def revoke(self, p: Principal, key_id: str) -> None:
+        """Revoke one of the tenant's API keys (404 for any other id)."""
+        now = self.clock()
+        draft = AuditDraft(p.tenant_id, now, p.key_id, "key.revoke", 200, {"key_id": key_id})
+        if not self.backend.revoke_api_key(p.tenant_id, str(key_id), now, draft):
+            raise NotFoundError(f"no API key {key_id!r}", code="api_key_not_found")
+
+    def export(self, p: Principal) -> dict[str, Any]:
+        """All of the tenant's data, history, API key records and audit trail, as JSON."""
+        tenant = self.tenant(p.tenant_id)
+        self.backend.append_audit(
+            AuditDraft(p.tenant_id, self.clock(), p.key_id, "tenant.export", 200)
+        )
+        contexts = {
+            name: {
+                "values": self.get_context(p, name),
+                "history": self.history(p, name),
+            }
+            for name in self.contexts(p)
+        }
+        entries, head = self.backend.read_audit(p.tenant_id)
+        return {
+            "format": "context-service-export",
+            "version": 1,
+            "exported_at": self.clock(),
+            "tenant": {**self.info(p), "erased": tenant.erased},
+            "api_keys": self.api_keys(p),
+            "contexts": contexts,
+            "audit": [e.as_dict() for e in entries],
+            "audit_head": list(head) if head else None,
+        }
+
+    def audit_trail(self, p: Principal) -> dict[str, Any]:
+        """The tenant's audit entries and whether its chain verifies."""
+        entries, head = self.backend.read_audit(p.tenant_id)
+        report = verify_chain(p.tenant_id, entries, head)
+        return {
+            "entries": [e.as_dict() for e in entries],
+            "verified": report.ok,
+            "problems": report.problems,
+        }
+
+    # ------------------------------------------------------------------ analytics
+
+    def record(
+        self,
+        tenant_id: str,
+        op: str,
+        seconds: float,
+        *,
+        error: bool = False,
+        key: str | None = None,
+    ) -> None:
+        """Count one request of a tenant in its sliding-window metrics."""
+        metrics = self._metrics.get(tenant_id)
+        if metrics is None:
+            with self._metrics_lock:
+                metrics = self._metrics.setdefault(tenant_id, Metrics(self.metrics_window))
+        metrics.record(op, seconds, error=error, key=key)
+
+    def analytics(self, p: Principal, top: int = 10) -> dict[str, Any]:
+        """Operation counts, latency percentiles and most written keys over the window."""
+        metrics = self._metrics.get(p.tenant_id) or Metrics(self.metrics_window)
+        top_keys = metrics.top_keys("set", top)
+        return {
+            "window_s": self.metrics_window,
+            "operations": metrics.as_dict(),
+            "top_written_keys": [{"key": k, "writes": n} for k, n in top_keys],
+            "usage": self.info(p)["usage"],
+        }
+
+
+def _key_dict(key: ApiKey) -> dict[str, Any]:
+    data = asdict(key)
+    del data["digest"]
+    return data
+
+
+def _check_limits(limits: Mapping[str, Any]) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for name, value in limits.items():
+        if name not in DEFAULT_LIMITS:
+            raise BadRequestError(
+                f"unknown limit {name!r}; use one of {', '.join(DEFAULT_LIMITS)}",
+                code="invalid_limit",
+            )
+        if name == "retention_days" and value is None:
+            checked[name] = None
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or value <= 0 or (name in ("max_keys", "burst") and int(value) != value):
+            kind = "integer" if name in ("max_keys", "burst") else "number"
+            raise BadRequestError(
+                f"{name} must be a positive {kind}, not {value!r}",
+                code="invalid_limit",
+            )
+        checked[name] = int(value) if name in ("max_keys", "burst") else float(value)
+    return checked

@@ -1,0 +1,77 @@
+"""Opening a backend from a store URL and serving the app with uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from context_lib.service.core import ContextService
+from context_lib.service.crypto import KeyRing, load_master_key
+from context_lib.service.errors import ConfigurationError
+from context_lib.service.records import Backend
+from context_lib.service.sqlite import SQLiteBackend
+
+__all__ = ["DEFAULT_STORE", "open_backend", "open_service", "serve"]
+
+DEFAULT_STORE = "sqlite:///context-service.db"
+
+
+def open_backend(url: str) -> Backend:
+    """A backend for ``url``.
+
+    * ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a plain path:
+      one SQLite file (the default, ``sqlite:///context-service.db``);
+    * ``sqlite:///:memory:``: a throwaway in-memory database;
+    * ``redis://host:port/db`` (or ``rediss://``): Redis, shared by several nodes.
+    """
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from context_lib.service.redis_backend import RedisBackend
+
+        return RedisBackend(url)
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+        if not path.startswith("/"):
+            raise ConfigurationError(
+                f"bad SQLite URL {url!r}: use sqlite:///relative.db or sqlite:////abs/path.db"
+            )
+        path = path[1:]
+    elif "://" in url:
+        scheme = url.split("://", 1)[0]
+        raise ConfigurationError(
+            f"unsupported store URL scheme {scheme!r}: use sqlite:///file.db or redis://host:port/0"
+        )
+    else:
+        path = url
+    if not path:
+        raise ConfigurationError(f"store URL {url!r} names no file")
+    try:
+        return SQLiteBackend(path)
+    except Exception as exc:  # sqlite3.Error, OSError: one clear line for the operator
+        raise ConfigurationError(f"cannot open the SQLite store {path!r}: {exc}") from exc
+
+
+def open_service(store: str = DEFAULT_STORE, master_key_file: Path | None = None) -> ContextService:
+    """The service over the store at ``store``, with the master key loaded (or created)."""
+    keyring = KeyRing(load_master_key(master_key_file))
+    backend = open_backend(store)
+    try:
+        return ContextService(backend, keyring)
+    except Exception:
+        backend.close()
+        raise
+
+
+def serve(
+    service: ContextService,
+    host: str = "127.0.0.1",
+    port: int = 8750,
+    *,
+    max_body: int = 1024 * 1024,
+    log_level: str = "info",
+) -> None:
+    """Serve ``service`` over HTTP with uvicorn until interrupted."""
+    import uvicorn
+
+    from context_lib.service.app import create_app
+
+    app = create_app(service, max_body=max_body)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -1,0 +1,442 @@
+"""``SQLiteBackend``: the embedded default backend, one SQLite file (WAL mode).
+
+Every write is one ``BEGIN IMMEDIATE`` transaction: values, history, key count and
+the audit entry commit together or not at all. ``synchronous=NORMAL`` in WAL mode
+survives a crash of the service (not a power cut between checkpoints, which would
+lose at most the last transactions but never corrupt the file). Several service
+processes may share the file on one machine; across machines, use Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from context_lib.service.audit import GENESIS, AuditDraft, AuditEntry, canonical
+from context_lib.service.ratelimit import TokenBuckets
+from context_lib.service.records import ApiKey, HistoryRow, Planner, Tenant, WritePlan
+
+__all__ = ["SQLiteBackend"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL, max_keys INTEGER NOT NULL,
+    rate REAL NOT NULL, burst INTEGER NOT NULL, retention_days REAL, wrapped_key BLOB NOT NULL,
+    key_count INTEGER NOT NULL DEFAULT 0, erased REAL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
+    digest BLOB NOT NULL, created REAL NOT NULL, revoked REAL);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id);
+CREATE TABLE IF NOT EXISTS contexts (
+    tenant_id TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vals (
+    tenant_id TEXT NOT NULL, context TEXT NOT NULL, key TEXT NOT NULL, blob BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, context, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+    tenant_id TEXT NOT NULL, context TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL,
+    key TEXT NOT NULL, op TEXT NOT NULL, blob BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, context, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS history_ts ON history (tenant_id, ts);
+CREATE TABLE IF NOT EXISTS audit (
+    chain TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, status INTEGER NOT NULL, digest TEXT NOT NULL, prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL, PRIMARY KEY (chain, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_payloads (
+    chain TEXT NOT NULL, seq INTEGER NOT NULL, salt TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_heads (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+    hash TEXT NOT NULL);
+"""
+
+_TENANT_COLUMNS = (
+    "id, name, created, max_keys, rate, burst, retention_days, wrapped_key, key_count, erased"
+)
+_KEY_COLUMNS = "key_id, tenant_id, role, name, digest, created, revoked"
+_LIMITS = ("max_keys", "rate", "burst", "retention_days")
+
+
+def _like(prefix: str | None) -> str:
+    """A LIKE pattern for the keys under ``prefix.`` ('_' is a wildcard, so it is escaped)."""
+    if prefix is None:
+        return "%"
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+
+
+class SQLiteBackend:
+    """The service's records in one SQLite file (``":memory:"`` for a throwaway one)."""
+
+    blocking_io = False  # sub-millisecond local calls: cheaper inline than a thread hop
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=10.0
+        )
+        self._lock = threading.RLock()
+        self._limiter = TokenBuckets()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ meta, tenants
+
+    def check_master(self, check_value: str) -> bool:
+        """Record ``check_value`` on first use; later, tell whether it matches."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('master_check', ?)",
+                (check_value,),
+            )
+            row = db.execute("SELECT value FROM meta WHERE name = 'master_check'").fetchone()
+        return bool(row[0] == check_value)
+
+    def create_tenant(self, tenant: Tenant, audit: AuditDraft) -> None:
+        """Store a new tenant."""
+        with self._tx() as db:
+            db.execute(
+                f"INSERT INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tenant.id,
+                    tenant.name,
+                    tenant.created,
+                    tenant.max_keys,
+                    tenant.rate,
+                    tenant.burst,
+                    tenant.retention_days,
+                    tenant.wrapped_key,
+                    tenant.key_count,
+                    tenant.erased,
+                ),
+            )
+            self._append(db, audit)
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        """The tenant, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)
+            ).fetchone()
+        return Tenant(*row) if row else None
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every tenant, erased ones included."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY created, id"
+            ).fetchall()
+        return [Tenant(*row) for row in rows]
+
+    def update_limits(
+        self, tenant_id: str, limits: Mapping[str, float | int | None], audit: AuditDraft
+    ) -> None:
+        """Change ``max_keys``, ``rate``, ``burst`` or ``retention_days``."""
+        columns = [c for c in _LIMITS if c in limits]
+        with self._tx() as db:
+            if columns:
+                db.execute(
+                    f"UPDATE tenants SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+                    (*(limits[c] for c in columns), tenant_id),
+                )
+            self._append(db, audit)
+
+    # ------------------------------------------------------------------ API keys
+
+    def add_api_key(self, key: ApiKey, audit: AuditDraft) -> None:
+        """Store a new API key (its digest)."""
+        with self._tx() as db:
+            db.execute(
+                f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.key_id,
+                    key.tenant_id,
+                    key.role,
+                    key.name,
+                    key.digest,
+                    key.created,
+                    key.revoked,
+                ),
+            )
+            self._append(db, audit)
+
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        """The API key record, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)
+            ).fetchone()
+        return ApiKey(*row) if row else None
+
+    def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        """The tenant's API keys, revoked ones included."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created, key_id",
+                (tenant_id,),
+            ).fetchall()
+        return [ApiKey(*row) for row in rows]
+
+    def revoke_api_key(self, tenant_id: str, key_id: str, when: float, audit: AuditDraft) -> bool:
+        """Revoke a key of this tenant; ``False`` when the tenant has no such key."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE api_keys SET revoked = COALESCE(revoked, ?) "
+                "WHERE key_id = ? AND tenant_id = ?",
+                (when, key_id, tenant_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            self._append(db, audit)
+        return True
+
+    # ------------------------------------------------------------------ values
+
+    def read_value(self, tenant_id: str, context: str, key: str) -> bytes | None:
+        """The blob at ``key``, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT blob FROM vals WHERE tenant_id = ? AND context = ? AND key = ?",
+                (tenant_id, context, key),
+            ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def read_context(self, tenant_id: str, context: str, prefix: str | None) -> dict[str, bytes]:
+        """Every blob of the context (under ``prefix.``), by key, keys sorted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, blob FROM vals WHERE tenant_id = ? AND context = ? "
+                "AND key LIKE ? ESCAPE '\\' ORDER BY key",
+                (tenant_id, context, _like(prefix)),
+            ).fetchall()
+        return {k: bytes(b) for k, b in rows}
+
+    def list_keys(self, tenant_id: str, context: str, prefix: str | None) -> list[str]:
+        """The keys of a context (under ``prefix.``), sorted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM vals WHERE tenant_id = ? AND context = ? "
+                "AND key LIKE ? ESCAPE '\\' ORDER BY key",
+                (tenant_id, context, _like(prefix)),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def list_contexts(self, tenant_id: str) -> list[str]:
+        """The tenant's contexts that hold at least one key, sorted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT context FROM vals WHERE tenant_id = ? ORDER BY context",
+                (tenant_id,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def write(
+        self, tenant_id: str, context: str, keys: list[str], planner: Planner, now: float
+    ) -> WritePlan:
+        """Run ``planner`` on the current blobs of ``keys`` and apply its plan atomically."""
+        with self._tx() as db:
+            old: dict[str, bytes | None] = {}
+            for key in keys:
+                row = db.execute(
+                    "SELECT blob FROM vals WHERE tenant_id = ? AND context = ? AND key = ?",
+                    (tenant_id, context, key),
+                ).fetchone()
+                old[key] = bytes(row[0]) if row else None
+            count_row = db.execute(
+                "SELECT key_count FROM tenants WHERE id = ?", (tenant_id,)
+            ).fetchone()
+            plan = planner(old, int(count_row[0]) if count_row else 0, now)
+            for key, blob in plan.values.items():
+                if blob is None:
+                    db.execute(
+                        "DELETE FROM vals WHERE tenant_id = ? AND context = ? AND key = ?",
+                        (tenant_id, context, key),
+                    )
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO vals (tenant_id, context, key, blob) "
+                        "VALUES (?, ?, ?, ?)",
+                        (tenant_id, context, key, blob),
+                    )
+            if plan.history:
+                row = db.execute(
+                    "SELECT seq FROM contexts WHERE tenant_id = ? AND name = ?",
+                    (tenant_id, context),
+                ).fetchone()
+                seq = int(row[0]) if row else 0
+                db.executemany(
+                    "INSERT INTO history (tenant_id, context, seq, ts, key, op, blob) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (tenant_id, context, seq + i, now, key, op, blob)
+                        for i, (key, op, blob) in enumerate(plan.history, start=1)
+                    ],
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO contexts (tenant_id, name, seq) VALUES (?, ?, ?)",
+                    (tenant_id, context, seq + len(plan.history)),
+                )
+            if plan.key_delta:
+                db.execute(
+                    "UPDATE tenants SET key_count = key_count + ? WHERE id = ?",
+                    (plan.key_delta, tenant_id),
+                )
+            if plan.audit is not None:
+                self._append(db, plan.audit)
+        return plan
+
+    def read_history(
+        self, tenant_id: str, context: str, key: str | None, since: float | None, limit: int
+    ) -> list[HistoryRow]:
+        """History rows of a context, oldest first, at most ``limit`` (the newest ones)."""
+        sql = "SELECT seq, ts, key, op, blob FROM history WHERE tenant_id = ? AND context = ?"
+        args: list[object] = [tenant_id, context]
+        if key is not None:
+            sql += " AND key = ?"
+            args.append(key)
+        if since is not None:
+            sql += " AND ts >= ?"
+            args.append(since)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [HistoryRow(s, t, k, o, bytes(b)) for s, t, k, o, b in reversed(rows)]
+
+    def purge_history(self, tenant_id: str, before: float) -> int:
+        """Delete history rows older than ``before``; return how many."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "DELETE FROM history WHERE tenant_id = ? AND ts < ?", (tenant_id, before)
+            )
+            return int(cursor.rowcount)
+
+    # ------------------------------------------------------------------ audit
+
+    def _append(self, db: sqlite3.Connection, draft: AuditDraft) -> AuditEntry:
+        row = db.execute(
+            "SELECT seq, hash FROM audit_heads WHERE chain = ?", (draft.chain,)
+        ).fetchone()
+        seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+        entry = draft.seal(seq + 1, prev)
+        db.execute(
+            "INSERT INTO audit (chain, seq, ts, actor, action, status, digest, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.chain,
+                entry.seq,
+                entry.ts,
+                entry.actor,
+                entry.action,
+                entry.status,
+                entry.digest,
+                entry.prev_hash,
+                entry.hash,
+            ),
+        )
+        if entry.payload is not None and entry.salt is not None:
+            db.execute(
+                "INSERT INTO audit_payloads (chain, seq, salt, payload) VALUES (?, ?, ?, ?)",
+                (entry.chain, entry.seq, entry.salt, canonical(entry.payload).decode()),
+            )
+        db.execute(
+            "INSERT OR REPLACE INTO audit_heads (chain, seq, hash) VALUES (?, ?, ?)",
+            (entry.chain, entry.seq, entry.hash),
+        )
+        return entry
+
+    def append_audit(self, draft: AuditDraft) -> AuditEntry:
+        """Seal and append an entry to its chain."""
+        with self._tx() as db:
+            return self._append(db, draft)
+
+    def audit_chains(self) -> list[str]:
+        """The names of every audit chain."""
+        with self._lock:
+            rows = self._db.execute("SELECT chain FROM audit_heads ORDER BY chain").fetchall()
+        return [r[0] for r in rows]
+
+    def read_audit(self, chain: str) -> tuple[list[AuditEntry], tuple[int, str] | None]:
+        """A chain's entries in storage order, and its recorded head."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.chain, a.seq, a.ts, a.actor, a.action, a.status, a.digest, "
+                "a.prev_hash, a.hash, p.payload, p.salt FROM audit a LEFT JOIN audit_payloads p "
+                "ON p.chain = a.chain AND p.seq = a.seq WHERE a.chain = ? ORDER BY a.seq",
+                (chain,),
+            ).fetchall()
+            head = self._db.execute(
+                "SELECT seq, hash FROM audit_heads WHERE chain = ?", (chain,)
+            ).fetchone()
+        entries = [_entry(row) for row in rows]
+        return entries, (int(head[0]), str(head[1])) if head else None
+
+    def erase_audit_payloads(self, chain: str, before: float | None) -> int:
+        """Delete the payloads of entries older than ``before`` (all when ``None``)."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "DELETE FROM audit_payloads WHERE chain = ? AND seq IN "
+                "(SELECT seq FROM audit WHERE chain = ? AND ts < ?)",
+                (chain, chain, float("inf") if before is None else before),
+            )
+            return int(cursor.rowcount)
+
+    def erase_tenant(self, tenant_id: str, when: float, audit: AuditDraft) -> None:
+        """Delete the tenant's data, keys and data key, keep a tombstone and its chain."""
+        with self._tx() as db:
+            for table in ("vals", "history", "contexts", "api_keys"):
+                db.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (tenant_id,))
+            db.execute("DELETE FROM audit_payloads WHERE chain = ?", (tenant_id,))
+            db.execute(
+                "UPDATE tenants SET name = '', wrapped_key = x'', key_count = 0, erased = ? "
+                "WHERE id = ?",
+                (when, tenant_id),
+            )
+            self._append(db, audit)
+        self._limiter.forget(tenant_id)
+
+    def take_token(self, tenant_id: str, rate: float, burst: int, now: float) -> float:
+        """Count one request in this process's token bucket for the tenant."""
+        return self._limiter.take(tenant_id, rate, burst, now)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+
+def _entry(row: tuple[Any, ...]) -> AuditEntry:
+    chain, seq, ts, actor, action, status, digest, prev_hash, hash_, payload, salt = row
+    return AuditEntry(
+        chain,
+        seq,
+        ts,
+        actor,
+        action,
+        status,
+        digest,
+        prev_hash,
+        hash_,
+        json.loads(payload) if payload is not None else None,
+        salt,
+    )
