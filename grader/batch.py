@@ -41,7 +41,7 @@ from rich.text import Text
 from grader.atomic import write_atomic
 from grader.catalog import Catalog, load_catalog
 from grader.config import Course
-from grader.executor import (
+from grader.dispatch import (
     DEFAULT_GRADE_FUNCTION,
     Executor,
     GradeJob,

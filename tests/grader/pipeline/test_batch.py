@@ -1,0 +1,318 @@
+"""Batch grading: right scores, rejections that do not stop the batch, idempotence, resume."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+from rich.console import Console
+
+from grader.batch import BatchSummary, grade_submissions, render_summary
+from grader.config import Course
+from grader.dispatch import SerialExecutor
+from grader.gradebook import GradebookStore
+from tests.grader.pipeline.builders import (
+    COURSE_ID,
+    answer,
+    folder_submission,
+    make_course,
+    notebook,
+    write_notebook,
+    zip_submission,
+)
+from tests.grader.pipeline.fakes import FAKE
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# learner -> (answers per notebook, expected score per notebook)
+PLAN: dict[str, dict[str, tuple[tuple[str, ...], float]]] = {}
+for i in range(17):
+    a1 = ("pass test-a1",) if i % 2 == 0 else ()
+    a2 = ("pass test-a2",) if i % 3 == 0 else ("half test-a2",) if i % 3 == 1 else ()
+    b1 = ("pass test-b1",) if i % 4 != 3 else ("timeout test-b1",)
+    PLAN[f"learner{i:02d}"] = {
+        "01-alpha": (a1 + a2, (2.0 if a1 else 0.0) + {0: 3.0, 1: 1.5, 2: 0.0}[i % 3]),
+        "02-beta": (b1, 5.0 if i % 4 != 3 else 0.0),
+    }
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO(), width=200)
+
+
+def make_batch(subs: Path) -> None:
+    """17 good submissions (some zips, some folders) and 3 malformed ones."""
+    for i, (learner, notebooks) in enumerate(PLAN.items()):
+        answers = {slug: answer(*directives) for slug, (directives, _) in notebooks.items()}
+        if i % 2:
+            zip_submission(subs, learner, answers, name=f"Learner {i}", email=f"l{i}@example.org")
+        else:
+            folder_submission(subs / "submitted", learner, answers)
+    (subs / "truncated.zip").write_bytes(b"PK\x03\x04\x14\x00broken")
+    write_notebook(
+        subs / "submitted" / "bad..id" / "01-alpha" / "01-alpha.ipynb",
+        notebook("01-alpha", answer("pass test-a1")),
+    )
+    nb = notebook("02-beta", answer("pass test-b1"))
+    nb["nbformat"] = 3
+    write_notebook(subs / "submitted" / "oldformat" / "02-beta" / "02-beta.ipynb", nb)
+
+
+def grade(course: Course, subs: Path, **options: object) -> BatchSummary:
+    options.setdefault("executor", SerialExecutor(FAKE))
+    return grade_submissions([subs], course=course, console=quiet(), show_progress=False, **options)  # type: ignore[arg-type]
+
+
+def expected_scores() -> dict[tuple[str, str], float]:
+    return {
+        (learner, slug): score for learner, nbs in PLAN.items() for slug, (_, score) in nbs.items()
+    }
+
+
+def test_twenty_submissions_with_three_malformed_grade_to_completion(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    make_batch(subs)
+    summary = grade(course, subs, executor=None, workers=2, grade_function=FAKE)
+    assert summary.count("failed") == 0
+    assert len(summary.rejected) == 3
+    reasons = sorted(r.reason for r in summary.rejected)
+    assert any("not a valid zip archive" in r for r in reasons)
+    assert any("contains '..'" in r for r in reasons)
+    assert any("only nbformat 4" in r for r in reasons)
+    graded = {(i.learner_id, i.notebook): i.score for i in summary.items if i.status == "graded"}
+    assert graded == expected_scores()
+    with GradebookStore(course.db_url(), course_id=COURSE_ID) as store:
+        assert {(r.learner_id, r.notebook): r.score for r in store.records()} == expected_scores()
+    with Gradebook(course.db_url(), course_id=COURSE_ID) as gb:
+        for (learner, slug), score in expected_scores().items():
+            assert gb.find_submission_notebook(slug, slug, learner).score == pytest.approx(score)
+        assert gb.find_student("learner01").email == "l1@example.org"
+    text = (course.output_dir / "grades.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 17
+    by_id = {row["learner_id"]: row for row in rows}
+    for learner, notebooks in PLAN.items():
+        total = sum(score for _, score in notebooks.values())
+        assert float(by_id[learner]["total"]) == pytest.approx(total)
+        assert by_id[learner]["max_total"] == "10"
+    assert (course.output_dir / "feedback" / "learner00" / "index.html").is_file()
+    assert (course.output_dir / "feedback" / "learner00" / "02-beta.html").is_file()
+
+
+def test_second_run_is_a_no_op_and_force_regrades(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    folder_submission(subs / "submitted", "ann", {"01-alpha": answer("pass test-a1")})
+    zip_submission(subs, "bob", {"02-beta": answer("pass test-b1")})
+    first = grade(course, subs)
+    assert first.count("graded") == 2
+    stamp = {r.learner_id: r.graded_at for r in _records(course)}
+    second = grade(course, subs)
+    assert (second.count("graded"), second.count("unchanged")) == (0, 2)
+    assert {r.learner_id: r.graded_at for r in _records(course)} == stamp
+    assert second.ok
+    forced = grade(course, subs, force=True)
+    assert (forced.count("graded"), forced.count("unchanged")) == (2, 0)
+    assert all(r.graded_at > stamp[r.learner_id] for r in _records(course))
+
+
+def test_a_changed_submission_or_source_is_regraded(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    folder_submission(subs / "submitted", "ann", {"01-alpha": answer("pass test-a1")})
+    folder_submission(subs / "submitted", "bob", {"01-alpha": answer()})
+    grade(course, subs)
+    folder_submission(
+        subs / "submitted", "ann", {"01-alpha": answer("pass test-a1", "pass test-a2")}
+    )
+    again = grade(course, subs)
+    assert {(i.learner_id, i.status) for i in again.items} == {
+        ("ann", "graded"),
+        ("bob", "unchanged"),
+    }
+    assert next(i.score for i in again.items if i.learner_id == "ann") == 5.0
+    source = course.source_dir / "01-alpha" / "01-alpha.ipynb"
+    nb = json.loads(source.read_text())
+    nb["cells"][0]["source"] += "\nA clarified instruction."
+    source.write_text(json.dumps(nb))
+    third = grade(course, subs)
+    assert third.count("graded") == 2
+
+
+def test_an_instructor_side_error_fails_one_notebook_and_is_retried_next_run(
+    tmp_path: Path,
+) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    folder_submission(subs / "submitted", "ann", {"01-alpha": answer("instructor-error")})
+    folder_submission(subs / "submitted", "bob", {"01-alpha": answer("pass test-a1")})
+    summary = grade(course, subs)
+    failed = [i for i in summary.items if i.status == "failed"]
+    assert [(i.learner_id, i.message) for i in failed] == [
+        ("ann", "reference solution of 01-alpha failed: NameError in cell 2")
+    ]
+    assert not summary.ok
+    assert [r.learner_id for r in _records(course)] == ["bob"]
+    again = grade(course, subs)
+    assert [(i.learner_id, i.status) for i in again.items if i.status != "unchanged"] == [
+        ("ann", "failed")
+    ]
+
+
+def test_summary_names_rejections_and_failures_one_per_line(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    folder_submission(subs / "submitted", "ann", {"01-alpha": answer("instructor-error")})
+    (subs / "junk.zip").write_bytes(b"junk")
+    summary = grade(course, subs)
+    out = Console(record=True, width=60)
+    render_summary(summary, out)
+    lines = out.export_text().splitlines()
+    assert any(
+        line.startswith("rejected: unknown learner (") and "not a valid zip" in line
+        for line in lines
+    )
+    assert any(line.startswith("failed: ann 01-alpha: reference solution") for line in lines)
+    assert lines[-1].startswith("graded 0, unchanged 0, rejected 1, failed 1 in ")
+    data = summary.to_dict()
+    assert data["counts"] == {"graded": 0, "unchanged": 0, "rejected": 1, "failed": 1}
+    json.dumps(data)
+
+
+def test_feedback_is_rewritten_for_unchanged_learners(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    folder_submission(subs / "submitted", "ann", {"01-alpha": answer("pass test-a1")})
+    grade(course, subs)
+    page = course.output_dir / "feedback" / "ann" / "01-alpha.html"
+    page.unlink()  # e.g. killed between the gradebook write and the feedback page
+    grade(course, subs)
+    assert page.is_file()
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_costs_only_its_notebook(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    folder_submission(subs / "submitted", "ann", {"01-alpha": answer("exit-worker")})
+    for learner in ("bob", "cy", "dee"):
+        folder_submission(subs / "submitted", learner, {"02-beta": answer("pass test-b1")})
+    summary = grade(course, subs, executor=None, workers=2, grade_function=FAKE)
+    statuses = {(i.learner_id, i.status) for i in summary.items}
+    assert statuses == {("ann", "failed"), ("bob", "graded"), ("cy", "graded"), ("dee", "graded")}
+    assert "died 3 times" in next(i.message for i in summary.items if i.learner_id == "ann")
+
+
+def _records(course: Course) -> list:  # type: ignore[type-arg]
+    with GradebookStore(course.db_url(), course_id=COURSE_ID) as store:
+        return store.records()
+
+
+RUNNER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from grader.batch import grade_submissions
+    from grader.config import load_course
+
+    if __name__ == "__main__":
+        summary = grade_submissions(
+            [Path(sys.argv[2])], course=load_course(Path(sys.argv[1])), workers=2,
+            grade_function="tests.grader.pipeline.fakes:fake_grade", show_progress=False,
+        )
+        print(summary.headline())
+    """
+)
+
+
+def _peek_committed(db: Path) -> set[str]:
+    """Read-only look at the batch's progress, without touching the schema it creates."""
+    if not db.exists():
+        return set()
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            return {row[0] for row in conn.execute("SELECT learner_id FROM cc_graded_notebooks")}
+    except sqlite3.OperationalError:  # not created yet, or locked for a moment
+        return set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(p) for p in text)
+    return found
+
+
+@pytest.mark.slow
+def test_killed_mid_batch_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    learners = [f"k{i:02d}" for i in range(12)]
+    for i, learner in enumerate(learners):
+        folder_submission(
+            subs / "submitted",
+            learner,
+            {"02-beta": answer("sleep 0.25", *(["pass test-b1"] if i % 2 else []))},
+        )
+    script = tmp_path / "run_batch.py"
+    script.write_text(RUNNER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(course.root), str(subs)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    committed: set[str] = set()
+    while time.monotonic() < deadline and len(committed) < 3:
+        time.sleep(0.1)
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        committed = _peek_committed(course.root / "gradebook.db")
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    if proc.stderr:
+        proc.stderr.close()
+    before = {r.learner_id for r in _records(course)}
+    assert 3 <= len(before) < len(learners), "kill the batch half way"
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)], "workers outlived the batch"
+
+    rerun = grade(course, subs)
+    graded = {i.learner_id for i in rerun.items if i.status == "graded"}
+    unchanged = {i.learner_id for i in rerun.items if i.status == "unchanged"}
+    assert unchanged == before
+    assert graded == set(learners) - before
+    records = _records(course)
+    assert sorted(r.learner_id for r in records) == learners  # one row each, none lost
+    assert {r.learner_id: r.score for r in records} == {
+        learner: (5.0 if i % 2 else 0.0) for i, learner in enumerate(learners)
+    }
+    with Gradebook(course.db_url(), course_id=COURSE_ID) as gb:
+        for learner in learners:
+            assert len(gb.find_submission("02-beta", learner).notebooks) == 1
