@@ -112,7 +112,13 @@ class FunctionScriptlet(Scriptlet):
         self.reads = _patterns(reads, "reads")
         self.writes = None if writes is None else _patterns(writes, "writes")
         if params is not None:
-            jsonschema.Draft202012Validator.check_schema(params)
+            try:
+                jsonschema.Draft202012Validator.check_schema(params)
+            except jsonschema.SchemaError as exc:
+                raise ScriptletError(
+                    f"params schema of scriptlet {self.name!r} is not a valid JSON Schema: "
+                    f"{exc.message}"
+                ) from None
         self.params_schema = params
         self.__doc__ = getattr(fn, "__doc__", None)
 

@@ -1,0 +1,158 @@
+"""Checkpoints after every step, and resuming a run (also after a real crash)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from context_lib import Context
+from context_lib.examples import recipe_path
+from context_lib.persistence import MemoryStore, load, open_store
+from context_lib.persistence._common import BackendStore
+from context_lib.runner import ResumeError, Runner, StepContext
+
+ROOT = Path(__file__).resolve().parents[3]
+REF = "tests.context_lib.runner.scriptlets_for_tests"
+
+
+class Switch:
+    """A scriptlet that fails while ``broken`` is set, and counts its calls."""
+
+    def __init__(self) -> None:
+        self.broken = True
+        self.calls = 0
+
+    def __call__(self, ctx: StepContext, params: dict[str, Any]) -> None:
+        self.calls += 1
+        if self.broken:
+            raise RuntimeError("service down")
+        ctx.set(f"log.{ctx.step}", "ok")
+
+
+def _recipe() -> list[dict[str, Any]]:
+    return [
+        {"name": "a", "scriptlet": "count"},
+        {"name": "b", "scriptlet": "switch", "depends_on": ["a"]},
+        {"name": "c", "scriptlet": "count", "depends_on": ["b"]},
+    ]
+
+
+def test_checkpoints_after_each_step_and_resume_after_the_failed_one() -> None:
+    store = MemoryStore()
+    switch = Switch()
+    counted: list[str] = []
+
+    def count(ctx: StepContext, params: dict[str, Any]) -> None:
+        counted.append(ctx.step)
+        ctx.set(f"log.{ctx.step}", "ok")
+
+    registry = {"count": count, "switch": switch}
+    first = Runner(store, registry=registry).run(_recipe(), Context({"input": 1}))
+    assert first.failed_step == "b"
+    stored = load(store).to_dict()
+    assert stored == {
+        "input": 1,
+        "log.a": "ok",
+        "_runner.recipe": "recipe",
+        "_runner.completed": ["a"],
+    }
+
+    switch.broken = False
+    second = Runner.resume(_recipe(), store, registry=registry)
+    assert second.ok
+    assert counted == ["a", "c"]  # "a" was not run again
+    assert [(s.name, s.status) for s in second.steps] == [
+        ("a", "already_done"),
+        ("b", "ok"),
+        ("c", "ok"),
+    ]
+    assert load(store).to_dict() == second.context.to_dict()
+    assert second.context["_runner.completed"] == ["a", "b", "c"]
+    # the audit trail spans both runs
+    trail = [(c.key, c.who) for c in load(store, with_history=True).history]
+    assert ("log.a", "a") in trail
+    assert ("log.c", "c") in trail
+
+    third = Runner.resume(_recipe(), store, registry=registry)
+    assert [s.status for s in third.steps] == ["already_done"] * 3
+    assert counted == ["a", "c"]
+
+
+def test_a_run_with_a_store_starts_from_its_own_context() -> None:
+    store = MemoryStore()
+    store.put_many({"left.over": 1})
+    Runner(store, registry={"count": lambda c, p: None, "switch": Switch()}).run(_recipe())
+    assert store.keys() == sorted(["_runner.completed", "_runner.recipe"])
+
+
+def test_resume_refuses_stores_without_a_matching_run() -> None:
+    registry = {"count": lambda c, p: None, "switch": Switch()}
+    with pytest.raises(ResumeError, match="holds no checkpointed run"):
+        Runner.resume(_recipe(), MemoryStore(), registry=registry)
+    store = MemoryStore()
+    Runner(store).run(recipe_path("numbers"))
+    with pytest.raises(ResumeError, match="holds a run of recipe 'numbers', not 'recipe'"):
+        Runner.resume(_recipe(), store, registry=registry)
+    store.put_many({"_runner.recipe": "recipe", "_runner.completed": ["zzz"]})
+    with pytest.raises(ResumeError, match="was the recipe changed"):
+        Runner.resume(_recipe(), store, registry=registry)
+
+
+class _BrokenStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def _write(self, *args: Any) -> None:
+        self.writes += 1
+        if self.writes > 1:  # the first (full) save works, checkpoints fail
+            raise OSError("disk full")
+        super()._write(*args)
+
+
+def test_a_failing_checkpoint_stops_the_run() -> None:
+    store = _BrokenStore()
+    result = Runner(store).run(recipe_path("numbers"))
+    assert result.failed_step == "load"
+    assert isinstance(result.error, OSError)
+    assert result.step("stats").status == "not_run"
+
+
+@pytest.mark.slow
+def test_resume_after_the_process_was_killed_mid_step(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/run.db?name=crash"
+    recipe = tmp_path / "crash.yaml"
+    recipe.write_text(
+        "name: crash\nsteps:\n"
+        f"  - {{name: one, scriptlet: '{REF}:die_if_asked'}}\n"
+        f"  - {{name: two, scriptlet: '{REF}:die_if_asked', depends_on: [one]}}\n"
+        f"  - {{name: three, scriptlet: '{REF}:die_if_asked', depends_on: [two]}}\n"
+    )
+    script = (
+        "import sys\n"
+        "from context_lib.persistence import open_store\n"
+        "from context_lib.runner import Runner\n"
+        "with open_store(sys.argv[1]) as store:\n"
+        "    Runner(store).run(sys.argv[2])\n"
+    )
+    env = {**os.environ, "CRASH_STEP": "two"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, url, str(recipe)], cwd=ROOT, env=env, check=False
+    )
+    assert proc.returncode == -signal.SIGKILL
+    with open_store(url) as store:
+        assert isinstance(store, BackendStore)
+        crashed = load(store).to_dict()
+        assert crashed["_runner.completed"] == ["one"]
+        assert crashed["log.one"] == "finished"
+        assert "log.two" not in crashed  # the killed step left nothing behind
+        result = Runner.resume(recipe, store)
+    assert result.ok, result.describe_failure()
+    assert [s.status for s in result.steps] == ["already_done", "ok", "ok"]
+    assert result.context["log.three"] == "finished"
