@@ -376,22 +376,29 @@ def _choose(
     times: Mapping[str, Mapping[str, float]],
     conflicts: list[Conflict],
 ) -> tuple[Any, str]:
-    """Pick (or resolve) one value among the workers' offers, recording disagreements."""
+    """Pick (or resolve) one value among the workers' offers, recording disagreements.
+
+    When the workers disagree, a callable strategy is folded over every offer in
+    worker order (``f(f(v0, v1), v2)``), so ``lambda k, a, b: a + b`` adds them all.
+    """
     name, value = offers[0]
     who = f"merge:{name}"
+    if all(_same(value, candidate) for _, candidate in offers[1:]):
+        return value, who
     for other, candidate in offers[1:]:
-        if _same(value, candidate):
+        if not _same(value, candidate):
+            conflicts.append(Conflict(key, value, candidate))
+        if callable(strategy):
+            resolved = strategy(key, value, candidate)
+            value = DELETED if resolved is DELETED else own(resolved, f"merge[{key!r}]")
+            who = "merge:resolved"
+        elif _same(value, candidate):
             continue
-        conflicts.append(Conflict(key, value, candidate))
-        if strategy in ("theirs", "raise"):
+        elif strategy in ("theirs", "raise"):
             name, value, who = other, candidate, f"merge:{other}"
         elif strategy == "last_writer_wins":
             mine = times.get(name, {}).get(key, -1.0)
             theirs = times.get(other, {}).get(key, -1.0)
             if theirs >= mine:
                 name, value, who = other, candidate, f"merge:{other}"
-        elif callable(strategy):
-            resolved = strategy(key, value, candidate)
-            value = DELETED if resolved is DELETED else own(resolved, f"merge[{key!r}]")
-            who = "merge:resolved"
     return value, who
