@@ -1,0 +1,139 @@
+"""Find the signed credential inside whatever file a verifier was handed.
+
+A certificate travels as the credential JSON (Data Integrity proof), the VC-JWT, the
+HTML page (both embedded in ``<script>`` elements) or the PDF (both attached as files).
+:func:`extract` returns what it found; it never raises for bad input other than
+:class:`BundleError` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from certificates.errors import CredentialError
+
+__all__ = [
+    "CREDENTIAL_ATTACHMENT",
+    "CREDENTIAL_SCRIPT_ID",
+    "JWT_ATTACHMENT",
+    "JWT_SCRIPT_ID",
+    "MAX_BYTES",
+    "Bundle",
+    "BundleError",
+    "extract",
+]
+
+CREDENTIAL_ATTACHMENT = "credential.json"
+JWT_ATTACHMENT = "credential.jwt"
+CREDENTIAL_SCRIPT_ID = "open-badge-credential"
+JWT_SCRIPT_ID = "open-badge-credential-jwt"
+MAX_BYTES = 32 * 1024 * 1024
+
+
+class BundleError(CredentialError):
+    """The input holds no readable credential."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The signed forms found in one file (either may be missing, not both)."""
+
+    kind: str  # "pdf" | "html" | "json" | "jwt"
+    credential: dict[str, Any] | None
+    jwt: str | None
+
+
+class _Scripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, str] = {}
+        self._current: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            ident = dict(attrs).get("id")
+            self._current = ident if ident in (CREDENTIAL_SCRIPT_ID, JWT_SCRIPT_ID) else None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._current = None
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self.found[self._current] = self.found.get(self._current, "") + data
+
+
+def _json_object(text: str | bytes, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"the {where} is not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(value, dict):
+        raise BundleError(f"the {where} is not a JSON object")
+    return value
+
+
+def _from_pdf(data: bytes) -> Bundle:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=True)
+        attachments = reader.attachments
+        credential_files = attachments.get(CREDENTIAL_ATTACHMENT, [])
+        jwt_files = attachments.get(JWT_ATTACHMENT, [])
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise BundleError(f"the PDF cannot be read ({exc.__class__.__name__})") from None
+    if not credential_files and not jwt_files:
+        raise BundleError("the PDF has no attached credential")
+    credential = (
+        _json_object(credential_files[0], "PDF's credential attachment")
+        if credential_files
+        else None
+    )
+    jwt = jwt_files[0].decode("ascii", "replace").strip() if jwt_files else None
+    return Bundle("pdf", credential, jwt)
+
+
+def _from_html(text: str) -> Bundle:
+    parser = _Scripts()
+    parser.feed(text)
+    parser.close()
+    raw_credential = parser.found.get(CREDENTIAL_SCRIPT_ID)
+    raw_jwt = parser.found.get(JWT_SCRIPT_ID)
+    if raw_credential is None and raw_jwt is None:
+        raise BundleError("the HTML page embeds no credential")
+    credential = (
+        _json_object(raw_credential, "page's embedded credential")
+        if raw_credential is not None
+        else None
+    )
+    return Bundle("html", credential, raw_jwt.strip() if raw_jwt is not None else None)
+
+
+def extract(data: bytes) -> Bundle:
+    """The credential and/or JWT carried by ``data`` (PDF, HTML, JSON or a bare JWT)."""
+    if len(data) > MAX_BYTES:
+        raise BundleError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if not data.strip():
+        raise BundleError("the file is empty")
+    if data.startswith(b"%PDF-"):
+        return _from_pdf(data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BundleError("the file is neither a PDF nor UTF-8 text") from None
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return Bundle("json", _json_object(stripped, "file"), None)
+    if stripped[:1] == "<":
+        return _from_html(text)
+    if "." in stripped and " " not in stripped and "\n" not in stripped:
+        return Bundle("jwt", None, stripped)
+    raise BundleError("the file is not a certificate (PDF, HTML, credential JSON or JWT)")

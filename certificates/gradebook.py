@@ -1,0 +1,132 @@
+"""Read learners and their exercise scores from the nbgrader gradebook.
+
+Scores come from nbgrader's :class:`~nbgrader.api.Gradebook` API: one assignment per
+exercise, named by the course slug (``01-basic-operations`` …). When the grading
+pipeline's ``cc_graded_notebooks`` table is present in the same database, the latest
+row per learner and notebook supplies the evidence (the submission's SHA-256, and the
+course and grader versions); without the table, certificates carry no evidence entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from certificates.credential import ExerciseScore, Learner
+from certificates.curriculum import EXERCISES
+from certificates.errors import GradebookError
+
+__all__ = ["EVIDENCE_TABLE", "LearnerRecord", "read_gradebook"]
+
+EVIDENCE_TABLE = "cc_graded_notebooks"
+
+
+@dataclass(frozen=True)
+class LearnerRecord:
+    """A learner and their score per exercise number (missing = not submitted)."""
+
+    learner: Learner
+    scores: dict[int, ExerciseScore]
+
+    def percents(self) -> dict[int, float]:
+        """Percent score per exercise, for the level policy."""
+        return {number: score.percent for number, score in self.scores.items()}
+
+
+def _check_url(db_url: str) -> None:
+    prefix = "sqlite:///"
+    if db_url.startswith(prefix) and ":memory:" not in db_url:
+        path = Path(db_url[len(prefix) :])
+        if not path.is_file():
+            raise GradebookError(f"no gradebook at {path}; grade submissions first or pass --db")
+
+
+@contextlib.contextmanager
+def _open(db_url: str, course_id: str) -> Iterator[Any]:
+    from nbgrader.api import Gradebook
+
+    _check_url(db_url)
+    try:
+        gradebook = Gradebook(db_url, course_id=course_id)
+    except Exception as exc:  # SQLAlchemy/driver errors: bad URL, unreachable server, …
+        raise GradebookError(f"cannot open gradebook {db_url}: {str(exc)[:200]}") from None
+    try:
+        yield gradebook
+    finally:
+        gradebook.close()
+        gradebook.engine.dispose()
+
+
+def _evidence_rows(session: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    bind = session.get_bind()
+    if not sa.inspect(bind).has_table(EVIDENCE_TABLE):
+        return {}
+    table = sa.Table(EVIDENCE_TABLE, sa.MetaData(), autoload_with=bind)
+    query = sa.select(
+        table.c.learner_id,
+        table.c.notebook,
+        table.c.submission_hash,
+        table.c.course_version,
+        table.c.grader_version,
+        table.c.graded_at,
+    )
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in session.execute(query).mappings():
+        notebook = Path(str(row["notebook"])).name.removesuffix(".ipynb")
+        key = (str(row["learner_id"]), notebook)
+        previous = latest.get(key)
+        if previous is None or str(row["graded_at"]) >= str(previous["graded_at"]):
+            latest[key] = dict(row)
+    return latest
+
+
+def read_gradebook(
+    db_url: str, course_id: str, learner_ids: list[str] | None = None
+) -> list[LearnerRecord]:
+    """Every learner (or those in ``learner_ids``) with their scores, sorted by id."""
+    from nbgrader.api import MissingEntry
+
+    records = []
+    with _open(db_url, course_id) as gradebook:
+        try:
+            students = {student.id: student for student in gradebook.students}
+            if learner_ids is not None:
+                missing = [lid for lid in learner_ids if lid not in students]
+                if missing:
+                    raise GradebookError(f"no learner {missing[0]!r} in the gradebook {db_url}")
+                wanted = learner_ids
+            else:
+                wanted = sorted(students)
+            evidence = _evidence_rows(gradebook.db)
+            for learner_id in wanted:
+                student = students[learner_id]
+                scores: dict[int, ExerciseScore] = {}
+                for exercise in EXERCISES:
+                    try:
+                        submission = gradebook.find_submission(exercise.slug, learner_id)
+                    except MissingEntry:
+                        continue
+                    row = evidence.get((learner_id, exercise.slug), {})
+                    scores[exercise.number] = ExerciseScore(
+                        number=exercise.number,
+                        score=float(submission.score or 0.0),
+                        max_score=float(submission.max_score or 0.0),
+                        submission_hash=str(row.get("submission_hash") or ""),
+                        course_version=str(row.get("course_version") or ""),
+                        grader_version=str(row.get("grader_version") or ""),
+                    )
+                learner = Learner(
+                    id=learner_id,
+                    first_name=student.first_name or "",
+                    last_name=student.last_name or "",
+                    email=student.email or "",
+                )
+                records.append(LearnerRecord(learner=learner, scores=scores))
+        except sa.exc.SQLAlchemyError as exc:
+            raise GradebookError(f"cannot read gradebook {db_url}: {str(exc)[:200]}") from None
+    return records

@@ -1,0 +1,294 @@
+"""Issue certificates: decide levels from the gradebook, sign, render, record.
+
+:func:`certify` is idempotent: a learner who already holds a certificate at their level
+(or higher) gets nothing new; one whose level rose gets a new certificate that
+supersedes the old one (which stays valid: it still tells the truth). Each learner's
+certificate is built, signed twice, checked against the OB 3.0 schema and rendered
+*before* anything is written, so a failure leaves no half-written certificate; one
+learner's failure never stops the batch.
+
+Output layout (``output/certificates/``)::
+
+    issuer.json        public issuer file verifiers pin (profile, JWK set, did:keys)
+    revocations.json   signed revocation list (Bitstring Status List)
+    registry.json      the issuance record
+    <learner>/         certificate.pdf, certificate.html, certificate.png,
+                       credential.json (Data Integrity proof), credential.jwt (VC-JWT)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from certificates._files import write_atomic
+from certificates.credential import (
+    IssuerProfile,
+    build_credential,
+    format_datetime,
+    undefined_terms,
+)
+from certificates.errors import CertificateError, CredentialError
+from certificates.gradebook import LearnerRecord, read_gradebook
+from certificates.integrity import create_proof
+from certificates.keys import Keyring
+from certificates.registry import Record, Registry
+from certificates.render import html_page, pdf_document, png_preview
+from certificates.revocation import LIST_FILE, build_status_list, list_url, status_entry
+from certificates.schema import schema_errors
+from certificates.settings import CertificateSettings
+from certificates.vcjwt import sign_jwt
+
+__all__ = [
+    "ISSUER_FILE",
+    "Outcome",
+    "certify",
+    "certify_gradebook",
+    "export_issuer",
+    "issue_certificate",
+    "learner_folder",
+    "publish_revocations",
+    "revoke",
+]
+
+ISSUER_FILE = "issuer.json"
+Action = Literal["issued", "upgraded", "unchanged", "not-eligible", "blocked", "failed"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``certify`` did for one learner."""
+
+    learner_id: str
+    action: Action
+    level: str | None = None
+    credential_id: str | None = None
+    folder: Path | None = None
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-friendly dict (``certify --json``)."""
+        return {
+            "learner": self.learner_id,
+            "action": self.action,
+            "level": self.level,
+            "credential_id": self.credential_id,
+            "folder": str(self.folder) if self.folder else None,
+            "message": self.message,
+        }
+
+
+def learner_folder(out_dir: Path, learner_id: str) -> Path:
+    """``out_dir/<learner>``, with the id made safe as one path segment."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", learner_id).strip(".") or "learner"
+    return out_dir / safe
+
+
+def export_issuer(settings: CertificateSettings, keyring: Keyring, path: Path) -> dict[str, Any]:
+    """Write the public issuer file (every key, current and retired) to ``path``."""
+    document = keyring.public_issuer(settings.issuer_id, settings.issuer_name)
+    write_atomic(path, json.dumps(document, indent=2) + "\n")
+    return document
+
+
+def publish_revocations(
+    settings: CertificateSettings, keyring: Keyring, registry: Registry, now: datetime
+) -> Path:
+    """Sign and write ``revocations.json`` for the registry's revoked certificates."""
+    document = build_status_list(
+        issuer_id=settings.issuer_id,
+        indices=registry.revoked_indices(),
+        private_key=keyring.signing_ed25519,
+        verification_method=keyring.current("EdDSA").kid,
+        now=now,
+        size=registry.next_index(),
+    )
+    path = settings.output_dir / LIST_FILE
+    write_atomic(path, json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def issue_certificate(
+    record: LearnerRecord,
+    *,
+    level_key: str,
+    settings: CertificateSettings,
+    keyring: Keyring,
+    status_index: int,
+    now: datetime,
+    valid_until: datetime | None = None,
+) -> dict[str, bytes]:
+    """Build, sign, check and render one certificate; returns file name → bytes."""
+    level = settings.policy.level(level_key)
+    credential = build_credential(
+        credential_id=f"urn:uuid:{uuid.uuid4()}",
+        issuer=IssuerProfile(settings.issuer_id, settings.issuer_name),
+        course_id=settings.course_id,
+        course_name=settings.course_name,
+        course_version=settings.course_version,
+        policy=settings.policy,
+        level=level,
+        learner=record.learner,
+        scores=record.scores,
+        valid_from=now,
+        valid_until=valid_until,
+        status=status_entry(list_url(settings.issuer_id), status_index),
+    )
+    undefined = undefined_terms(credential)
+    if undefined:
+        raise CredentialError(f"the credential uses terms no context defines: {undefined}")
+    proof = create_proof(
+        credential,
+        keyring.signing_ed25519,
+        verification_method=keyring.current("EdDSA").kid,
+        created=format_datetime(now),
+    )
+    signed = {**credential, "proof": [proof]}
+    problems = schema_errors(signed)
+    if problems:
+        raise CredentialError(f"the credential breaks the OB 3.0 schema: {problems[0]}")
+    jwt = sign_jwt(signed, keyring.signing_p256, keyring.current("ES256").kid)
+    html = html_page(signed, jwt, settings.policy)
+    pdf = pdf_document(html, signed, jwt)
+    return {
+        "credential.json": (json.dumps(signed, indent=2, ensure_ascii=False) + "\n").encode(),
+        "credential.jwt": (jwt + "\n").encode("ascii"),
+        "certificate.html": html.encode("utf-8"),
+        "certificate.pdf": pdf,
+        "certificate.png": png_preview(pdf),
+    }
+
+
+def certify(
+    records: Sequence[LearnerRecord],
+    *,
+    settings: CertificateSettings,
+    keyring: Keyring,
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """Issue what each learner has newly earned; see the module docstring."""
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    out_dir = settings.output_dir
+    registry = Registry.load(out_dir)
+    outcomes: list[Outcome] = []
+    for record in records:
+        learner_id = record.learner.id
+        level = settings.policy.decide(record.percents())
+        if level is None:
+            outcomes.append(Outcome(learner_id, "not-eligible", message="no level reached yet"))
+            continue
+        held = registry.active(learner_id)
+        if held is not None and held.rank >= level.rank:
+            outcomes.append(
+                Outcome(
+                    learner_id,
+                    "unchanged",
+                    held.level,
+                    held.id,
+                    out_dir / held.folder,
+                    f"already holds {held.level.capitalize()}",
+                )
+            )
+            continue
+        revoked = [
+            r
+            for r in registry.records
+            if r.learner_id == learner_id and r.state == "revoked" and r.rank >= level.rank
+        ]
+        if revoked:
+            outcomes.append(
+                Outcome(
+                    learner_id,
+                    "blocked",
+                    level.key,
+                    message=f"certificate {revoked[-1].id} was revoked ({revoked[-1].reason}); "
+                    "not re-issued automatically",
+                )
+            )
+            continue
+        folder = learner_folder(out_dir, learner_id)
+        index = registry.next_index()
+        try:
+            files = issue_certificate(
+                record,
+                level_key=level.key,
+                settings=settings,
+                keyring=keyring,
+                status_index=index,
+                now=moment,
+            )
+        except CertificateError as exc:
+            outcomes.append(Outcome(learner_id, "failed", level.key, message=str(exc)))
+            continue
+        for name, data in files.items():
+            write_atomic(folder / name, data)
+        credential_id = json.loads(files["credential.json"])["id"]
+        registry.add(
+            Record(
+                id=credential_id,
+                learner_id=learner_id,
+                level=level.key,
+                rank=level.rank,
+                issued=format_datetime(moment),
+                status_index=index,
+                policy_version=settings.policy.version,
+                folder=folder.name,
+            )
+        )
+        registry.save()
+        outcomes.append(
+            Outcome(
+                learner_id,
+                "upgraded" if held is not None else "issued",
+                level.key,
+                credential_id,
+                folder,
+                f"supersedes {held.level.capitalize()} {held.id}" if held else "",
+            )
+        )
+    export_issuer(settings, keyring, out_dir / ISSUER_FILE)
+    if not (out_dir / LIST_FILE).exists() or any(
+        o.action in ("issued", "upgraded") for o in outcomes
+    ):
+        publish_revocations(settings, keyring, registry, moment)
+    return outcomes
+
+
+def certify_gradebook(
+    settings: CertificateSettings,
+    *,
+    db_url: str,
+    learner_ids: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """Read the gradebook and :func:`certify` its learners (keys created on first use)."""
+    records = read_gradebook(db_url, settings.course_id, learner_ids)
+    keyring = settings.keystore.load_or_create()
+    return certify(records, settings=settings, keyring=keyring, now=now)
+
+
+def revoke(
+    settings: CertificateSettings,
+    certificate_id: str,
+    *,
+    reason: str,
+    now: datetime | None = None,
+) -> tuple[Record, Path]:
+    """Revoke a certificate: record why, then re-sign and publish the revocation list."""
+    if not reason.strip():
+        raise CredentialError("give a reason for the revocation")
+    moment = now or datetime.now(UTC)
+    keyring = settings.keystore.load()
+    registry = Registry.load(settings.output_dir)
+    record = registry.mark_revoked(
+        certificate_id, reason=reason.strip(), when=format_datetime(moment)
+    )
+    path = publish_revocations(settings, keyring, registry, moment)
+    registry.save()
+    return record, path

@@ -1,0 +1,206 @@
+"""Render a signed credential as the human certificate: HTML, PDF and a PNG preview.
+
+Everything on the page comes from the signed credential (plus the level policy for the
+mastery-area wording), so the picture and the proof cannot drift apart. The HTML embeds
+the credential JSON and the VC-JWT in ``<script>`` elements; the PDF attaches both as
+files; either file alone is enough to verify. WeasyPrint renders offline (only ``data:``
+URLs are fetched) and ``pdftoppm`` (poppler-utils) makes the PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+
+from certificates.bundle import (
+    CREDENTIAL_ATTACHMENT,
+    JWT_ATTACHMENT,
+)
+from certificates.curriculum import EXERCISES
+from certificates.errors import RenderError
+from certificates.policy import Level, LevelPolicy
+
+__all__ = ["LEVEL_COLOURS", "html_page", "pdf_document", "png_preview", "qr_text"]
+
+
+@dataclass(frozen=True)
+class Colours:
+    """The medal palette of one level."""
+
+    main: str
+    deep: str
+    light: str
+    emoji: str
+
+
+LEVEL_COLOURS = {
+    "bronze": Colours(main="#c27a3a", deep="#7d4a1e", light="#f0c9a0", emoji="🥉"),
+    "silver": Colours(main="#9da3ab", deep="#5b6270", light="#eef1f4", emoji="🥈"),
+    "gold": Colours(main="#d4a72c", deep="#8a6a10", light="#fbe7a1", emoji="🥇"),
+}
+
+_environment = jinja2.Environment(
+    loader=jinja2.PackageLoader("certificates", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _level(credential: Mapping[str, Any], policy: LevelPolicy) -> Level:
+    achievement_id = str(credential["credentialSubject"]["achievement"]["id"])
+    return policy.level(achievement_id.rstrip("/").rsplit("/", 1)[-1])
+
+
+def qr_text(credential: Mapping[str, Any], jwt: str) -> str:
+    """What the QR code carries: who, what, when, and the SHA-256 of the signed JWT."""
+    subject = credential["credentialSubject"]
+    return "\n".join(
+        [
+            "OPEN BADGE 3.0 CERTIFICATE",
+            f"id: {credential['id']}",
+            f"learner: {subject.get('name', subject['id'])}",
+            f"achievement: {subject['achievement']['name']}",
+            f"issued: {credential['validFrom']}",
+            f"issuer: {credential['issuer']['id']}",
+            f"jwt-sha256: {hashlib.sha256(jwt.encode('utf-8')).hexdigest()}",
+        ]
+    )
+
+
+def _qr_data_uri(text: str) -> str:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=1)
+    code.add_data(text.encode("utf-8"))
+    code.make(fit=True)
+    image = code.make_image(fill_color="#1f2430", back_color="white")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _script_json(credential: Mapping[str, Any]) -> str:
+    text = json.dumps(credential, ensure_ascii=False, indent=2)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _long_date(stamp: str) -> str:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def html_page(credential: Mapping[str, Any], jwt: str, policy: LevelPolicy) -> str:
+    """The certificate as a self-contained HTML page with the credential embedded."""
+    try:
+        level = _level(credential, policy)
+        subject = credential["credentialSubject"]
+        achievement = subject["achievement"]
+        descriptions = {d["id"]: d for d in achievement.get("resultDescription", [])}
+        values = {
+            descriptions[r["resultDescription"]]["name"]: r.get("value")
+            for r in subject.get("result", [])
+            if r.get("resultDescription") in descriptions
+        }
+        owner = {n: item for item in policy.levels for n in item.own_exercises}
+        rows = []
+        for exercise in EXERCISES:
+            label = f"Exercise {exercise.number}: {exercise.title}"
+            value = values.get(label)
+            percent = float(value) if value is not None else 0.0
+            required = exercise.number in level.covered
+            rows.append(
+                {
+                    "number": exercise.number,
+                    "title": exercise.title,
+                    "score": f"{value}%" if value is not None else "—",
+                    "passed": percent >= owner[exercise.number].min_percent,
+                    "required": f"{owner[exercise.number].min_percent:g}",
+                    "counts": required,
+                }
+            )
+        page = _environment.get_template("certificate.html.j2").render(
+            course_name=achievement["name"].rsplit(" — ", 1)[0],
+            level=level,
+            colours=LEVEL_COLOURS[level.key],
+            learner_name=subject.get("name", subject["id"]),
+            issuer_name=credential["issuer"]["name"],
+            issuer_id=credential["issuer"]["id"],
+            issued=_long_date(credential["validFrom"]),
+            credential_id=credential["id"],
+            exercises=rows,
+            areas=policy.mastery_areas(level),
+            criteria=achievement["criteria"]["narrative"],
+            qr_data_uri=_qr_data_uri(qr_text(credential, jwt)),
+            credential_json=_script_json(credential),
+            credential_jwt=jwt,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RenderError(f"cannot render this credential: missing or bad {exc}") from None
+    return page
+
+
+def _offline_fetcher() -> Any:
+    """A WeasyPrint fetcher that only serves ``data:`` URLs (the page embeds everything)."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
+
+
+def pdf_document(html: str, credential: Mapping[str, Any], jwt: str) -> bytes:
+    """The certificate as a one-page PDF with the credential JSON and JWT attached."""
+    import weasyprint
+
+    attachments = [
+        weasyprint.Attachment(
+            string=json.dumps(credential, ensure_ascii=False, indent=2),
+            name=CREDENTIAL_ATTACHMENT,
+            description="Open Badges 3.0 credential (Data Integrity eddsa-rdfc-2022)",
+        ),
+        weasyprint.Attachment(
+            string=jwt, name=JWT_ATTACHMENT, description="The same credential as a VC-JWT (ES256)"
+        ),
+    ]
+    try:
+        document = weasyprint.HTML(string=html, url_fetcher=_offline_fetcher()).render()
+        if len(document.pages) != 1:
+            raise RenderError(f"the certificate needs {len(document.pages)} pages; it must fit one")
+        data = document.write_pdf(attachments=attachments)
+    except RenderError:
+        raise
+    except Exception as exc:  # WeasyPrint surfaces font/layout failures as assorted errors
+        raise RenderError(f"PDF rendering failed: {str(exc)[:200]}") from None
+    assert isinstance(data, bytes)
+    return data
+
+
+def png_preview(pdf: bytes, *, dpi: int = 110) -> bytes:
+    """A PNG of the PDF's page, for sharing (needs ``pdftoppm`` from poppler-utils)."""
+    binary = shutil.which("pdftoppm")
+    if binary is None:
+        raise RenderError("pdftoppm is not installed (apt-get install poppler-utils)")
+    with tempfile.TemporaryDirectory(prefix="cc-render-") as folder:
+        source = Path(folder) / "certificate.pdf"
+        source.write_bytes(pdf)
+        target = Path(folder) / "preview"
+        result = subprocess.run(
+            [binary, "-png", "-r", str(dpi), "-singlefile", str(source), str(target)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RenderError(f"pdftoppm failed: {result.stderr.strip()[:200]}")
+        return (Path(folder) / "preview.png").read_bytes()

@@ -1,0 +1,172 @@
+"""Revocation with a W3C Bitstring Status List, signed by the issuer.
+
+Each credential carries a ``credentialStatus`` entry (``BitstringStatusListEntry``,
+purpose ``revocation``) naming its index in the issuer's list. The list itself is a
+``BitstringStatusListCredential`` — a GZIP-compressed bitstring of at least 131,072
+entries, base64url-encoded — with an ``eddsa-rdfc-2022`` Data Integrity proof by the
+issuer's current Ed25519 key. The issuer publishes it as ``revocations.json`` beside
+``issuer.json``; reasons stay in the issuer's private issuance record.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from certificates.credential import format_datetime
+from certificates.errors import CredentialError
+from certificates.integrity import VC_CONTEXT, ProofError, create_proof, verify_proof
+
+__all__ = [
+    "LIST_FILE",
+    "MIN_ENTRIES",
+    "RevocationList",
+    "build_status_list",
+    "list_url",
+    "status_entry",
+]
+
+LIST_FILE = "revocations.json"
+MIN_ENTRIES = 131_072  # the spec's minimum list size, for herd privacy
+
+
+def list_url(issuer_id: str) -> str:
+    """Where the issuer publishes its revocation list (beside the issuer profile)."""
+    return f"{issuer_id.rstrip('/')}/{LIST_FILE}"
+
+
+def status_entry(url: str, index: int) -> dict[str, Any]:
+    """The ``credentialStatus`` of a credential whose revocation bit is ``index``."""
+    return {
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }
+
+
+def _encode(indices: Iterable[int], size: int) -> str:
+    bits = bytearray(size // 8)
+    for index in indices:
+        if not 0 <= index < size:
+            raise CredentialError(f"status index {index} is outside the list (size {size})")
+        bits[index // 8] |= 0x80 >> (index % 8)
+    compressed = gzip.compress(bytes(bits), mtime=0)
+    return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
+
+
+def _decode(encoded: str) -> bytes:
+    if not encoded.startswith("u"):
+        raise CredentialError("encodedList is not multibase base64url (no 'u' prefix)")
+    body = encoded[1:]
+    try:
+        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return gzip.decompress(compressed)
+    except (binascii.Error, ValueError, OSError, EOFError):
+        raise CredentialError("encodedList is not a GZIP-compressed bitstring") from None
+
+
+def build_status_list(
+    *,
+    issuer_id: str,
+    indices: Iterable[int],
+    private_key: ed25519.Ed25519PrivateKey,
+    verification_method: str,
+    now: datetime,
+    size: int = MIN_ENTRIES,
+) -> dict[str, Any]:
+    """The signed ``BitstringStatusListCredential`` with the bits of ``indices`` set."""
+    size = max(size, MIN_ENTRIES)
+    size += -size % 8
+    url = list_url(issuer_id)
+    stamp = format_datetime(now)
+    document: dict[str, Any] = {
+        "@context": [VC_CONTEXT],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer_id,
+        "validFrom": stamp,
+        "credentialSubject": {
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": _encode(indices, size),
+        },
+    }
+    proof = create_proof(
+        document, private_key, verification_method=verification_method, created=stamp
+    )
+    return {**document, "proof": [proof]}
+
+
+@dataclass(frozen=True)
+class RevocationList:
+    """A parsed revocation list file; call :meth:`check_signature` before trusting it."""
+
+    document: dict[str, Any]
+    bits: bytes
+
+    @property
+    def id(self) -> str:
+        """The URL credentials name in ``statusListCredential``."""
+        return str(self.document.get("id", ""))
+
+    @property
+    def updated(self) -> str:
+        """When the issuer signed this version of the list."""
+        return str(self.document.get("validFrom", ""))
+
+    @property
+    def verification_method(self) -> str:
+        """The key that signed the list."""
+        return str(self.document["proof"][0].get("verificationMethod", ""))
+
+    @classmethod
+    def from_document(cls, document: Any) -> RevocationList:
+        """Parse a status list credential (structure only)."""
+        try:
+            subject = document["credentialSubject"]
+            if (
+                "BitstringStatusListCredential" not in document["type"]
+                or subject.get("statusPurpose") != "revocation"
+                or not isinstance(document["proof"], list)
+                or not document["proof"]
+            ):
+                raise CredentialError("not a signed revocation status list")
+            bits = _decode(str(subject["encodedList"]))
+        except (KeyError, TypeError, AttributeError):
+            raise CredentialError("not a signed BitstringStatusListCredential") from None
+        return cls(document=dict(document), bits=bits)
+
+    @classmethod
+    def from_file(cls, path: Path) -> RevocationList:
+        """Read and parse ``revocations.json``."""
+        try:
+            document = json.loads(Path(path).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CredentialError(f"cannot read revocation list {path}: {exc}") from None
+        return cls.from_document(document)
+
+    def check_signature(self, public_key: ed25519.Ed25519PublicKey) -> None:
+        """Verify the list's Data Integrity proof; raise :class:`ProofError` if it fails."""
+        verify_proof(self.document, self.document["proof"][0], public_key)
+
+    def is_revoked(self, status: Mapping[str, Any]) -> bool:
+        """Whether the credential with ``credentialStatus`` ``status`` is revoked here."""
+        try:
+            index = int(str(status["statusListIndex"]))
+        except (KeyError, TypeError, ValueError):
+            raise ProofError("malformed", "credentialStatus has no valid statusListIndex") from None
+        if not 0 <= index < len(self.bits) * 8:
+            raise ProofError("malformed", f"status index {index} is outside the revocation list")
+        return bool(self.bits[index // 8] & (0x80 >> (index % 8)))

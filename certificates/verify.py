@@ -1,0 +1,389 @@
+"""Verify a certificate offline: VALID with who, what and when, or INVALID with why.
+
+:func:`verify_bytes` checks every signed form the file carries — the embedded
+``eddsa-rdfc-2022`` Data Integrity proof and the ES256 VC-JWT — against the keys of a
+*pinned* issuer (``issuer.json``), then the validity dates and, when a revocation list is
+available, the revocation status. When a file carries both forms they must describe the
+same credential; a difference names the changed field. Bad input never raises: every
+failure is a :class:`Verdict` with a :class:`Reason`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from certificates.bundle import MAX_BYTES, Bundle, BundleError, extract
+from certificates.credential import CONTEXTS, undefined_terms
+from certificates.errors import CredentialError, KeyFormatError
+from certificates.integrity import CRYPTOSUITE, ProofError, verify_proof
+from certificates.keys import PinnedIssuer
+from certificates.multikey import PublicKey, public_key_from_did_url
+from certificates.revocation import RevocationList
+from certificates.vcjwt import JwtError, parse_jwt, verify_jwt_signature
+
+__all__ = ["CLOCK_SKEW", "Reason", "Verdict", "verify_bytes", "verify_file"]
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Reason(StrEnum):
+    """Why a certificate is INVALID."""
+
+    BAD_SIGNATURE = "bad signature"
+    UNKNOWN_KEY = "unknown key"
+    REVOKED = "revoked"
+    TAMPERED = "tampered payload"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not yet valid"
+    MALFORMED = "malformed input"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of verifying one file."""
+
+    valid: bool
+    reason: Reason | None = None
+    message: str = ""
+    credential_id: str = ""
+    learner: str = ""
+    level: str = ""
+    achievement: str = ""
+    issued: str = ""
+    issuer_id: str = ""
+    issuer_name: str = ""
+    proofs: tuple[str, ...] = ()
+    revocation_checked: bool = False
+    fingerprint: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-friendly dict (``verify --json``)."""
+        return {
+            "valid": self.valid,
+            "status": "VALID" if self.valid else "INVALID",
+            "reason": str(self.reason) if self.reason else None,
+            "message": self.message,
+            "credential_id": self.credential_id,
+            "learner": self.learner,
+            "level": self.level,
+            "achievement": self.achievement,
+            "issued": self.issued,
+            "issuer": {"id": self.issuer_id, "name": self.issuer_name},
+            "proofs": list(self.proofs),
+            "revocation_checked": self.revocation_checked,
+            "fingerprint": self.fingerprint,
+            "notes": list(self.notes),
+        }
+
+    def summary(self) -> str:
+        """Human-readable lines for the terminal."""
+        if not self.valid:
+            return f"INVALID: {self.reason}: {self.message}"
+        lines = [
+            f"VALID: {self.learner} — {self.level} ({self.achievement})",
+            f"  issued {self.issued} by {self.issuer_name} <{self.issuer_id}>",
+            f"  certificate {self.credential_id}",
+            f"  proofs: {', '.join(self.proofs)}",
+        ]
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+class _Failure(Exception):
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def _failure_from(exc: ProofError | JwtError) -> _Failure:
+    reason = Reason.MALFORMED if exc.kind == "malformed" else Reason.BAD_SIGNATURE
+    return _Failure(reason, str(exc))
+
+
+def _resolve_key(kid: str, algorithm: str, pinned: PinnedIssuer | None) -> PublicKey:
+    """The pinned key ``kid`` names; unpinned keys raise UNKNOWN_KEY (after a sanity check)."""
+    if pinned is not None:
+        key = pinned.keys.get(kid)
+        if key is None:
+            raise _Failure(
+                Reason.UNKNOWN_KEY,
+                f"signed by {kid[:60] or 'no key'}, which the pinned issuer {pinned.id} "
+                "does not list",
+            )
+        if key.algorithm != algorithm:
+            raise _Failure(Reason.UNKNOWN_KEY, f"key {kid[:60]} is not an {algorithm} key")
+        return key.public_key
+    try:
+        return public_key_from_did_url(kid)
+    except KeyFormatError:
+        raise _Failure(Reason.UNKNOWN_KEY, f"cannot resolve signing key {kid[:60]!r}") from None
+
+
+def _check_shape(credential: Mapping[str, Any]) -> None:
+    if credential.get("@context") != CONTEXTS:
+        raise _Failure(
+            Reason.MALFORMED, "the credential's @context is not the VC 2.0 + OB 3.0.3 pair"
+        )
+    try:
+        types = credential["type"]
+        subject = credential["credentialSubject"]
+        ok = (
+            "OpenBadgeCredential" in types
+            and isinstance(credential["issuer"]["id"], str)
+            and isinstance(subject["achievement"]["name"], str)
+            and isinstance(credential["validFrom"], str)
+        )
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise _Failure(Reason.MALFORMED, "not an Open Badges 3.0 credential")
+
+
+def _check_issuer(credential: Mapping[str, Any], pinned: PinnedIssuer | None) -> None:
+    if pinned is not None and credential["issuer"]["id"] != pinned.id:
+        raise _Failure(
+            Reason.UNKNOWN_KEY,
+            f"the credential names issuer {credential['issuer']['id']!r}, "
+            f"but the pinned issuer is {pinned.id!r}",
+        )
+
+
+def _unpinned() -> _Failure:
+    return _Failure(
+        Reason.UNKNOWN_KEY,
+        "the signatures are intact, but no issuer file pins the signing keys; "
+        "pass --issuer issuer.json (published by the issuer)",
+    )
+
+
+def _verify_integrity(credential: dict[str, Any], pinned: PinnedIssuer | None) -> None:
+    _check_shape(credential)
+    proofs = credential.get("proof")
+    if not isinstance(proofs, list) or not proofs:
+        raise _Failure(Reason.MALFORMED, "the credential has no proof array")
+    suites = [p for p in proofs if isinstance(p, dict) and p.get("cryptosuite") == CRYPTOSUITE]
+    if not suites or len(suites) != len(proofs):
+        raise _Failure(Reason.MALFORMED, f"expected only {CRYPTOSUITE} Data Integrity proofs")
+    for proof in suites:
+        method = proof.get("verificationMethod")
+        key = _resolve_key(method if isinstance(method, str) else "", "EdDSA", pinned)
+        if not isinstance(key, ed25519.Ed25519PublicKey):
+            raise _Failure(Reason.UNKNOWN_KEY, "the Data Integrity key is not Ed25519")
+        try:
+            verify_proof(credential, proof, key)
+        except ProofError as exc:
+            raise _failure_from(exc) from None
+    try:
+        unsigned = undefined_terms({k: v for k, v in credential.items() if k != "proof"})
+    except CredentialError as exc:
+        raise _Failure(Reason.MALFORMED, str(exc)) from None
+    if unsigned:
+        raise _Failure(
+            Reason.TAMPERED, f"fields no signature covers were added: {', '.join(unsigned)}"
+        )
+    _check_issuer(credential, pinned)
+    if pinned is None:
+        raise _unpinned()
+
+
+def _verify_jwt(token: str, pinned: PinnedIssuer | None) -> dict[str, Any]:
+    try:
+        parsed = parse_jwt(token)
+    except JwtError as exc:
+        raise _failure_from(exc) from None
+    key = _resolve_key(parsed.kid, "ES256", pinned)
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise _Failure(Reason.UNKNOWN_KEY, "the JWT key is not a P-256 key")
+    try:
+        verify_jwt_signature(parsed, key)
+    except JwtError as exc:
+        raise _failure_from(exc) from None
+    credential = parsed.credential
+    _check_shape(credential)
+    mismatch = parsed.claims_mismatch()
+    if mismatch:
+        raise _Failure(Reason.TAMPERED, f"the JWT claim {mismatch!r} contradicts its credential")
+    _check_issuer(credential, pinned)
+    if pinned is None:
+        raise _unpinned()
+    return credential
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            found = _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return path
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _first_difference(x, y, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    return None if a == b and type(a) is type(b) else (path or "(root)")
+
+
+def _level_name(credential: Mapping[str, Any]) -> str:
+    achievement = credential["credentialSubject"]["achievement"]
+    key = str(achievement.get("id", "")).rstrip("/").rsplit("/", 1)[-1]
+    return key.capitalize() if key in ("bronze", "silver", "gold") else str(achievement["name"])
+
+
+def _parse_time(value: Any, what: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise _Failure(Reason.MALFORMED, f"{what} is not an RFC 3339 date-time") from None
+    if moment.tzinfo is None:
+        raise _Failure(Reason.MALFORMED, f"{what} has no time zone")
+    return moment
+
+
+def _check_dates(credential: Mapping[str, Any], now: datetime) -> None:
+    valid_from = _parse_time(credential.get("validFrom"), "validFrom")
+    if valid_from > now + CLOCK_SKEW:
+        raise _Failure(Reason.NOT_YET_VALID, f"valid only from {credential['validFrom']}")
+    if "validUntil" in credential:
+        valid_until = _parse_time(credential["validUntil"], "validUntil")
+        if valid_until < now:
+            raise _Failure(Reason.EXPIRED, f"expired on {credential['validUntil']}")
+
+
+def _check_revocation(
+    credential: Mapping[str, Any], revocations: RevocationList | None, pinned: PinnedIssuer
+) -> tuple[bool, str]:
+    status = credential.get("credentialStatus")
+    if not isinstance(status, dict):
+        return False, "the credential has no revocation entry"
+    if revocations is None:
+        return False, "revocation not checked (no revocation list; pass --revocations FILE)"
+    if revocations.id != status.get("statusListCredential"):
+        return False, (
+            f"revocation not checked (the list given is {revocations.id!r}, the credential "
+            f"names {status.get('statusListCredential')!r})"
+        )
+    key = pinned.keys.get(revocations.verification_method)
+    if key is None or not isinstance(key.public_key, ed25519.Ed25519PublicKey):
+        raise _Failure(Reason.UNKNOWN_KEY, "the revocation list is not signed by a pinned key")
+    try:
+        revocations.check_signature(key.public_key)
+        revoked = revocations.is_revoked(status)
+    except ProofError as exc:
+        raise _Failure(
+            Reason.BAD_SIGNATURE if exc.kind == "bad-signature" else Reason.MALFORMED,
+            f"the revocation list does not verify: {exc}",
+        ) from None
+    if revoked:
+        raise _Failure(
+            Reason.REVOKED,
+            f"the issuer revoked this certificate (revocation list of {revocations.updated})",
+        )
+    return True, f"not revoked (revocation list of {revocations.updated})"
+
+
+def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[str, Any], list[str]]:
+    outcomes: list[tuple[str, dict[str, Any] | None, _Failure | None]] = []
+    if bundle.credential is not None:
+        try:
+            _verify_integrity(bundle.credential, pinned)
+            body = {k: v for k, v in bundle.credential.items() if k != "proof"}
+            outcomes.append((f"Data Integrity {CRYPTOSUITE}", body, None))
+        except _Failure as failure:
+            outcomes.append(("Data Integrity", None, failure))
+    if bundle.jwt is not None:
+        try:
+            outcomes.append(("VC-JWT ES256", _verify_jwt(bundle.jwt, pinned), None))
+        except _Failure as failure:
+            outcomes.append(("VC-JWT", None, failure))
+    passed = [(name, body) for name, body, failure in outcomes if body is not None]
+    failed = [failure for _, _, failure in outcomes if failure is not None]
+    if bundle.credential is not None and bundle.jwt is not None and passed:
+        # Two signed copies: whichever verified tells us what the other should say.
+        trusted = passed[0][1]
+        other = {k: v for k, v in bundle.credential.items() if k != "proof"}
+        if passed[0][0].startswith("Data Integrity"):
+            try:
+                other = parse_jwt(bundle.jwt).credential
+            except JwtError:
+                other = trusted
+        changed = _first_difference(trusted, other)
+        if changed is not None:
+            raise _Failure(
+                Reason.TAMPERED,
+                f"the two signed copies differ at {changed}: the certificate was altered",
+            )
+    if failed:
+        raise failed[0]
+    body = passed[0][1]
+    assert body is not None
+    return body, [name for name, _ in passed]
+
+
+def verify_bytes(
+    data: bytes,
+    *,
+    issuer: PinnedIssuer | None = None,
+    revocations: RevocationList | None = None,
+    now: datetime | None = None,
+) -> Verdict:
+    """Verify a certificate file's content; never raises for bad input."""
+    moment = now or datetime.now(UTC)
+    try:
+        bundle = extract(data)
+    except BundleError as exc:
+        return Verdict(valid=False, reason=Reason.MALFORMED, message=str(exc))
+    try:
+        credential, proofs = _verify_bundle(bundle, issuer)
+        _check_dates(credential, moment)
+        assert issuer is not None  # unpinned verification stops at UNKNOWN_KEY
+        checked, note = _check_revocation(credential, revocations, issuer)
+    except _Failure as failure:
+        return Verdict(valid=False, reason=failure.reason, message=failure.message)
+    subject = credential["credentialSubject"]
+    fingerprint = hashlib.sha256(bundle.jwt.encode("utf-8")).hexdigest() if bundle.jwt else ""
+    return Verdict(
+        valid=True,
+        credential_id=str(credential.get("id", "")),
+        learner=str(subject.get("name", subject.get("id", ""))),
+        level=_level_name(credential),
+        achievement=str(subject["achievement"]["name"]),
+        issued=str(credential["validFrom"]),
+        issuer_id=str(credential["issuer"]["id"]),
+        issuer_name=str(credential["issuer"].get("name", issuer.name)),
+        proofs=tuple(proofs),
+        revocation_checked=checked,
+        fingerprint=fingerprint,
+        notes=(note,),
+    )
+
+
+def verify_file(
+    path: Path,
+    *,
+    issuer: PinnedIssuer | None = None,
+    revocations: RevocationList | None = None,
+    now: datetime | None = None,
+) -> Verdict:
+    """Verify the certificate at ``path`` (JWT, JSON, HTML or PDF)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return Verdict(
+            valid=False, reason=Reason.MALFORMED, message=f"cannot read {path}: {exc.strerror}"
+        )
+    return verify_bytes(data, issuer=issuer, revocations=revocations, now=now)
