@@ -208,8 +208,10 @@ def _worker_init() -> None:
 class LocalProcessExecutor:
     """A pool of worker processes on this machine (the default executor).
 
-    A worker that dies (a crash the grading core could not contain) costs only the jobs
-    it held: the pool is rebuilt and those jobs retried, up to ``max_attempts`` times.
+    A worker that dies (a crash the grading core could not contain) must not cost other
+    learners their grade: the pool is rebuilt and the jobs it held become *suspects*,
+    re-run one at a time with nothing else in flight. A suspect that kills its worker
+    while running alone is the culprit; after ``max_attempts`` such deaths it fails.
     """
 
     def __init__(
@@ -217,7 +219,7 @@ class LocalProcessExecutor:
         workers: int,
         *,
         grade_function: str = DEFAULT_GRADE_FUNCTION,
-        max_attempts: int = 3,
+        max_attempts: int = 2,
         start_method: str = "spawn",
     ) -> None:
         if workers < 1:
@@ -236,15 +238,24 @@ class LocalProcessExecutor:
     def run(self, jobs: Sequence[GradeJob]) -> Iterator[JobOutcome]:
         """Yield outcomes as workers finish them; keeps a few jobs queued per worker."""
         queue = deque(jobs)
-        attempts: dict[str, int] = {}
+        suspects: deque[GradeJob] = deque()
+        deaths: dict[str, int] = {}
         pending: dict[Future[dict[str, Any]], GradeJob] = {}
-        self._pool = self._pool or self._new_pool()
+        isolated = False  # the one job in flight runs alone (a suspect)
+        pool = self._pool = self._pool or self._new_pool()
         try:
-            while queue or pending:
-                while queue and len(pending) < self.workers * 2:
-                    job = queue.popleft()
-                    future = self._pool.submit(run_job, job.to_dict(), self.grade_function)
-                    pending[future] = job
+            while queue or suspects or pending:
+                if suspects:
+                    if not pending:
+                        job = suspects.popleft()
+                        pending[pool.submit(run_job, job.to_dict(), self.grade_function)] = job
+                        isolated = True
+                else:
+                    isolated = False
+                    while queue and len(pending) < self.workers * 2:
+                        job = queue.popleft()
+                        future = pool.submit(run_job, job.to_dict(), self.grade_function)
+                        pending[future] = job
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 broken = False
                 for future in done:
@@ -253,9 +264,19 @@ class LocalProcessExecutor:
                         data = future.result()
                     except BrokenProcessPool:
                         broken = True
-                        outcome = self._retry(job, attempts, queue)
-                        if outcome is not None:
-                            yield outcome
+                        if not isolated:
+                            suspects.append(job)
+                            continue
+                        deaths[job.key] = deaths.get(job.key, 0) + 1
+                        if deaths[job.key] < self.max_attempts:
+                            suspects.appendleft(job)
+                            continue
+                        yield JobOutcome(
+                            key=job.key,
+                            error="the grading worker process died while grading this "
+                            f"notebook ({deaths[job.key]} times)",
+                            instructor_side=True,
+                        )
                     except Exception as exc:
                         yield JobOutcome(
                             key=job.key,
@@ -265,29 +286,13 @@ class LocalProcessExecutor:
                     else:
                         yield JobOutcome.from_dict(data)
                 if broken:
-                    for job in pending.values():
-                        outcome = self._retry(job, attempts, queue)
-                        if outcome is not None:
-                            yield outcome
+                    suspects.extend(pending.values())
                     pending.clear()
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = self._new_pool()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = self._pool = self._new_pool()
         finally:
             for future in pending:
                 future.cancel()
-
-    def _retry(
-        self, job: GradeJob, attempts: dict[str, int], queue: deque[GradeJob]
-    ) -> JobOutcome | None:
-        attempts[job.key] = attempts.get(job.key, 0) + 1
-        if attempts[job.key] < self.max_attempts:
-            queue.appendleft(job)
-            return None
-        return JobOutcome(
-            key=job.key,
-            error=f"the grading worker process died {attempts[job.key]} times on this notebook",
-            instructor_side=True,
-        )
 
     def close(self) -> None:
         """Stop the workers (running jobs are abandoned, queued ones cancelled)."""
