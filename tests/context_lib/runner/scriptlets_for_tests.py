@@ -38,3 +38,10 @@ class Greeter(Scriptlet):
     def run(self, ctx: StepContext, params: dict[str, Any]) -> None:
         """Greet ``who``."""
         ctx.set("greeting.text", f"hello {params['who']}")
+
+
+def fail_if_asked(ctx: StepContext, params: dict[str, Any]) -> None:
+    """Write, then raise if the FAIL_STEP environment variable names this step."""
+    ctx.set(f"log.{ctx.step}", "written")
+    if os.environ.get("FAIL_STEP") == ctx.step:
+        raise RuntimeError(f"{ctx.step} was asked to fail")
