@@ -181,7 +181,9 @@ def create_app(
         data = await api.body(r)
         if set(data) != {"retention_days"}:
             raise BadRequestError('send {"retention_days": <days or null>}')
-        await api.call(s.set_limits, p.tenant_id, p.key_id, retention_days=data["retention_days"])
+        await api.call(
+            s.set_limits, p.tenant_id, actor=p.key_id, retention_days=data["retention_days"]
+        )
         return await api.call(s.info, p)
 
     async def tenant_delete(r: Request, p: Principal) -> Any:

@@ -156,7 +156,7 @@ class ContextService:
         """Every tenant, erased ones included."""
         return self.backend.list_tenants()
 
-    def set_limits(self, tenant_id: str, actor: str = _OPERATOR, **limits: Any) -> Tenant:
+    def set_limits(self, tenant_id: str, *, actor: str = _OPERATOR, **limits: Any) -> Tenant:
         """Change a tenant's ``max_keys``, ``rate``, ``burst`` or ``retention_days``."""
         self.tenant(tenant_id)
         checked = _check_limits(limits)
@@ -444,10 +444,14 @@ class ContextService:
         return [_key_dict(k) for k in self.backend.list_api_keys(p.tenant_id)]
 
     def revoke(self, p: Principal, key_id: str) -> None:
-        """Revoke one of the tenant's API keys (404 for any other id)."""
+        """Revoke one of the caller's tenant's API keys (404 for any other id)."""
+        self.revoke_key(p.tenant_id, key_id, actor=p.key_id)
+
+    def revoke_key(self, tenant_id: str, key_id: str, *, actor: str = _OPERATOR) -> None:
+        """Revoke an API key of ``tenant_id``; :class:`NotFoundError` if it has no such key."""
         now = self.clock()
-        draft = AuditDraft(p.tenant_id, now, p.key_id, "key.revoke", 200, {"key_id": key_id})
-        if not self.backend.revoke_api_key(p.tenant_id, str(key_id), now, draft):
+        draft = AuditDraft(tenant_id, now, actor, "key.revoke", 200, {"key_id": key_id})
+        if not self.backend.revoke_api_key(tenant_id, str(key_id), now, draft):
             raise NotFoundError(f"no API key {key_id!r}", code="api_key_not_found")
 
     def export(self, p: Principal) -> dict[str, Any]:
