@@ -1,305 +1,386 @@
-"""The executor seam: where graded notebooks are computed, behind one small interface.
+"""The trusted side of execution: run a plan of cells in sandbox sessions, with timeouts.
 
-The batch hands an :class:`Executor` a list of :class:`GradeJob` and consumes
-:class:`JobOutcome` values as they complete, in any order. Jobs and outcomes are plain
-JSON-friendly data (paths as strings, results as ``NotebookResult.to_dict()``), so an
-executor may run them in local processes (:class:`LocalProcessExecutor`, the default),
-in this process (:class:`SerialExecutor`, for debugging) or on a cluster (a Dask
-executor is planned behind the same interface). Executors compute; they never write
-grades: the parent process is the gradebook's only writer.
+:func:`execute` sends cells one at a time to a session (see :mod:`grader.runner` for the
+protocol), reads what comes back with size limits, and enforces the per-cell and
+per-notebook wall clocks. Nothing the child says is believed beyond "these are the values
+I observed during the cell you sent": a malformed or oversized message marks the cell's
+observations malformed, a forged message for another cell is ignored.
 
-The grade function is named by an import path (``"grader.grading:grade_notebook"``)
-so it can be resolved wherever the job runs.
+The runaway policy: a cell that exceeds its time, or a process that dies (``os._exit``, a
+signal, a crashed interpreter), costs only that cell. The session is killed (with
+everything it spawned), a fresh one replays the cells that had completed (their
+observations are not counted twice), skipping the runaway cell, and execution continues
+with the next cell. Every such event is recorded in plain words.
 """
 
 from __future__ import annotations
 
-import importlib
-import multiprocessing
+import contextlib
+import json
 import os
-import threading
+import selectors
 import time
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from grader.results import NotebookResult
+from grader.sandbox import Sandbox, SandboxLimits, Session
+from grader.values import MalformedValue, parse_observed
 
 __all__ = [
-    "DEFAULT_GRADE_FUNCTION",
-    "Executor",
-    "GradeFunction",
-    "GradeJob",
-    "JobOutcome",
-    "LocalProcessExecutor",
-    "SerialExecutor",
-    "resolve_grade_function",
-    "run_job",
+    "MAX_LINE_BYTES",
+    "CellOutcome",
+    "CellStatus",
+    "Execution",
+    "Observation",
+    "PlannedCell",
+    "execute",
 ]
 
-DEFAULT_GRADE_FUNCTION = "grader.grading:grade_notebook"
-
-
-class GradeFunction(Protocol):
-    """The grading core's entry point (see ``grader.grading.grade_notebook``)."""
-
-    def __call__(
-        self,
-        source: Path,
-        submitted: Path,
-        *,
-        cache_dir: Path,
-        cell_timeout: float = ...,
-        notebook_timeout: float = ...,
-    ) -> NotebookResult: ...
+CellStatus = Literal["ok", "error", "timeout", "crashed", "not-run"]
+MAX_LINE_BYTES = 5 << 20
+MAX_CELL_BYTES = 32 << 20
+MAX_OUTPUT_KEPT = 64 << 10
+MAX_RESTARTS = 8
+READY_TIMEOUT = 20.0
+_KINDS = frozenset({"assert", "truth", "expect", "probe", "statement"})
+_STATUSES = frozenset({"value", "raises", "error"})
 
 
 @dataclass(frozen=True)
-class GradeJob:
-    """Grade one learner's notebook against its source."""
+class PlannedCell:
+    """A cell to run: its code and how to name it to people."""
 
-    key: str  # unique within a batch, e.g. "ada/01-basic-operations"
-    source: str
-    submitted: str
-    cache_dir: str
-    cell_timeout: float
-    notebook_timeout: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for crossing process or machine boundaries."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GradeJob:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**data)
+    code: str
+    name: str  # "cell 5", "the test cell of part p1"
 
 
 @dataclass(frozen=True)
-class JobOutcome:
-    """A graded notebook, or why it could not be graded (one line)."""
+class Observation:
+    """One validated observation from the child."""
 
-    key: str
-    result: NotebookResult | None = None
-    error: str = ""
-    instructor_side: bool = False  # a GradingError: the course or machine needs fixing
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for crossing process or machine boundaries."""
-        return {
-            "key": self.key,
-            "result": None if self.result is None else self.result.to_dict(),
-            "error": self.error,
-            "instructor_side": self.instructor_side,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JobOutcome:
-        """The inverse of :meth:`to_dict`."""
-        result = data.get("result")
-        return cls(
-            key=str(data["key"]),
-            result=None if result is None else NotebookResult.from_dict(result),
-            error=str(data.get("error", "")),
-            instructor_side=bool(data.get("instructor_side", False)),
-        )
+    check: str
+    kind: str
+    status: Literal["value", "raises", "error", "malformed"]
+    value: Any = None
 
 
-class Executor(Protocol):
-    """Runs grade jobs somewhere and yields their outcomes as they complete."""
+@dataclass
+class CellOutcome:
+    """What happened to one planned cell."""
 
-    def run(self, jobs: Sequence[GradeJob]) -> Iterator[JobOutcome]:
-        """Yield one outcome per job, in completion order; never raise for one job."""
-        ...
-
-    def close(self) -> None:
-        """Release workers; jobs still running are abandoned."""
-        ...
-
-
-def resolve_grade_function(reference: str) -> GradeFunction:
-    """Import ``"module:attribute"`` and return it."""
-    module_name, _, attribute = reference.partition(":")
-    module = importlib.import_module(module_name)
-    function: GradeFunction = getattr(module, attribute)
-    return function
+    status: CellStatus = "not-run"
+    seconds: float = 0.0
+    error: str | None = None  # exception class name reported by the child (informative)
+    observations: list[Observation] = field(default_factory=list)
+    malformed: bool = False  # the child sent something unreadable while this cell ran
+    detail: str = ""  # plain words when status is timeout/crashed/not-run
 
 
-def _one_line(text: object, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+@dataclass
+class Execution:
+    """The result of running a plan."""
+
+    outcomes: list[CellOutcome]
+    events: list[str] = field(default_factory=list)
+    cell_seconds: float = 0.0
+    output: bytes = b""
+    output_bytes: int = 0
+    sessions: int = 0
 
 
-def run_job(job: dict[str, Any], grade_function: str = DEFAULT_GRADE_FUNCTION) -> dict[str, Any]:
-    """Grade one job (plain data in, plain data out); the unit every executor runs.
+class _Channel:
+    """Reads newline-delimited JSON from a session with hard size limits."""
 
-    Never raises: a ``GradingError`` (an instructor-side problem) or any other failure
-    becomes an outcome with a one-line ``error``.
-    """
-    spec = GradeJob.from_dict(job)
-    try:
-        grade = resolve_grade_function(grade_function)
-    except (ImportError, AttributeError) as exc:
-        return JobOutcome(
-            key=spec.key,
-            error=f"the grading core {grade_function!r} is not available ({_one_line(exc)})",
-            instructor_side=True,
-        ).to_dict()
-    try:
-        result = grade(
-            Path(spec.source),
-            Path(spec.submitted),
-            cache_dir=Path(spec.cache_dir),
-            cell_timeout=spec.cell_timeout,
-            notebook_timeout=spec.notebook_timeout,
-        )
-    except Exception as exc:
-        if type(exc).__name__ == "GradingError":
-            return JobOutcome(key=spec.key, error=_one_line(exc), instructor_side=True).to_dict()
-        return JobOutcome(
-            key=spec.key,
-            error=f"internal grader error: {type(exc).__name__}: {_one_line(exc)}",
-            instructor_side=True,
-        ).to_dict()
-    return JobOutcome(key=spec.key, result=result).to_dict()
-
-
-class SerialExecutor:
-    """Runs jobs one after the other in this process (debugging, tiny batches)."""
-
-    def __init__(self, grade_function: str = DEFAULT_GRADE_FUNCTION) -> None:
-        self.grade_function = grade_function
-
-    def run(self, jobs: Sequence[GradeJob]) -> Iterator[JobOutcome]:
-        """Yield outcomes in job order."""
-        for job in jobs:
-            yield JobOutcome.from_dict(run_job(job.to_dict(), self.grade_function))
+    def __init__(self, session: Session, execution: Execution) -> None:
+        self.session = session
+        self.execution = execution
+        self.buffer = b""
+        self.skipping = False
+        self.eof = False
+        self.selector = selectors.DefaultSelector()
+        session.channel.setblocking(False)
+        os.set_blocking(session.output_fd, False)
+        self.selector.register(session.channel, selectors.EVENT_READ, "channel")
+        self.selector.register(session.output_fd, selectors.EVENT_READ, "output")
+        self.output_open = True
+        self.oversized = False
 
     def close(self) -> None:
-        """Nothing to release."""
+        with contextlib.suppress(Exception):
+            self.selector.close()
 
-    def __enter__(self) -> SerialExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _watch_parent(parent: int) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(1)  # the batch process died: do not outlive it
-
-
-def _worker_init() -> None:
-    """Make a worker exit when the batch process dies (even by SIGKILL)."""
-    parent = os.getppid()
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-
-
-class LocalProcessExecutor:
-    """A pool of worker processes on this machine (the default executor).
-
-    A worker that dies (a crash the grading core could not contain) costs only the jobs
-    it held: the pool is rebuilt and those jobs retried, up to ``max_attempts`` times.
-    """
-
-    def __init__(
-        self,
-        workers: int,
-        *,
-        grade_function: str = DEFAULT_GRADE_FUNCTION,
-        max_attempts: int = 3,
-        start_method: str = "spawn",
-    ) -> None:
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
-        self.workers = workers
-        self.grade_function = grade_function
-        self.max_attempts = max_attempts
-        self._context = multiprocessing.get_context(start_method)
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self._context, initializer=_worker_init
-        )
-
-    def run(self, jobs: Sequence[GradeJob]) -> Iterator[JobOutcome]:
-        """Yield outcomes as workers finish them; keeps a few jobs queued per worker."""
-        queue = deque(jobs)
-        attempts: dict[str, int] = {}
-        pending: dict[Future[dict[str, Any]], GradeJob] = {}
-        self._pool = self._pool or self._new_pool()
+    def send(self, message: dict[str, Any]) -> bool:
+        data = json.dumps(message).encode() + b"\n"
+        self.session.channel.setblocking(True)
+        self.session.channel.settimeout(5.0)
         try:
-            while queue or pending:
-                while queue and len(pending) < self.workers * 2:
-                    job = queue.popleft()
-                    future = self._pool.submit(run_job, job.to_dict(), self.grade_function)
-                    pending[future] = job
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                broken = False
-                for future in done:
-                    job = pending.pop(future)
-                    try:
-                        data = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        outcome = self._retry(job, attempts, queue)
-                        if outcome is not None:
-                            yield outcome
-                    except Exception as exc:
-                        yield JobOutcome(
-                            key=job.key,
-                            error=f"internal grader error: {_one_line(exc)}",
-                            instructor_side=True,
-                        )
-                    else:
-                        yield JobOutcome.from_dict(data)
-                if broken:
-                    for job in pending.values():
-                        outcome = self._retry(job, attempts, queue)
-                        if outcome is not None:
-                            yield outcome
-                    pending.clear()
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = self._new_pool()
+            self.session.channel.sendall(data)
+        except OSError:
+            return False
         finally:
-            for future in pending:
-                future.cancel()
+            self.session.channel.setblocking(False)
+        return True
 
-    def _retry(
-        self, job: GradeJob, attempts: dict[str, int], queue: deque[GradeJob]
-    ) -> JobOutcome | None:
-        attempts[job.key] = attempts.get(job.key, 0) + 1
-        if attempts[job.key] < self.max_attempts:
-            queue.appendleft(job)
-            return None
-        return JobOutcome(
-            key=job.key,
-            error=f"the grading worker process died {attempts[job.key]} times on this notebook",
-            instructor_side=True,
+    def _drain_output(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.session.output_fd, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.selector.unregister(self.session.output_fd)
+                self.output_open = False
+                return
+            self.execution.output_bytes += len(chunk)
+            room = MAX_OUTPUT_KEPT - len(self.execution.output)
+            if room > 0:
+                self.execution.output += chunk[:room]
+
+    def _read_channel(self) -> list[bytes]:
+        lines: list[bytes] = []
+        while True:
+            try:
+                chunk = self.session.channel.recv(1 << 16)
+            except BlockingIOError:
+                return lines
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+                return lines
+            self.buffer += chunk
+            while True:
+                newline = self.buffer.find(b"\n")
+                if newline < 0:
+                    break
+                line, self.buffer = self.buffer[:newline], self.buffer[newline + 1 :]
+                if self.skipping:
+                    self.skipping = False
+                    continue
+                lines.append(line)
+            if len(self.buffer) > MAX_LINE_BYTES:
+                self.buffer = b""
+                self.skipping = True
+                self.oversized = True
+
+    def messages(self, deadline: float) -> list[dict[str, Any]] | None:
+        """The next messages, ``[]`` at EOF, ``None`` when the deadline passes."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            events = self.selector.select(timeout=remaining)
+            parsed: list[dict[str, Any]] = []
+            for key, _ in events:
+                if key.data == "output":
+                    self._drain_output()
+                    continue
+                for line in self._read_channel():
+                    try:
+                        message = json.loads(line)
+                    except (ValueError, RecursionError):
+                        self.oversized = True
+                        continue
+                    if isinstance(message, dict):
+                        parsed.append(message)
+                    else:
+                        self.oversized = True
+            if parsed:
+                return parsed
+            if self.eof:
+                return []
+
+
+def _observation(message: dict[str, Any]) -> Observation | None:
+    check, kind, status = message.get("check"), message.get("kind"), message.get("status")
+    if not isinstance(check, str) or len(check) > 1000 or kind not in _KINDS:
+        return None
+    if status not in _STATUSES:
+        return Observation(check, str(kind), "malformed")
+    value = message.get("value")
+    if status in ("raises", "error"):
+        if not isinstance(value, str) or len(value) > 200:
+            return Observation(check, str(kind), "malformed")
+        return Observation(check, str(kind), status, value)
+    try:
+        return Observation(check, str(kind), "value", parse_observed(value))
+    except (MalformedValue, RecursionError):
+        return Observation(check, str(kind), "malformed")
+
+
+def _run_cell(
+    channel: _Channel, number: int, code: str, timeout: float
+) -> tuple[CellOutcome, bool]:
+    """Run one cell; return its outcome and whether the session is still usable."""
+    outcome = CellOutcome()
+    started = time.monotonic()
+    if not channel.send({"t": "cell", "n": number, "code": code}):
+        outcome.status, outcome.detail = "crashed", "the notebook's process had already ended"
+        return outcome, False
+    deadline = started + timeout
+    received = 0
+    while True:
+        messages = channel.messages(deadline)
+        outcome.seconds = time.monotonic() - started
+        if messages is None:
+            outcome.status = "timeout"
+            return outcome, False
+        if not messages:
+            outcome.status = "crashed"
+            return outcome, False
+        for message in messages:
+            if message.get("n") != number:
+                continue
+            kind = message.get("t")
+            if kind == "done":
+                error = message.get("error")
+                outcome.error = error if isinstance(error, str) and len(error) < 200 else None
+                outcome.status = "error" if outcome.error else "ok"
+                outcome.malformed = outcome.malformed or channel.oversized
+                channel.oversized = False
+                return outcome, True
+            if kind == "obs":
+                received += 1
+                observation = _observation(message)
+                if observation is None or received > 100_000:
+                    outcome.malformed = True
+                else:
+                    outcome.observations.append(observation)
+        if channel.oversized:
+            outcome.malformed = True
+
+
+def _wait_ready(channel: _Channel, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = channel.messages(deadline)
+        if not messages:
+            return False
+        if any(m.get("t") == "ready" for m in messages):
+            return True
+
+
+def _describe_status(status: str) -> str:
+    if status.startswith("signal "):
+        number = status.split()[1]
+        names = {"9": "killed (SIGKILL)", "11": "crashed (segmentation fault)", "6": "aborted"}
+        return names.get(number, f"killed by signal {number}")
+    if status.startswith("exit "):
+        return f"exited (status {status.split()[1]})"
+    return "ended"
+
+
+def execute(
+    cells: Sequence[PlannedCell],
+    *,
+    sandbox: Sandbox,
+    files: dict[str, bytes],
+    limits: SandboxLimits,
+    cell_timeout: float,
+    notebook_timeout: float,
+    timeout_for: Callable[[int], float] | None = None,
+) -> Execution:
+    """Run ``cells`` in order in sandbox sessions; see the module docstring for the policy."""
+    execution = Execution(outcomes=[CellOutcome() for _ in cells])
+    notebook_deadline = time.monotonic() + notebook_timeout
+    skip: set[int] = set()
+    position = 0
+    restarts = 0
+    while position < len(cells):
+        if restarts > MAX_RESTARTS:
+            execution.events.append(
+                f"stopped after {MAX_RESTARTS} restarts of the notebook's process; "
+                f"{cells[position].name} and the cells after it did not run"
+            )
+            break
+        session = sandbox.open_session(files, limits)
+        execution.sessions += 1
+        channel = _Channel(session, execution)
+        try:
+            if not _wait_ready(channel, READY_TIMEOUT):
+                status = sandbox.end_session(session)
+                execution.events.append(
+                    f"the notebook's process did not start ({_describe_status(status)})"
+                )
+                restarts += 1
+                continue
+            usable = True
+            # replay what had completed, without counting its observations again
+            for index in range(position):
+                if index in skip or execution.outcomes[index].status not in ("ok", "error"):
+                    continue
+                remaining = notebook_deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                limit = min(timeout_for(index) if timeout_for else cell_timeout, remaining)
+                replay, usable = _run_cell(channel, index, cells[index].code, limit)
+                execution.cell_seconds += replay.seconds
+                if not usable:
+                    skip.add(index)
+                    execution.events.append(
+                        f"{cells[index].name} {_replay_words(replay)} when re-run after a "
+                        "restart; it was left out of the re-run"
+                    )
+                    break
+            if not usable:
+                restarts += 1
+                continue
+            while position < len(cells):
+                remaining = notebook_deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                own = timeout_for(position) if timeout_for else cell_timeout
+                limit = min(own, remaining)
+                outcome, usable = _run_cell(channel, position, cells[position].code, limit)
+                execution.outcomes[position] = outcome
+                execution.cell_seconds += outcome.seconds
+                if not usable:
+                    skip.add(position)
+                    if outcome.status == "timeout":
+                        if limit < own:
+                            outcome.detail = (
+                                f"the notebook ran out of time ({notebook_timeout:g} s in total)"
+                            )
+                            execution.events.append(
+                                f"{cells[position].name} was stopped: the notebook ran out of "
+                                f"time ({notebook_timeout:g} s in total)"
+                            )
+                        else:
+                            outcome.detail = f"timed out after {own:g} s"
+                            execution.events.append(
+                                f"{cells[position].name} timed out after {own:g} s"
+                            )
+                    position += 1
+                    break
+                position += 1
+        finally:
+            channel.close()
+            status = sandbox.end_session(session)
+        if position > 0 and execution.outcomes[position - 1].status == "crashed":
+            crashed = execution.outcomes[position - 1]
+            words = _describe_status(status)
+            crashed.detail = f"the notebook's process {words} while running it"
+            execution.events.append(
+                f"the notebook's process {words} while running {cells[position - 1].name}; "
+                "grading continued in a fresh process"
+            )
+        if position < len(cells) and notebook_deadline - time.monotonic() <= 0:
+            break
+        restarts += 1
+    for index in range(position, len(cells)):
+        outcome = execution.outcomes[index]
+        if outcome.status == "not-run" and not outcome.detail:
+            outcome.detail = "not run: the notebook ran out of time"
+    if position < len(cells) and notebook_deadline - time.monotonic() <= 0:
+        execution.events.append(
+            f"the notebook ran out of time ({notebook_timeout:g} s); "
+            f"{len(cells) - position} cell(s) did not run"
         )
+    return execution
 
-    def close(self) -> None:
-        """Stop the workers (running jobs are abandoned, queued ones cancelled)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
-    def __enter__(self) -> LocalProcessExecutor:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+def _replay_words(outcome: CellOutcome) -> str:
+    return "timed out" if outcome.status == "timeout" else "ended the process"

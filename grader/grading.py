@@ -1,0 +1,285 @@
+"""``grade_notebook``: the grading core's one entry point.
+
+::
+
+    source notebook ──load_source_plan──► plan (cells, test-cell checks, settings)
+                    ──load_reference────► reference values (cached per source hash)
+    learner notebook ─restore_cells─────► cells to run (tests and locked cells from source)
+                     ─execute (sandbox)─► observed values per cell
+                     ─judge_part────────► PartResult per test cell ─► NotebookResult
+
+Safe to call from several processes at once: each process owns its sandbox, and the
+reference cache is written atomically under a file lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+from grader.checks import LEARNER
+from grader.executor import CellOutcome, PlannedCell, execute
+from grader.grading_errors import GradingError
+from grader.imports import forbidden_imports_in
+from grader.nbsource import read_cells
+from grader.plan import SourcePlan, load_source_plan
+from grader.reference import Reference, load_reference
+from grader.restore import Restored, RunCell, restore_cells
+from grader.results import NotebookResult, PartResult, PartStatus
+from grader.sandbox import SandboxLimits, get_sandbox
+from grader.verdict import PartContext, judge_part
+
+__all__ = ["GradingError", "grade_notebook"]
+
+log = logging.getLogger(__name__)
+
+MAX_LEARNER_FILES_BYTES = 20 << 20
+MAX_NOTEBOOK_BYTES = 50 << 20
+
+
+def _learner_files(source: Path, submitted: Path, events: list[str]) -> dict[str, bytes]:
+    """The learner's files: the notebook and the regular files beside it (size-capped)."""
+    files: dict[str, bytes] = {}
+    total = 0
+    folder = submitted.parent
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        entries = [submitted]
+    source_resolved = source.resolve()
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_file() or entry.name.startswith("."):
+            continue
+        if entry.resolve() == source_resolved:
+            continue
+        if entry.suffix == ".ipynb" and entry.name != submitted.name:
+            continue
+        try:
+            size = entry.stat().st_size
+            if total + size > MAX_LEARNER_FILES_BYTES:
+                events.append(f"the file {entry.name} was not copied (over the size limit)")
+                continue
+            files[entry.name] = entry.read_bytes()
+            total += size
+        except OSError:
+            continue
+    return files
+
+
+def _part_regions(cells: tuple[RunCell, ...]) -> dict[int, str]:
+    """For each run position, the grade_id of the part whose test cell follows it."""
+    region: dict[int, str] = {}
+    pending: list[int] = []
+    for position, cell in enumerate(cells):
+        pending.append(position)
+        if cell.role == "test":
+            for index in pending:
+                region[index] = cell.grade_id
+            pending = []
+    if pending and cells:
+        last = next((c.grade_id for c in reversed(cells) if c.role == "test"), "")
+        for index in pending:
+            region[index] = last
+    return region
+
+
+def _context_for(
+    grade_id: str,
+    restored: Restored,
+    outcomes: list[CellOutcome],
+    region: dict[int, str],
+    forbidden: dict[int, list[str]],
+) -> PartContext:
+    status: PartStatus = "ok"
+    messages: list[str] = []
+    banned = ""
+    for position, cell in enumerate(restored.cells):
+        if region.get(position) != grade_id:
+            continue
+        outcome = outcomes[position]
+        if forbidden.get(position) and not banned:
+            banned = forbidden[position][0]
+        if outcome.status == "timeout":
+            status = "timeout"
+            messages.append(f"{cell.name} {outcome.detail or 'timed out'}")
+        elif outcome.status == "crashed":
+            status = "crashed" if status == "ok" else status
+            messages.append(f"{cell.name}: {outcome.detail or 'the process ended'}")
+        elif outcome.status == "not-run" and cell.role == "test":
+            status = "not-run"
+            messages.append(outcome.detail or "not run")
+    message = "; ".join(messages)
+    if status == "timeout":
+        message = f"part {grade_id}: {message}"
+    return PartContext(status=status, message=message, forbidden=banned)
+
+
+def _empty_result(
+    plan: SourcePlan, submission_hash: str, started: float, event: str, status: PartStatus
+) -> NotebookResult:
+    parts = tuple(
+        PartResult(grade_id=gid, points=0.0, max_points=test.points, status=status, message=event)
+        for gid, test in plan.tests.items()
+    )
+    return NotebookResult(
+        notebook=plan.notebook,
+        score=0.0,
+        max_score=plan.max_score,
+        parts=parts,
+        events=(event,),
+        wall_seconds=time.perf_counter() - started,
+        source_hash=plan.source_hash,
+        submission_hash=submission_hash,
+    )
+
+
+def _grade_learner(
+    plan: SourcePlan,
+    reference: Reference,
+    submitted: Path,
+    data: dict[str, object],
+    *,
+    submission_hash: str,
+    started: float,
+    cell_timeout: float,
+    notebook_timeout: float,
+) -> NotebookResult:
+    events: list[str] = []
+    restored = restore_cells(list(plan.cells), read_cells(data))
+    events.extend(restored.notes)
+    planned = [
+        PlannedCell(
+            code=plan.tests[cell.grade_id].code(LEARNER) if cell.role == "test" else cell.code,
+            name=cell.name,
+        )
+        for cell in restored.cells
+    ]
+    forbidden = {
+        position: found
+        for position, cell in enumerate(restored.cells)
+        if cell.learner_code
+        and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
+    }
+    for position, names in forbidden.items():
+        events.append(
+            f"{restored.cells[position].name} imports {', '.join(names)}, which this exercise "
+            "does not allow"
+        )
+    sandbox = get_sandbox(plan.settings.forbidden_imports)
+    execution = execute(
+        planned,
+        sandbox=sandbox,
+        files=_learner_files(plan.path, submitted, events),
+        limits=SandboxLimits(),
+        cell_timeout=cell_timeout,
+        notebook_timeout=notebook_timeout,
+    )
+    events.extend(execution.events)
+    region = _part_regions(restored.cells)
+    parts: list[PartResult] = []
+    for position, cell in enumerate(restored.cells):
+        if cell.role != "test":
+            continue
+        context = _context_for(cell.grade_id, restored, execution.outcomes, region, forbidden)
+        parts.append(
+            judge_part(
+                plan.tests[cell.grade_id],
+                reference.parts[cell.grade_id],
+                execution.outcomes[position],
+                tolerance=plan.settings.float_tolerance,
+                context=context,
+            )
+        )
+    score = round(sum(part.points for part in parts), 6)
+    return NotebookResult(
+        notebook=plan.notebook,
+        score=score,
+        max_score=plan.max_score,
+        parts=tuple(parts),
+        events=tuple(events),
+        learner_seconds=round(execution.cell_seconds, 6),
+        wall_seconds=round(time.perf_counter() - started, 6),
+        source_hash=plan.source_hash,
+        submission_hash=submission_hash,
+        extra={
+            "sessions": execution.sessions,
+            "output_bytes": execution.output_bytes,
+            "instructor_only_output": execution.output.decode("utf-8", "replace")[:8192],
+        },
+    )
+
+
+def grade_notebook(
+    source: Path,
+    submitted: Path,
+    *,
+    cache_dir: Path,
+    cell_timeout: float = 30.0,
+    notebook_timeout: float = 300.0,
+) -> NotebookResult:
+    """Grade one learner notebook against an instructor's source notebook.
+
+    Never raises for anything the learner's notebook does: the result describes it
+    (parts, checks, plain-words ``events``). Raises :class:`GradingError` for
+    instructor-side problems (a malformed source notebook, a reference solution that
+    fails its own tests) or when the sandbox cannot run at all. A source notebook's
+    ``metadata.context_course.cell_timeout`` overrides ``cell_timeout``.
+
+    ``extra["instructor_only_output"]`` holds the start of what the learner's code printed:
+    for instructors' diagnosis only, never to be shown in learner feedback.
+    """
+    started = time.perf_counter()
+    source, submitted = Path(source), Path(submitted)
+    plan = load_source_plan(source)
+    timeout = plan.settings.cell_timeout or cell_timeout
+    reference = load_reference(
+        plan,
+        cache_dir=Path(cache_dir),
+        sandbox=get_sandbox(plan.settings.forbidden_imports),
+        cell_timeout=timeout,
+        notebook_timeout=notebook_timeout,
+    )
+    try:
+        raw = submitted.read_bytes()
+    except OSError as exc:
+        return _empty_result(
+            plan, "", started, f"the submitted notebook could not be read: {exc}", "not-run"
+        )
+    submission_hash = hashlib.sha256(raw).hexdigest()
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        return _empty_result(
+            plan, submission_hash, started, "the submitted notebook is too large", "not-run"
+        )
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return _empty_result(
+            plan, submission_hash, started, "the submitted notebook is not a notebook", "not-run"
+        )
+    try:
+        return _grade_learner(
+            plan,
+            reference,
+            submitted,
+            data,
+            submission_hash=submission_hash,
+            started=started,
+            cell_timeout=timeout,
+            notebook_timeout=notebook_timeout,
+        )
+    except GradingError:
+        raise
+    except Exception as exc:  # a grader bug must not stop a batch; say so plainly
+        log.exception("internal error while grading %s", submitted)
+        return _empty_result(
+            plan,
+            submission_hash,
+            started,
+            f"internal grader error ({type(exc).__name__}); please report it",
+            "error",
+        )

@@ -1,0 +1,188 @@
+"""The trusted verdict: compare a learner's observations with the reference's.
+
+A check passes only when the learner's run observed, for that check, exactly what the
+reference observed: the same number of observations, each a value (not an error) equal
+to the reference's (floats within the notebook's tolerance). Missing, extra, duplicated
+or malformed observations, or an error while probing, fail the check. Nothing the child
+printed is used; feedback is rendered here from the values themselves:
+
+- a visible ``assert a == b, msg``: "expected B, got A" and the author's message;
+- a visible truth assert: "this assert failed: CODE" and the author's message;
+- a hidden check: never its code or expected value, only whether it passed, and why in
+  general words (an exception's class name, or "not reached").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from grader.checks import AssertCheck, TestCellPlan, render_message
+from grader.executor import CellOutcome, Observation
+from grader.reference import ReferencePart
+from grader.results import CheckKind, CheckResult, PartResult, PartStatus
+from grader.values import describe, values_match
+
+__all__ = ["PartContext", "judge_part"]
+
+
+@dataclass(frozen=True)
+class PartContext:
+    """How the part's cells ran, in plain words, for the part's status and message."""
+
+    status: PartStatus = "ok"
+    message: str = ""
+    forbidden: str = ""  # the forbidden module the learner's code imports, if any
+
+
+def _weights(test: TestCellPlan, reference: ReferencePart) -> dict[str, float]:
+    by_key = {check.key: check for check in test.asserts}
+    weights: dict[str, float] = {}
+    for check_id in reference.order:
+        if check_id.startswith("probe:"):
+            label = check_id[len("probe:") :]
+            weights[check_id] = test.weights.get(label, 1.0)
+        else:
+            check = by_key[check_id]
+            weights[check_id] = test.weights.get(check.key, test.weights.get(check.label, 1.0))
+    return weights
+
+
+def _with_message(text: str, author: str) -> str:
+    if not author:
+        return text
+    return f"{text}. {author}" if text else author
+
+
+def _judge_assert(
+    check: AssertCheck,
+    expected: list[object],
+    observations: list[Observation],
+    tolerance: float,
+    malformed: bool,
+) -> tuple[bool, str]:
+    hidden = check.kind == "hidden"
+    if malformed:
+        return False, "the notebook's process sent unreadable results while this test ran"
+    for position, want in enumerate(expected):
+        if position >= len(observations):
+            return False, "not checked: the test stopped before reaching this assert"
+        got = observations[position]
+        if got.status == "error":
+            text = f"your code raised {got.value}"
+            author = "" if hidden else render_message(check.message, check.observed_source, "…")
+            return False, _with_message(text, author)
+        if got.status != "value":
+            return False, "the value could not be read"
+        if not values_match(want, got.value, tolerance=tolerance):
+            if hidden:
+                return False, "a hidden check did not match the reference solution"
+            shown = describe(got.value)
+            author = render_message(check.message, check.observed_source, shown)
+            if check.compare == "truth":
+                return False, _with_message(f"this assert failed: {check.label}", author)
+            return False, _with_message(f"expected {describe(want)}, got {shown}", author)
+    if len(observations) > len(expected):
+        return False, "this assert ran more often than in the reference solution"
+    return True, ""
+
+
+def _judge_probe(
+    reference: tuple[str, object],
+    observations: list[Observation],
+    tolerance: float,
+    malformed: bool,
+) -> tuple[bool, str]:
+    if malformed:
+        return False, "the notebook's process sent unreadable results while this test ran"
+    if not observations:
+        return False, "not checked: the test stopped before reaching this check"
+    if len(observations) > 1:
+        return False, "observed more than once (something re-ran or imitated the check)"
+    got = observations[0]
+    if got.status == "error":
+        return False, f"your code raised {got.value}"
+    status, value = reference
+    if got.status == "raises" and (status != "raises" or got.value != value):
+        return False, f"did not behave like the reference solution (it raised {got.value})"
+    if got.status != status:
+        return False, "did not behave like the reference solution"
+    if status == "raises":
+        return True, ""
+    if not values_match(value, got.value, tolerance=tolerance):
+        return False, "did not match the reference solution"
+    return True, ""
+
+
+def judge_part(
+    test: TestCellPlan,
+    reference: ReferencePart,
+    outcome: CellOutcome,
+    *,
+    tolerance: float,
+    context: PartContext | None = None,
+) -> PartResult:
+    """Score one test cell from its outcome in the learner's run."""
+    context = context or PartContext()
+    by_check: dict[str, list[Observation]] = defaultdict(list)
+    for obs in outcome.observations:
+        if obs.kind in ("assert", "truth"):
+            by_check[obs.check].append(obs)
+        elif obs.kind == "probe":
+            by_check[f"probe:{obs.check}"].append(obs)
+        # "expect" from a learner is never used; "statement" errors are informative only
+    weights = _weights(test, reference)
+    total_weight = sum(weights.values()) or 1.0
+    asserts = {check.key: check for check in test.asserts}
+    results: list[CheckResult] = []
+    for check_id in reference.order:
+        max_points = test.points * weights[check_id] / total_weight
+        kind: CheckKind
+        if check_id.startswith("probe:"):
+            label, kind = check_id[len("probe:") :], "hidden"
+            passed, message = _judge_probe(
+                reference.probes[label], by_check[check_id], tolerance, outcome.malformed
+            )
+        else:
+            check = asserts[check_id]
+            label, kind = check.label, check.kind
+            passed, message = _judge_assert(
+                check,
+                reference.asserts[check_id],
+                by_check[check_id],
+                tolerance,
+                outcome.malformed,
+            )
+        if context.forbidden:
+            passed = False
+            message = f"not graded: your code imports {context.forbidden}"
+        results.append(
+            CheckResult(
+                label=label,
+                kind=kind,
+                passed=passed,
+                points=round(max_points, 6) if passed else 0.0,
+                max_points=round(max_points, 6),
+                message=message,
+            )
+        )
+    if results and all(r.passed for r in results):
+        points = test.points
+    else:
+        points = round(sum(r.points for r in results), 6)
+    status: PartStatus = context.status
+    message = context.message
+    if context.forbidden:
+        status = "forbidden-import"
+        message = (
+            f"part {test.grade_id} scored nothing: your code imports {context.forbidden}, "
+            "which this exercise does not allow"
+        )
+    return PartResult(
+        grade_id=test.grade_id,
+        points=points,
+        max_points=test.points,
+        status=status,
+        checks=tuple(results),
+        message=message,
+    )
