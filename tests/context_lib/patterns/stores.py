@@ -1,54 +1,52 @@
-"""A small dict-backed Store for the pattern tests, with counters and failure injection."""
+"""A spy around a real store, for the pattern tests: counts reads, injects failures."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from context_lib.persistence import MemoryStore, Store
 
-class DictStore:
-    """Implements the ``Store`` protocol over a dict; values are stored as JSON text."""
 
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self.data: dict[str, str] = {k: json.dumps(v) for k, v in (data or {}).items()}
+class SpyStore:
+    """Implements ``Store`` by delegating to ``inner`` (a ``MemoryStore`` by default).
+
+    ``reads`` lists the keys read through it; ``fail_writes`` makes writes raise
+    ``OSError`` before they reach the inner store; ``inner`` lets a test change the
+    store behind the back of whatever wraps the spy.
+    """
+
+    def __init__(self, data: Mapping[str, Any] | None = None, inner: Store | None = None) -> None:
+        self.inner: Store = inner if inner is not None else MemoryStore()
+        if data:
+            self.inner.put_many(data)
         self.reads: list[str] = []
         self.fail_writes = False
         self.closed = False
-        self._lock = threading.Lock()
 
     def get(self, key: str) -> Any:
         self.reads.append(key)
-        return json.loads(self.data[key])
+        return self.inner.get(key)
 
     def put_many(self, items: Mapping[str, Any]) -> int:
         if self.fail_writes:
             raise OSError("disk full")
-        encoded = {k: json.dumps(v) for k, v in items.items()}
-        with self._lock:
-            self.data.update(encoded)
-        return sum(len(k) + len(v) for k, v in encoded.items())
+        return self.inner.put_many(items)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         if self.fail_writes:
             raise OSError("disk full")
-        with self._lock:
-            for key in list(keys):
-                self.data.pop(key, None)
+        self.inner.delete_many(keys)
 
     def keys(self, prefix: str | None = None) -> list[str]:
-        with self._lock:
-            every = sorted(self.data)
-        if prefix is None:
-            return every
-        return [k for k in every if k.startswith(prefix + ".")]
+        return self.inner.keys(prefix)
 
     def close(self) -> None:
         self.closed = True
+        self.inner.close()
 
-    def __enter__(self) -> DictStore:
+    def __enter__(self) -> SpyStore:
         return self
 
     def __exit__(
@@ -60,4 +58,4 @@ class DictStore:
         self.close()
 
     def contents(self) -> dict[str, Any]:
-        return {k: json.loads(v) for k, v in self.data.items()}
+        return {k: self.inner.get(k) for k in self.inner.keys(None)}

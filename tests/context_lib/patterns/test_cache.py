@@ -7,11 +7,11 @@ import pytest
 from context_lib import InvalidKeyError, NotSerializableError
 from context_lib.patterns import CachedStore, PatternError
 from context_lib.persistence.base import Store
-from tests.context_lib.patterns.stores import DictStore
+from tests.context_lib.patterns.stores import SpyStore
 
 
 def test_is_a_store_and_reads_through_once() -> None:
-    backend = DictStore({"a": 1, "b": [1, 2]})
+    backend = SpyStore({"a": 1, "b": [1, 2]})
     cached = CachedStore(backend, max_keys=10)
     assert isinstance(cached, Store)
     assert cached.get("b") == [1, 2]
@@ -23,14 +23,14 @@ def test_is_a_store_and_reads_through_once() -> None:
 
 
 def test_missing_key_raises_key_error_and_is_not_cached() -> None:
-    cached = CachedStore(DictStore(), max_keys=2)
+    cached = CachedStore(SpyStore(), max_keys=2)
     with pytest.raises(KeyError):
         cached.get("nope")
     assert cached.cached_keys() == []
 
 
 def test_least_recently_used_is_evicted() -> None:
-    backend = DictStore({"a": 1, "b": 2, "c": 3})
+    backend = SpyStore({"a": 1, "b": 2, "c": 3})
     cached = CachedStore(backend, max_keys=2)
     cached.get("a")
     cached.get("b")
@@ -44,7 +44,7 @@ def test_least_recently_used_is_evicted() -> None:
 
 
 def test_write_through_updates_store_and_cache() -> None:
-    backend = DictStore()
+    backend = SpyStore()
     cached = CachedStore(backend, max_keys=10)
     written = cached.put_many({"x.y": {"z": 1}, "n": 2})
     assert written > 0
@@ -52,13 +52,13 @@ def test_write_through_updates_store_and_cache() -> None:
     assert cached.get("x.y") == {"z": 1}
     assert backend.reads == []  # served from the cache
     cached.delete_many(["n"])
-    assert "n" not in backend.data
+    assert "n" not in backend.inner.keys(None)
     with pytest.raises(KeyError):
         cached.get("n")
 
 
 def test_failed_write_leaves_no_stale_value_cached() -> None:
-    backend = DictStore({"a": 1})
+    backend = SpyStore({"a": 1})
     cached = CachedStore(backend, max_keys=10)
     assert cached.get("a") == 1
     backend.fail_writes = True
@@ -70,7 +70,7 @@ def test_failed_write_leaves_no_stale_value_cached() -> None:
 
 
 def test_values_are_copied_in_and_out() -> None:
-    cached = CachedStore(DictStore(), max_keys=10)
+    cached = CachedStore(SpyStore(), max_keys=10)
     value = {"list": [1]}
     cached.put_many({"k": value})
     value["list"].append(2)
@@ -80,19 +80,19 @@ def test_values_are_copied_in_and_out() -> None:
 
 
 def test_bad_input_is_rejected_before_anything_is_written() -> None:
-    backend = DictStore()
+    backend = SpyStore()
     cached = CachedStore(backend, max_keys=10)
     with pytest.raises(NotSerializableError):
         cached.put_many({"ok": 1, "bad": {1, 2}})
     with pytest.raises(InvalidKeyError):
         cached.put_many({"ok": 1, "bad key": 2})
-    assert backend.data == {}
+    assert backend.inner.keys() == []
     with pytest.raises(PatternError, match="max_keys"):
         CachedStore(backend, max_keys=0)
 
 
 def test_keys_come_from_the_store_and_close_closes_it() -> None:
-    backend = DictStore({"a.b": 1, "a.c": 2, "d": 3})
+    backend = SpyStore({"a.b": 1, "a.c": 2, "d": 3})
     with CachedStore(backend, max_keys=1) as cached:
         cached.get("d")
         assert cached.keys("a") == ["a.b", "a.c"]
@@ -102,10 +102,10 @@ def test_keys_come_from_the_store_and_close_closes_it() -> None:
 
 
 def test_invalidate_and_reset_stats() -> None:
-    backend = DictStore({"a": 1})
+    backend = SpyStore({"a": 1})
     cached = CachedStore(backend, max_keys=10)
     cached.get("a")
-    backend.data["a"] = "5"  # someone else wrote the store
+    backend.inner.put_many({"a": 5})  # someone else wrote the store
     assert cached.get("a") == 1
     cached.invalidate(["a"])
     assert cached.get("a") == 5
@@ -114,7 +114,7 @@ def test_invalidate_and_reset_stats() -> None:
     assert "hit rate" in repr(cached)
 
 
-class SlowReadStore(DictStore):
+class SlowReadStore(SpyStore):
     """A store whose first read of 'k' blocks until released (to race a write)."""
 
     def __init__(self) -> None:

@@ -5,11 +5,11 @@ import pytest
 from context_lib import Context, InvalidKeyError
 from context_lib.patterns import LazyContext
 from tests.context_lib.helpers import ticking_clock
-from tests.context_lib.patterns.stores import DictStore
+from tests.context_lib.patterns.stores import SpyStore
 
 
-def make() -> tuple[LazyContext, DictStore]:
-    store = DictStore({"db.host": "h", "db.port": 5432, "app.tags": ["a"], "debug": True})
+def make() -> tuple[LazyContext, SpyStore]:
+    store = SpyStore({"db.host": "h", "db.port": 5432, "app.tags": ["a"], "debug": True})
     return LazyContext(store, clock=ticking_clock()), store
 
 
@@ -115,13 +115,13 @@ def test_flush_writes_dirty_keys_back() -> None:
 
 def test_a_key_removed_from_the_store_behind_our_back_is_absent() -> None:
     lazy, store = make()
-    del store.data["debug"]
+    store.inner.delete_many(["debug"])
     assert lazy.get("debug") is None
     assert "debug" not in lazy and len(lazy) == 3
 
 
 def test_prefix_limits_what_is_listed_and_constructors_return_plain_contexts() -> None:
-    lazy = LazyContext(DictStore({"a.x": 1, "b.y": 2}), prefix="a")
+    lazy = LazyContext(SpyStore({"a.x": 1, "b.y": 2}), prefix="a")
     assert lazy.keys() == ["a.x"]
     assert type(LazyContext.from_dict({"a": 1})) is Context
     assert type(LazyContext.from_json(Context({"a": 1}).to_json())) is Context

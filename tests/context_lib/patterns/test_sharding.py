@@ -9,11 +9,11 @@ from context_lib.patterns import (
     UnknownNodeError,
 )
 from context_lib.persistence.base import Store
-from tests.context_lib.patterns.stores import DictStore
+from tests.context_lib.patterns.stores import SpyStore
 
 
-def make(n: int) -> tuple[ShardedStore, dict[str, DictStore]]:
-    shards = {f"node-{i}": DictStore() for i in range(n)}
+def make(n: int) -> tuple[ShardedStore, dict[str, SpyStore]]:
+    shards = {f"node-{i}": SpyStore() for i in range(n)}
     return ShardedStore(shards), shards
 
 
@@ -23,10 +23,10 @@ def test_each_key_lives_in_exactly_its_owner_shard() -> None:
     items = {f"k.{i}": i for i in range(400)}
     assert sharded.put_many(items) > 0
     for key, value in items.items():
-        holders = [name for name, s in shards.items() if key in s.data]
+        holders = [name for name, s in shards.items() if key in s.inner.keys(None)]
         assert holders == [sharded.ring.node_for(key)]
         assert sharded.get(key) == value
-    assert all(len(s.data) > 50 for s in shards.values())
+    assert all(len(s.keys()) > 50 for s in shards.values())
     assert sharded.keys() == sorted(items)
     assert sharded.keys("k") == sorted(items)
 
@@ -45,7 +45,7 @@ def test_rebalance_moves_exactly_the_keys_whose_owner_changed() -> None:
     items = {f"user.{i}": i for i in range(5_000)}
     sharded.put_many(items)
     before = {k: sharded.ring.node_for(k) for k in items}
-    report = sharded.add_node("node-10", DictStore())
+    report = sharded.add_node("node-10", SpyStore())
     after = {k: sharded.ring.node_for(k) for k in items}
     changed = {k for k in items if before[k] != after[k]}
     assert report.moved == len(changed)
@@ -63,7 +63,7 @@ def test_remove_node_moves_its_keys_to_the_others() -> None:
     leaving = shards["node-2"]
     held = set(leaving.keys())
     removed = sharded.remove_node("node-2")
-    assert removed is leaving and leaving.data == {} and not leaving.closed
+    assert removed is leaving and leaving.keys() == [] and not leaving.closed
     assert "node-2" not in sharded.stores
     assert {k: sharded.get(k) for k in items} == items
     assert held  # the removed shard did hold keys, which moved
@@ -92,12 +92,12 @@ def test_a_failing_shard_restores_the_shards_written_before_it() -> None:
 
 
 def test_construction_from_a_sequence_and_errors() -> None:
-    sharded = ShardedStore([DictStore(), DictStore()])
+    sharded = ShardedStore([SpyStore(), SpyStore()])
     assert sorted(sharded.stores) == ["shard-0", "shard-1"]
     with pytest.raises(PatternError, match="at least one"):
         ShardedStore({})
     with pytest.raises(PatternError, match="only shard"):
-        ShardedStore([DictStore()]).remove_node("shard-0")
+        ShardedStore([SpyStore()]).remove_node("shard-0")
     with sharded:
         pass
     assert all(s.closed for s in sharded.stores.values())  # type: ignore[attr-defined]
