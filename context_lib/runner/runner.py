@@ -20,7 +20,7 @@ from types import FrameType
 from typing import Any, Literal
 
 from context_lib.context import Context
-from context_lib.persistence import Store, load, save, save_delta
+from context_lib.persistence import BatchStore, Store, load, save, save_delta
 from context_lib.runner.errors import (
     RecipeError,
     ResumeError,
@@ -117,7 +117,9 @@ class Runner:
     * ``registry``: where recipes' scriptlet names are looked up (a
       :class:`ScriptletRegistry` or a plain dict of names to scriptlets/functions);
       default: the global registry that ``@scriptlet`` fills.
-    * ``history``: also persist the change history (an audit trail across resumes).
+    * ``history``: also persist the change history (an audit trail across resumes);
+      default: whenever the store can (every bundled store; a plain
+      :class:`~context_lib.persistence.Store` such as a cache or shard wrapper cannot).
     * ``on_event``: called with a :class:`RunEvent` as steps start, retry and finish.
     * ``retry_delay_s``: pause between attempts of a failing step.
 
@@ -135,13 +137,13 @@ class Runner:
         store: Store | None = None,
         *,
         registry: ScriptletRegistry | Mapping[str, object] | None = None,
-        history: bool = True,
+        history: bool | None = None,
         on_event: Callable[[RunEvent], None] | None = None,
         retry_delay_s: float = 0.0,
     ) -> None:
         self.store = store
         self.registry = _as_registry(registry)
-        self.history = history
+        self.history = isinstance(store, BatchStore) if history is None else history
         self.on_event = on_event
         self.retry_delay_s = retry_delay_s
 
@@ -189,7 +191,7 @@ class Runner:
         store: Store,
         *,
         registry: ScriptletRegistry | Mapping[str, object] | None = None,
-        history: bool = True,
+        history: bool | None = None,
         on_event: Callable[[RunEvent], None] | None = None,
         retry_delay_s: float = 0.0,
     ) -> RunResult:
@@ -206,7 +208,7 @@ class Runner:
             retry_delay_s=retry_delay_s,
         )
         parsed, found = runner.check(recipe)
-        ctx = load(store, with_history=history)
+        ctx = load(store, with_history=runner.history)
         stored = ctx.get(_RECIPE_KEY)
         if stored is None:
             raise ResumeError(

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,14 @@ import pytest
 
 from context_lib import Context
 from context_lib.examples import recipe_path
-from context_lib.persistence import MemoryStore, load, open_store
+from context_lib.persistence import (
+    BatchStore,
+    MemoryStore,
+    Store,
+    StoreError,
+    load,
+    open_store,
+)
 from context_lib.persistence._common import BackendStore
 from context_lib.runner import ResumeError, Runner, StepContext
 
@@ -156,3 +164,51 @@ def test_resume_after_the_process_was_killed_mid_step(tmp_path: Path) -> None:
     assert result.ok, result.describe_failure()
     assert [s.status for s in result.steps] == ["already_done", "ok", "ok"]
     assert result.context["log.three"] == "finished"
+
+
+class _PlainStore:
+    """Only the five methods of the Store protocol (like a cache or shard wrapper)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.transactions = 0
+
+    def get(self, key: str) -> Any:
+        return self.data[key]
+
+    def put_many(self, items: Mapping[str, Any]) -> int:
+        self.transactions += 1
+        self.data.update(items)
+        return len(items)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        self.transactions += 1
+        for key in keys:
+            self.data.pop(key, None)
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        return sorted(k for k in self.data if prefix is None or k.startswith(prefix + "."))
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _PlainStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def test_a_plain_store_gets_checkpoints_without_history() -> None:
+    store = _PlainStore()
+    assert isinstance(store, Store)
+    assert not isinstance(store, BatchStore)
+    result = Runner(store).run(recipe_path("numbers"))
+    assert result.ok
+    assert store.data["_runner.completed"] == ["load", "stats", "report"]
+    assert store.data["stats.count"] == 20
+    store.data["_runner.completed"] = ["load"]
+    again = Runner.resume(recipe_path("numbers"), store)
+    assert [s.status for s in again.steps] == ["already_done", "ok", "ok"]
+    with pytest.raises(StoreError, match="cannot persist history"):
+        Runner(store, history=True).run(recipe_path("numbers"))
