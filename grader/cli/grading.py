@@ -1,3 +1,188 @@
-"""Commands of `context-course` registered on the root app (see grader/cli/app.py)."""
+"""``context-course grade``, ``report`` and ``roster import``: the instructor's grading commands.
 
-from grader.cli.app import app  # noqa: F401
+Each command loads the course (``course.toml``), calls one library function and turns
+known errors into one line (:class:`~grader.cli.app.UserError`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from grader.batch import grade_submissions, render_summary
+from grader.catalog import load_catalog
+from grader.cli.app import UserError, app
+from grader.config import Course, CourseConfigError, load_course
+from grader.dispatch import DEFAULT_GRADE_FUNCTION
+from grader.gradebook import GradebookStore
+from grader.pipeline_errors import PipelineError
+from grader.report import write_class_report
+from grader.roster import import_roster_csv
+
+__all__ = ["grade", "report", "roster_app", "roster_import"]
+
+#: The grading core the ``grade`` command uses (an import path, resolved in the workers).
+GRADE_FUNCTION = DEFAULT_GRADE_FUNCTION
+
+CourseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--course",
+        help="Course folder (holding course.toml); default: found from the current folder.",
+        file_okay=False,
+    ),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Gradebook database URL (sqlite:///gradebook.db, postgresql://…); "
+        "default: db_url in course.toml.",
+    ),
+]
+
+roster_app = typer.Typer(
+    name="roster",
+    help="Manage the learners' names and emails (nbgrader's student table).",
+    no_args_is_help=True,
+)
+app.add_typer(roster_app, name="roster")
+
+
+def _course(course_dir: Path | None) -> Course:
+    try:
+        return load_course(course_dir)
+    except CourseConfigError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@app.command()
+def grade(
+    submissions: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Submission zips, nbgrader `submitted/` folders or single learner folders.",
+            show_default=False,
+        ),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Parallel graders; default: workers in course.toml (0 = CPU count)."
+        ),
+    ] = None,
+    db: DbOption = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", help="Seconds per cell; default: cell_timeout in course.toml (30)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Regrade notebooks that are already graded.")
+    ] = False,
+    course: CourseOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Grade submissions into the gradebook; write feedback pages and grades.csv.
+
+    Malformed submissions are rejected (one line each); the rest is graded.
+
+    Unchanged notebooks are skipped unless --force; an interrupted run loses nothing.
+
+    Exit status: 0 when every notebook was graded, 1 when some were rejected or failed.
+
+    Example: `context-course grade submissions/ --workers 4`
+    """
+    loaded = _course(course)
+    if workers is not None and workers < 1:
+        raise UserError("--workers must be at least 1")
+    if timeout is not None and timeout <= 0:
+        raise UserError("--timeout must be a positive number of seconds")
+    missing = [str(p) for p in submissions if not p.exists()]
+    if missing:
+        raise UserError(f"{', '.join(missing)}: no such file or folder")
+    progress = Console(stderr=True)
+    try:
+        summary = grade_submissions(
+            submissions,
+            course=loaded,
+            db_url=db,
+            workers=workers,
+            force=force,
+            cell_timeout=timeout,
+            grade_function=GRADE_FUNCTION,
+            console=progress,
+            show_progress=progress.is_terminal,
+        )
+    except PipelineError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        out = Console()
+        render_summary(summary, out)
+        if summary.feedback_dir and summary.grades_csv:
+            out.print(
+                f"feedback: {_shown(summary.feedback_dir)}  grades: {_shown(summary.grades_csv)}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    if summary.interrupted:
+        raise typer.Exit(130)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(db: DbOption = None, course: CourseOption = None) -> None:
+    """Write the class report (per-part pass rates, score distributions) as HTML.
+
+    Example: `context-course report` (writes output/report.html)
+    """
+    loaded = _course(course)
+    path = loaded.output_dir / "report.html"
+    try:
+        catalog = load_catalog(loaded.source_dir)
+        with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
+            write_class_report(store, catalog, course_name=loaded.name, path=path)
+    except PipelineError as exc:
+        raise UserError(str(exc)) from None
+    typer.echo(f"class report: {_shown(path)}")
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV file with the columns id,first_name,last_name,email.")
+    ],
+    db: DbOption = None,
+    course: CourseOption = None,
+) -> None:
+    """Create or update learners from a roster CSV (all or nothing).
+
+    The roster wins over names and emails proposed by submissions.
+
+    Example: `context-course roster import roster.csv`
+    """
+    loaded = _course(course)
+    try:
+        with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
+            outcome = import_roster_csv(file, store)
+    except PipelineError as exc:
+        raise UserError(str(exc)) from None
+    typer.echo(f"roster {_shown(file)}: {outcome.summary()}")

@@ -213,7 +213,9 @@ def test_a_worker_that_dies_costs_only_its_notebook(tmp_path: Path) -> None:
     summary = grade(course, subs, executor=None, workers=2, grade_function=FAKE)
     statuses = {(i.learner_id, i.status) for i in summary.items}
     assert statuses == {("ann", "failed"), ("bob", "graded"), ("cy", "graded"), ("dee", "graded")}
-    assert "died while grading this notebook (2 times)" in next(i.message for i in summary.items if i.learner_id == "ann")
+    assert "died while grading this notebook (2 times)" in next(
+        i.message for i in summary.items if i.learner_id == "ann"
+    )
 
 
 def _records(course: Course) -> list:  # type: ignore[type-arg]
