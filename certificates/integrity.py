@@ -110,10 +110,20 @@ def canonicalize(document: Mapping[str, Any], loader: DocumentLoader | None = No
 
 
 def _short(exc: BaseException) -> str:
+    """The most useful line of a pyld error chain (our own loader's message if it is there)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, CredentialError):
+            return str(current)
+        nested = getattr(current, "cause", None)
+        current = (
+            nested
+            if isinstance(nested, BaseException)
+            else current.__cause__ or current.__context__
+        )
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    cause = getattr(exc, "cause", None) or exc.__cause__
-    if isinstance(cause, CredentialError):
-        return str(cause)
     return text[:200]
 
 

@@ -136,7 +136,7 @@ def parse_jwt(token: str) -> ParsedJwt:
     if "crit" in header or header.get("b64") is False:
         raise JwtError("malformed", "JWT header extensions (crit, b64) are not supported")
     if len(signature) != 64:
-        raise JwtError("bad-signature", "the JWT signature is not a 64-byte ES256 signature")
+        raise JwtError("malformed", "the JWT signature is not a 64-byte ES256 signature")
     return ParsedJwt(token=token, header=header, payload=payload)
 
 
