@@ -15,6 +15,7 @@ it are committed, so lines a crashed writer appended are ignored and overwritten
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import tempfile
@@ -64,6 +65,7 @@ class JsonFileStore(BackendStore):
         self._hist_length = 0
         self._hist_bytes = 0
         self._seen: tuple[int, int, int] | None = None
+        self._swept = False
         self._refresh()
 
     def _describe(self) -> str:
@@ -176,6 +178,8 @@ class JsonFileStore(BackendStore):
     ) -> None:
         with self._locked():
             self._refresh()
+            if not self._swept:
+                self._sweep()
             if history_at is not None and history_at != self._hist_length:
                 raise HistoryMismatchError(self._hist_length, history_at)
             texts = {} if replace else dict(self._texts)
@@ -199,6 +203,18 @@ class JsonFileStore(BackendStore):
             if replace and old_file is not None and old_file != hist_file:
                 with contextlib.suppress(FileNotFoundError):
                     (self.path.parent / old_file).unlink()
+
+    def _sweep(self) -> None:
+        """Remove what killed writers left behind (under the lock, so none is in use)."""
+        folder, name = self.path.parent, self.path.name
+        for leftover in folder.glob(f".{glob.escape(name)}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        for trail in folder.glob(f"{glob.escape(name)}.history-*.jsonl"):
+            if trail.name != self._hist_file:
+                with contextlib.suppress(FileNotFoundError):
+                    trail.unlink()
+        self._swept = True
 
     def _new_history_name(self) -> str:
         return f"{self.path.name}.history-{secrets.token_hex(6)}.jsonl"

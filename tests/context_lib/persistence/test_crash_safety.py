@@ -27,7 +27,7 @@ _WRITER = textwrap.dedent(
 
     url = sys.argv[1]
     versions = [
-        Context({f"k.n{i}": {"v": v, "pad": "x" * 40} for i in range(20_000)})
+        Context({f"k.n{i}": {"v": v, "pad": "x" * 40} for i in range(5_000)})
         for v in (0, 1)
     ]
     with open_store(url) as store:
@@ -40,14 +40,18 @@ _WRITER = textwrap.dedent(
 )
 
 
-def _kill_mid_save(url: str) -> int:
+def _kill_mid_save(url: str, phase: float) -> int:
+    """Start the writer, time one save, kill it ``phase`` (0..1) of the way into another."""
     with subprocess.Popen(
         [sys.executable, "-c", _WRITER, url], cwd=ROOT, stdout=subprocess.PIPE, text=True
     ) as proc:
         try:
             assert proc.stdout is not None
             assert proc.stdout.readline().strip() == "saved"  # one complete save exists
-            time.sleep(0.05)  # the writer is now in the middle of another save
+            started = time.monotonic()
+            assert proc.stdout.readline().strip() == "saved"
+            one_save = time.monotonic() - started
+            time.sleep(one_save * phase)  # somewhere inside the next save
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
@@ -58,15 +62,16 @@ def _kill_mid_save(url: str) -> int:
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
 def test_sigkill_mid_save_leaves_a_loadable_previous_state(tmp_path: Path, kind: str) -> None:
     url = f"file://{tmp_path}/state.json" if kind == "file" else f"sqlite:///{tmp_path}/state.db"
-    for _ in range(3):
-        assert _kill_mid_save(url) == -signal.SIGKILL
+    for phase in (0.2, 0.5, 0.8, 0.95):  # encoding, writing, syncing, renaming/committing
+        assert _kill_mid_save(url, phase) == -signal.SIGKILL
         with open_store(url) as store:
             data = load(store).to_dict()
-        assert len(data) == 20_000
+        assert len(data) == 5_000
         versions = {value["v"] for value in data.values()}
         assert versions in ({0}, {1}), "a torn write mixed two versions"
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    assert len(leftovers) <= 3  # a killed writer may leave its temp file, never the state
+        with open_store(url) as store:
+            store.put_many({"after.crash": True})  # the next writer sweeps temp files away
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 _DELTA_WRITER = textwrap.dedent(
