@@ -300,6 +300,14 @@ def create_app(
 
     e = api.endpoint
     routes = [
+        # The hot paths first: Starlette tries routes in order.
+        Route("/v1/contexts/{context}/values/{key}", e("get", "read", value_get), methods=["GET"]),
+        Route("/v1/contexts/{context}/values/{key}", e("set", "write", value_put), methods=["PUT"]),
+        Route(
+            "/v1/contexts/{context}/values/{key}",
+            e("delete", "write", value_delete),
+            methods=["DELETE"],
+        ),
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/tenant", e("tenant.info", "read", tenant_get), methods=["GET"]),
@@ -321,13 +329,6 @@ def create_app(
         ),
         Route("/v1/contexts/{context}/keys", e("keys", "read", keys_list), methods=["GET"]),
         Route("/v1/contexts/{context}/history", e("history", "read", history), methods=["GET"]),
-        Route("/v1/contexts/{context}/values/{key}", e("get", "read", value_get), methods=["GET"]),
-        Route("/v1/contexts/{context}/values/{key}", e("set", "write", value_put), methods=["PUT"]),
-        Route(
-            "/v1/contexts/{context}/values/{key}",
-            e("delete", "write", value_delete),
-            methods=["DELETE"],
-        ),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -233,15 +233,13 @@ class ContextService:
         :class:`PermissionDeniedError` (403) or :class:`RateLimitedError` (429).
         """
         now = self.clock()
-        record = self._find_key(api_key, action, now)
+        record, tenant = self._find_key(api_key, action, now)
         principal = Principal(record.tenant_id, record.key_id, record.role)
         if _rank(record.role) < _rank(role):
             self.deny(principal, action, 403)
             raise PermissionDeniedError(
                 f"this API key has the {record.role!r} role; {action} needs {role!r}"
             )
-        tenant = self.backend.get_tenant(record.tenant_id)
-        assert tenant is not None  # _find_key checked it
         wait = self.backend.take_token(tenant.id, tenant.rate, tenant.burst, now)
         if wait > 0:
             self.deny(principal, action, 429)
@@ -251,8 +249,8 @@ class ContextService:
             )
         return principal
 
-    def _find_key(self, api_key: str | None, action: str, now: float) -> ApiKey:
-        refused = AuthenticationError("missing, unknown or revoked API key")
+    def _find_key(self, api_key: str | None, action: str, now: float) -> tuple[ApiKey, Tenant]:
+        refused = "missing, unknown or revoked API key"
         if not api_key:
             self.backend.append_audit(AuditDraft(SYSTEM_CHAIN, now, "-", action, 401))
             raise AuthenticationError(
@@ -263,14 +261,15 @@ class ContextService:
         if record is None:
             self.keyring.matches(api_key, b"\0" * 32)  # same work as a real check
             self.backend.append_audit(AuditDraft(SYSTEM_CHAIN, now, "-", action, 401))
-            raise refused
+            raise AuthenticationError(refused)
         good = self.keyring.matches(api_key, record.digest)
         tenant = self.backend.get_tenant(record.tenant_id)
         if not good or record.revoked is not None or tenant is None or tenant.erased is not None:
             chain = record.tenant_id if tenant is not None and tenant.erased is None else "-"
             self.backend.append_audit(AuditDraft(chain, now, record.key_id, action, 401))
-            raise refused
-        return record
+            raise AuthenticationError(refused)
+        assert tenant is not None
+        return record, tenant
 
     def deny(self, principal: Principal, action: str, status: int) -> None:
         """Audit a refused request of an authenticated caller."""

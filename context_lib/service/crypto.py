@@ -159,7 +159,7 @@ class KeyRing:
 
     def digest(self, api_key: str) -> bytes:
         """The stored form of an API key: ``HMAC-SHA256(pepper, key)``."""
-        return hmac.new(self._pepper, api_key.encode(), hashlib.sha256).digest()
+        return hmac.digest(self._pepper, api_key.encode(), hashlib.sha256)
 
     def matches(self, api_key: str, stored: bytes) -> bool:
         """Constant-time check of ``api_key`` against a stored digest."""
