@@ -95,8 +95,13 @@ _DELTA_WRITER = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_two_processes_writing_one_sqlite_store_lose_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/shared.db?name=pipeline&timeout=60"
+@pytest.mark.parametrize("kind", ["sqlite", "file"])
+def test_two_processes_writing_one_store_lose_nothing(tmp_path: Path, kind: str) -> None:
+    url = (
+        f"sqlite:///{tmp_path}/shared.db?name=pipeline&timeout=60"
+        if kind == "sqlite"
+        else f"file://{tmp_path}/shared.json"
+    )
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _DELTA_WRITER, url, who],
