@@ -1,6 +1,6 @@
 """How stores encode keys, values and change records (one JSON text per value).
 
-Every backend stores a value as its deterministic JSON text (``snapshot.dumps``), so
+Every backend stores a value as its deterministic JSON text (:func:`encode_value`), so
 big integers round-trip exactly and the byte counts backends report are comparable:
 the size of a write is the UTF-8 length of every key plus every encoded value.
 """
