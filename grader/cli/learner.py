@@ -6,12 +6,22 @@ one ``error: …`` line (:class:`~grader.cli.app.UserError`).
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from grader.cli.app import UserError, app
+from grader.grading_errors import GradingError
+from grader.localcheck import HIDDEN_NOTE, check_saved_notebook, load_checks
+from grader.progress import course_progress, record_results
+from grader.results import NotebookResult
+from grader.sandbox import shutdown_sandboxes
 from grader.submit import submit_workspace
 from grader.workspace import (
     DEFAULT_WORKSPACE,
@@ -22,12 +32,13 @@ from grader.workspace import (
     lab_argv,
     locate_release,
     open_workspace,
+    regular_file_inside,
     start_lab,
     sync_workspace,
     widgets_extension_missing,
 )
 
-__all__ = ["lab", "submit"]
+__all__ = ["check", "lab", "progress", "submit"]
 
 WorkspaceOption = Annotated[
     Path | None,
@@ -170,3 +181,154 @@ def submit(
     for warning in check.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {path} ({len(check.notebooks)} notebooks); hand this file in")
+
+
+def _mark(passed: bool) -> str:
+    return "[green]✓[/]" if passed else "[red]✗[/]"
+
+
+def _check_one(ws: Workspace, slug: str, cell_timeout: float, console: Console) -> NotebookResult:
+    mine = ws.notebook_path(slug)
+    if not regular_file_inside(mine, ws.root):
+        raise UserError(f"{slug}: {mine} is missing; run `context-course lab` to restore it")
+    release = ws.pristine_path(slug)
+    if not release.is_file():
+        raise UserError(f"{slug}: the workspace lost its copy of the course notebook; run lab")
+    with console.status(f"running {slug} as grading will (sandboxed) …"):
+        try:
+            result = check_saved_notebook(
+                release, mine, cell_timeout=cell_timeout, notebook_timeout=cell_timeout * 10
+            )
+        except GradingError as exc:
+            raise UserError(f"{slug}: {exc.message}", exit_code=1) from None
+    with contextlib.suppress(OSError):
+        record_results(ws.root, slug, result.parts, how="check")
+    return result
+
+
+def _result_table(result: NotebookResult, titles: dict[str, str]) -> Table:
+    table = Table(title=f"{result.notebook}: visible tests", title_justify="left")
+    table.add_column("")
+    table.add_column("part / check")
+    table.add_column("result")
+    for part in result.parts:
+        passed = bool(part.checks) and all(c.passed for c in part.checks)
+        count = sum(c.passed for c in part.checks)
+        table.add_row(
+            _mark(passed),
+            f"[bold]{escape(titles.get(part.grade_id, part.grade_id))}[/]",
+            f"{count} of {len(part.checks)} visible checks passed"
+            + (f" — {escape(part.message)}" if part.message else ""),
+        )
+        for check in part.checks:
+            table.add_row(
+                "", f"  {_mark(check.passed)} {escape(check.label)}", escape(check.message)
+            )
+    return table
+
+
+@app.command()
+def check(
+    notebook: Annotated[
+        str | None,
+        typer.Argument(help="Notebook number or name (e.g. 3); default: every notebook."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    cell_timeout: Annotated[
+        float, typer.Option("--cell-timeout", min=1, help="Seconds per cell, as in grading.")
+    ] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Run your saved notebook as grading will (sandboxed) and show its visible tests.
+
+    Uses the grader's own sandbox, restore step and verdict, so what passes here passes
+    the visible tests at grading; hidden tests run only at grading. Exits 1 when a
+    visible check fails. Save the notebook in JupyterLab first.
+
+    Example: `context-course check 3`
+    """
+    ws = _workspace(workspace)
+    try:
+        slugs = [ws.resolve(notebook)] if notebook is not None else ws.slugs
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    console = Console(stderr=as_json)
+    results: list[NotebookResult] = []
+    try:
+        for slug in slugs:
+            results.append(_check_one(ws, slug, cell_timeout, console))
+            if not as_json:
+                titles = {
+                    gid: info.title
+                    for gid, info in load_checks(ws.pristine_path(slug)).parts.items()
+                }
+                console.print(_result_table(results[-1], titles))
+                for event in results[-1].events:
+                    console.print(f"  [yellow]note:[/] {escape(event)}")
+    finally:
+        shutdown_sandboxes()
+    failed = sum(1 for r in results for p in r.parts for c in p.checks if not c.passed)
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        verdict = (
+            f"[red]{failed} visible check(s) fail[/]"
+            if failed
+            else "[green]all visible checks pass[/]"
+        )
+        console.print(f"{verdict} · {HIDDEN_NOTE}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def progress(
+    workspace: WorkspaceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the progress as JSON.")] = False,
+) -> None:
+    """Show the whole course: parts passing locally and the certificate level within reach.
+
+    Counts the results of your last "Check my work" or `context-course check` per part.
+
+    Example: `context-course progress`
+    """
+    ws = _workspace(workspace)
+    state = course_progress(ws)
+    if as_json:
+        data = {
+            "parts_passing": state.parts_passing,
+            "parts_total": state.parts_total,
+            "within_reach": state.within_reach.key if state.within_reach else None,
+            "next_needs": state.next_needs,
+            "notebooks": [
+                {
+                    "notebook": nb.slug,
+                    "parts": len(nb.parts),
+                    "parts_passing": len(nb.passing),
+                    "parts_checked": len(nb.checked),
+                    "points_passing": nb.points_passing,
+                    "max_points": nb.max_points,
+                    "percent": round(nb.percent, 2),
+                }
+                for nb in state.notebooks
+            ],
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console = Console()
+    table = Table(title=f"{ws.course_id} {ws.course_version}: local progress", title_justify="left")
+    for column in ("notebook", "parts passing", "points (visible tests)", ""):
+        table.add_column(column)
+    for nb in state.notebooks:
+        done = len(nb.parts) > 0 and len(nb.passing) == len(nb.parts)
+        table.add_row(
+            nb.slug,
+            f"{len(nb.passing)} of {len(nb.parts)}",
+            f"{nb.points_passing:g} / {nb.max_points:g} ({nb.percent:.0f}%)",
+            "[green]✓[/]" if done else ("not checked yet" if not nb.checked else nb.problem),
+        )
+    console.print(table)
+    console.print(escape(state.summary()) + " (if the hidden tests agree)")
+    if state.next_needs:
+        console.print(escape(state.next_needs))
+    console.print(HIDDEN_NOTE)

@@ -244,7 +244,89 @@ def test_unknown_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert "Traceback" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["lab", "submit"])
+@pytest.mark.parametrize("command", ["lab", "submit", "check", "progress"])
 def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([command, "--help"]) == 0
     assert f"context-course {command}" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- check, progress
+
+
+@pytest.mark.slow
+def test_check_runs_the_saved_notebook_and_records_progress(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_notebook(adding_notebook(add_body=SOLVED_ADD), workspace / "01-adding/01-adding.ipynb")
+    capsys.readouterr()
+    code = main(["check", "1", "-w", str(workspace), "--json"])
+    results = json.loads(capsys.readouterr().out)
+    assert code == 1  # part 2 is not solved
+    (result,) = results
+    parts = {p["grade_id"]: p for p in result["parts"]}
+    assert parts["part1-tests"]["points"] == 10
+    assert [c["passed"] for c in parts["part1-tests"]["checks"]] == [True, True]
+    assert parts["part2-tests"]["checks"][0]["message"].startswith("your code raised")
+
+    assert main(["progress", "-w", str(workspace), "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    assert (state["parts_passing"], state["parts_total"]) == (1, 3)
+    assert state["notebooks"][0]["points_passing"] == 10
+
+    assert main(["progress", "-w", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 3 parts pass locally" in out and "hidden tests run at grading" in out
+
+
+@pytest.mark.slow
+def test_check_shows_a_table(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["check", "02-words", "-w", str(workspace)]) == 1
+    out = capsys.readouterr().out
+    assert "02-words: visible tests" in out
+    assert "1 visible check(s) fail" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["check", "9"], "no notebook '9' in this workspace; choose one of 1, 2"),
+        (["check", "words"], "no notebook 'words'"),
+    ],
+)
+def test_check_errors_are_one_line(
+    args: list[str], expected: str, workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main([*args, "-w", str(workspace)]) != 0
+    assert expected in _one_error_line(capsys.readouterr().err)
+
+
+def test_check_a_deleted_notebook(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workspace / "02-words/02-words.ipynb").unlink()
+    capsys.readouterr()
+    assert main(["check", "2", "-w", str(workspace)]) != 0
+    assert "is missing; run `context-course lab`" in _one_error_line(capsys.readouterr().err)
+
+
+def test_check_a_corrupt_notebook(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workspace / "02-words/02-words.ipynb").write_text("{oops")
+    capsys.readouterr()
+    assert main(["check", "2", "-w", str(workspace)]) != 0
+    assert "not a readable JSON notebook" in _one_error_line(capsys.readouterr().err)
+
+
+def test_progress_and_check_need_a_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for command in ("check", "progress"):
+        assert main([command]) != 0
+        assert "no workspace" in _one_error_line(capsys.readouterr().err)
+
+
+def test_progress_before_any_check(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["progress", "-w", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert "not checked yet" in out and "0 of 3 parts pass locally" in out
