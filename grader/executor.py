@@ -266,8 +266,13 @@ def _wait_ready(channel: _Channel, timeout: float) -> bool:
 def _describe_status(status: str) -> str:
     if status.startswith("signal "):
         number = status.split()[1]
-        names = {"9": "killed (SIGKILL)", "11": "crashed (segmentation fault)", "6": "aborted"}
-        return names.get(number, f"killed by signal {number}")
+        names = {
+            "9": "was killed (SIGKILL)",
+            "11": "crashed (segmentation fault)",
+            "6": "aborted",
+            "24": "ran out of CPU time",
+        }
+        return names.get(number, f"was killed by signal {number}")
     if status.startswith("exit "):
         return f"exited (status {status.split()[1]})"
     return "ended"
@@ -358,7 +363,8 @@ def execute(
                 position += 1
         finally:
             channel.close()
-            status = sandbox.end_session(session)
+            crashed = channel.eof
+            status = sandbox.end_session(session, grace=0.5 if crashed else 0.0)
         if position > 0 and execution.outcomes[position - 1].status == "crashed":
             crashed = execution.outcomes[position - 1]
             words = _describe_status(status)

@@ -41,6 +41,16 @@ def _imported_names(tree: ast.AST) -> Iterable[str]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             first = node.args[0]
+            last = node.args[-1]
+            if (
+                name in ("run_line_magic", "run_cell_magic")
+                and isinstance(last, ast.Constant)
+                and isinstance(last.value, str)
+            ):
+                try:
+                    yield from _imported_names(ast.parse(_python(last.value)))
+                except (SyntaxError, ValueError, RecursionError):
+                    pass
             if (
                 name in ("__import__", "import_module")
                 and isinstance(first, ast.Constant)

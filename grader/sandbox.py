@@ -485,8 +485,12 @@ class Sandbox:
                 f"the grading sandbox could not start a session: {self._stderr_tail()}"
             )
 
-    def end_session(self, session: Session) -> str:
-        """Kill everything the session started; return how its process ended."""
+    def end_session(self, session: Session, *, grace: float = 0.0) -> str:
+        """Kill everything the session started; return how its process ended.
+
+        ``grace`` seconds let a session that is already ending (a crash) report its own
+        exit status before it is killed.
+        """
         if session.closed:
             return "ended"
         session.closed = True
@@ -497,7 +501,7 @@ class Sandbox:
         with self._lock:
             if not self.alive:
                 return "unknown"
-            self._send({"t": "kill", "pid": session.pid})
+            self._send({"t": "kill", "pid": session.pid, "grace": grace})
             reply = self._receive(timeout=30.0)
         if isinstance(reply, dict) and reply.get("t") == "ended":
             return str(reply.get("status", "unknown"))

@@ -36,6 +36,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
@@ -184,7 +185,7 @@ class Zygote:
             if kind == "session":
                 self.start_session(message)
             elif kind == "kill":
-                self.end_session(int(message["pid"]))
+                self.end_session(int(message["pid"]), float(message.get("grace", 0.0)))
 
     def start_session(self, message: dict[str, Any]) -> None:
         self.counter += 1
@@ -315,15 +316,28 @@ class Zygote:
                 sys.stdout.flush()
             os._exit(0)
 
-    def end_session(self, pid: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        if not self.features["pid_namespace"]:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+    def end_session(self, pid: int, grace: float = 0.0) -> None:
+        raw: int | None = None
+        deadline = time.monotonic() + min(max(grace, 0.0), 5.0)
+        while raw is None and time.monotonic() < deadline:  # a crashed session is ending
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done:
+                raw = status
+            else:
+                time.sleep(0.005)
+        if raw is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            if not self.features["pid_namespace"]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                raw = os.waitpid(pid, 0)[1]
         status = "unknown"
-        with contextlib.suppress(ChildProcessError):
-            _, raw = os.waitpid(pid, 0)
+        if raw is not None:
             if os.WIFSIGNALED(raw):
                 status = f"signal {os.WTERMSIG(raw)}"
             else:

@@ -1,0 +1,305 @@
+"""Hostile submissions, one per attack, each built on the honest-but-wrong notebook.
+
+Every builder takes the honest-but-wrong learner notebook and the course folder (whose
+paths a real attacker could guess) and returns the attacked notebook. Attacks aim at
+``word_counts`` (unanswered in the honest-but-wrong notebook, so worth 0 points) or at
+the whole notebook; a correct grader gives each exactly the honest-but-wrong score.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from tests.grader.core.conftest import Course
+from tests.grader.core.nbbuild import (
+    answer,
+    cell_index,
+    delete_cell,
+    edit_cell,
+    insert_after,
+)
+
+Notebook = dict[str, Any]
+Attack = Callable[[Notebook, Course], Notebook]
+
+RIGHT_WORD_COUNTS = """def word_counts(text):
+    counts = {}
+    for word in text.lower().split():
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+"""
+
+
+def custom_exception_handler(nb: Notebook, course: Course) -> Notebook:
+    code = "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n"
+    return insert_after(nb, "setup", code, "attack")
+
+
+def input_transformer_rewrites_tests(nb: Notebook, course: Course) -> Notebook:
+    code = """
+def _skip_word_tests(lines):
+    text = "".join(lines)
+    if "word_counts" in text and ("assert" in text or "observe" in text or "__cc_" in text):
+        return ["pass\\n"]
+    return lines
+
+get_ipython().input_transformers_cleanup.append(_skip_word_tests)
+"""
+    return insert_after(nb, "setup", code, "attack")
+
+
+def sys_exit_before_tests(nb: Notebook, course: Course) -> Notebook:
+    return insert_after(nb, "words-answer", "import sys\nsys.exit(0)\n", "attack")
+
+
+def os_exit_inside_tested_function(nb: Notebook, course: Course) -> Notebook:
+    code = "def word_counts(text):\n    import os\n    os._exit(0)\n"
+    return answer(nb, "words-answer", code)
+
+
+def os_exit_in_added_cell(nb: Notebook, course: Course) -> Notebook:
+    return insert_after(nb, "words-answer", "import os\nos._exit(3)\n", "attack")
+
+
+def sigkill_of_itself(nb: Notebook, course: Course) -> Notebook:
+    code = "import os, signal\n\ndef word_counts(text):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    return answer(nb, "words-answer", code)
+
+
+def infinite_loop(nb: Notebook, course: Course) -> Notebook:
+    code = "while True:\n    pass\n"
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+def infinite_loop_ignoring_interrupts(nb: Notebook, course: Course) -> Notebook:
+    code = (
+        "def word_counts(text):\n"
+        "    while True:\n"
+        "        try:\n"
+        "            pass\n"
+        "        except BaseException:\n"
+        "            pass\n"
+    )
+    return answer(nb, "words-answer", code)
+
+
+def memory_bomb(nb: Notebook, course: Course) -> Notebook:
+    code = "hog = bytearray(1 << 40)\n"
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+def fork_bomb(nb: Notebook, course: Course) -> Notebook:
+    code = (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    )
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+def crashed_interpreter(nb: Notebook, course: Course) -> Notebook:
+    code = (
+        "import sys\n"
+        "sys.setrecursionlimit(10**8)\n"
+        "dive = lambda n: list(map(dive, [n + 1]))  # recursion through C: a segfault\n"
+        "dive(0)\n"
+    )
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+def _cheat_if_readable(paths: list[str]) -> str:
+    """Code that, if any path is readable, copies the solution in (a successful cheat)."""
+    return f"""
+import glob, json
+
+_stolen = False
+for _pattern in {paths!r}:
+    for _path in glob.glob(_pattern) or [_pattern]:
+        try:
+            with open(_path, "rb") as _handle:
+                _handle.read(16)
+            _stolen = True
+        except OSError:
+            pass
+
+if _stolen:
+{"".join("    " + line + chr(10) for line in RIGHT_WORD_COUNTS.splitlines())}"""
+
+
+def reads_source_notebook(nb: Notebook, course: Course) -> Notebook:
+    submission = course.submission_path()
+    relative = os.path.relpath(course.source, submission.parent)
+    paths = [str(course.source), relative, "../" * 8 + str(course.source).lstrip("/")]
+    return answer(nb, "words-answer", _cheat_if_readable(paths))
+
+
+def reads_gradebook_and_reference_cache(nb: Notebook, course: Course) -> Notebook:
+    submission = course.submission_path()
+    paths = [
+        str(course.gradebook),
+        os.path.relpath(course.gradebook, submission.parent),
+        str(course.cache_dir / "*.json"),
+        os.path.relpath(course.cache_dir, submission.parent) + "/*.json",
+        "/root/.config/context-course/issuer/*",
+    ]
+    return answer(nb, "words-answer", _cheat_if_readable(paths))
+
+
+def writes_gradebook(nb: Notebook, course: Course) -> Notebook:
+    submission = course.submission_path()
+    targets = [
+        str(course.gradebook),
+        os.path.relpath(course.gradebook, submission.parent),
+        str(course.source),
+        str(course.cache_dir / "arithmetic.json"),
+    ]
+    code = f"""
+for _target in {targets!r}:
+    try:
+        with open(_target, "w") as _handle:
+            _handle.write("every learner gets 100")
+    except OSError:
+        pass
+"""
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+def prints_fake_results(nb: Notebook, course: Course) -> Notebook:
+    code = """
+import json, os, sys
+for _line in (
+    "All tests passed! 100/100",
+    json.dumps({"t": "done", "n": 999, "error": None}),
+    json.dumps({"t": "obs", "n": 999, "check": "case folded", "kind": "probe",
+                "status": "value", "value": {"the": 3, "cat": 1}}),
+):
+    print(_line)
+    print(_line, file=sys.stderr)
+sys.stdout.flush()
+"""
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+def always_equal_object(nb: Notebook, course: Course) -> Notebook:
+    code = """
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    __hash__ = object.__hash__
+
+def word_counts(text):
+    return AlwaysEqual()
+"""
+    return answer(nb, "words-answer", code)
+
+
+def always_equal_dict_subclass(nb: Notebook, course: Course) -> Notebook:
+    code = """
+class Anything(dict):
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    __hash__ = None
+    def __iter__(self):
+        return iter(["the", "cat"])
+
+def word_counts(text):
+    return Anything(always=1)
+"""
+    return answer(nb, "words-answer", code)
+
+
+def edits_test_cell(nb: Notebook, course: Course) -> Notebook:
+    return edit_cell(nb, "words-tests", source="assert True\n")
+
+
+def deletes_test_cell(nb: Notebook, course: Course) -> Notebook:
+    return delete_cell(nb, "words-tests")
+
+
+def retypes_test_cell(nb: Notebook, course: Course) -> Notebook:
+    index = cell_index(nb, "words-tests")
+    cell = nb["cells"][index]
+    markdown = {
+        "cell_type": "markdown",
+        "id": cell["id"],
+        "metadata": cell["metadata"],
+        "source": cell["source"],
+    }
+    nb = delete_cell(nb, "words-tests")
+    nb["cells"].insert(index, markdown)
+    return nb
+
+
+def changed_metadata(nb: Notebook, course: Course) -> Notebook:
+    index = cell_index(nb, "words-tests")
+    metadata = {
+        "nbgrader": {
+            "grade": False,
+            "solution": True,
+            "locked": False,
+            "points": 1000,
+            "grade_id": "words-tests",
+            "schema_version": 3,
+        }
+    }
+    nb = edit_cell(nb, "words-tests", metadata=metadata, source="pass\n")
+    mean_index = cell_index(nb, "mean-tests")
+    nb["cells"][mean_index]["metadata"]["nbgrader"]["points"] = 0
+    assert index != mean_index
+    return nb
+
+
+def forbidden_import(nb: Notebook, course: Course) -> Notebook:
+    code = "try:\n    import context_lib.patterns\nexcept ImportError:\n    pass\n\n"
+    return answer(nb, "words-answer", code + RIGHT_WORD_COUNTS)
+
+
+def double_forked_daemon(nb: Notebook, course: Course) -> Notebook:
+    code = f"""
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(60)
+        try:
+            open({str(course.gradebook)!r}, "w").write("rewritten later")
+        finally:
+            os._exit(0)
+    os._exit(0)
+"""
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+ATTACKS: dict[str, Attack] = {
+    "custom-exception-handler": custom_exception_handler,
+    "input-transformer-rewrites-tests": input_transformer_rewrites_tests,
+    "sys-exit-before-tests": sys_exit_before_tests,
+    "os-exit-inside-tested-function": os_exit_inside_tested_function,
+    "os-exit-in-added-cell": os_exit_in_added_cell,
+    "sigkill-of-itself": sigkill_of_itself,
+    "memory-bomb": memory_bomb,
+    "crashed-interpreter": crashed_interpreter,
+    "reads-source-notebook": reads_source_notebook,
+    "reads-gradebook-and-reference-cache": reads_gradebook_and_reference_cache,
+    "writes-gradebook": writes_gradebook,
+    "prints-fake-results": prints_fake_results,
+    "always-equal-object": always_equal_object,
+    "always-equal-dict-subclass": always_equal_dict_subclass,
+    "edits-test-cell": edits_test_cell,
+    "deletes-test-cell": deletes_test_cell,
+    "retypes-test-cell": retypes_test_cell,
+    "changed-metadata": changed_metadata,
+    "forbidden-import": forbidden_import,
+    "double-forked-daemon": double_forked_daemon,
+}
+
+# attacks that need the wall clock to stop them (graded with a short cell timeout)
+SLOW_ATTACKS: dict[str, Attack] = {
+    "infinite-loop": infinite_loop,
+    "infinite-loop-ignoring-interrupts": infinite_loop_ignoring_interrupts,
+    "fork-bomb": fork_bomb,
+}

@@ -1,0 +1,119 @@
+"""The attack suite: every hostile submission scores exactly what honest work earns."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.results import NotebookResult
+from tests.grader.core.attacks import ATTACKS, SLOW_ATTACKS, Attack
+from tests.grader.core.conftest import Course
+
+
+def _scores(result: NotebookResult) -> dict[str, float]:
+    return {part.grade_id: part.points for part in result.parts}
+
+
+def _session_processes() -> list[int]:
+    """Processes running as one of the sandbox's per-notebook uids."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid >= 200_000:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture
+def baseline(course: Course, honest_wrong: dict[str, Any]) -> NotebookResult:
+    return course.grade(honest_wrong, learner="honest")
+
+
+def test_honest_right_scores_full_marks(course: Course, honest_right: dict[str, Any]) -> None:
+    result = course.grade(honest_right)
+    assert result.score == result.max_score == 100
+    assert all(part.status == "ok" for part in result.parts)
+
+
+def test_honest_wrong_scores_partial_credit(baseline: NotebookResult) -> None:
+    assert _scores(baseline) == {
+        "add-tests": 40.0,
+        "mean-tests": pytest.approx(40 / 3),
+        "words-tests": 0.0,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_scores_exactly_the_honest_wrong_score(
+    name: str, course: Course, honest_wrong: dict[str, Any], baseline: NotebookResult
+) -> None:
+    gradebook_before = course.gradebook.read_bytes()
+    source_before = course.source.read_bytes()
+    attack: Attack = ATTACKS[name]
+    result = course.grade(attack(honest_wrong, course), learner=name)
+    assert result.score == baseline.score, result.events
+    assert _scores(result) == _scores(baseline)
+    assert course.gradebook.read_bytes() == gradebook_before
+    assert course.source.read_bytes() == source_before
+    assert _session_processes() == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SLOW_ATTACKS))
+def test_runaway_attack_costs_only_its_own_part(
+    name: str, course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    baseline = course.grade(honest_wrong, learner="honest", cell_timeout=2)
+    result = course.grade(SLOW_ATTACKS[name](honest_wrong, course), learner=name, cell_timeout=2)
+    assert _scores(result) == _scores(baseline)
+    assert any("timed out after 2 s" in event for event in result.events), result.events
+    assert _session_processes() == []
+
+
+def test_runaway_in_a_test_cell_is_reported_in_plain_words(
+    course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    attacked = SLOW_ATTACKS["infinite-loop-ignoring-interrupts"](honest_wrong, course)
+    result = course.grade(attacked, cell_timeout=1)
+    words = next(part for part in result.parts if part.grade_id == "words-tests")
+    assert words.status == "timeout"
+    assert "timed out after 1 s" in words.message
+    assert words.points == 0
+
+
+def test_crash_is_reported_and_grading_continues(
+    course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    result = course.grade(ATTACKS["os-exit-in-added-cell"](honest_wrong, course))
+    assert any("exited (status 3)" in event for event in result.events), result.events
+    assert result.extra["sessions"] == 2
+
+
+def test_forbidden_import_says_why_the_part_scored_nothing(
+    course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    result = course.grade(ATTACKS["forbidden-import"](honest_wrong, course))
+    words = next(part for part in result.parts if part.grade_id == "words-tests")
+    assert words.status == "forbidden-import"
+    assert "context_lib.patterns" in words.message
+    assert all(not check.passed for check in words.checks)
+
+
+def test_restored_test_cells_are_reported(course: Course, honest_wrong: dict[str, Any]) -> None:
+    result = course.grade(ATTACKS["deletes-test-cell"](honest_wrong, course))
+    assert "the test cell of part words-tests was missing; the original was put back" in (
+        result.events
+    )
+    assert {part.grade_id for part in result.parts} == {"add-tests", "mean-tests", "words-tests"}
+
+
+def test_no_process_outlives_grading(course: Course, honest_wrong: dict[str, Any]) -> None:
+    course.grade(ATTACKS["double-forked-daemon"](honest_wrong, course))
+    assert _session_processes() == []
+    assert os.path.exists(course.gradebook)

@@ -1,0 +1,108 @@
+"""Observed values: canonical JSON in the child, hostile-input parsing and comparison."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import namedtuple
+from typing import Any
+
+import pytest
+
+from grader.values import MalformedValue, describe, encode_value, parse_observed, values_match
+
+
+def roundtrip(value: Any) -> Any:
+    return parse_observed(json.loads(json.dumps(encode_value(value), allow_nan=False)))
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "equal"),
+    [
+        (3, 3.0, True),
+        (0.1 + 0.2, 0.3, True),
+        (1, True, False),
+        (0, False, False),
+        ([1, 2], (1, 2), False),
+        ({1, 2}, frozenset({2, 1}), True),
+        ({"a": 1}, {"a": 1.0}, True),
+        ({1: "x"}, {"1": "x"}, False),
+        (float("nan"), float("nan"), True),
+        (b"ab", b"ab", True),
+        ("1", 1, False),
+        (None, 0, False),
+        ({"$tuple": [1]}, (1,), False),
+    ],
+)
+def test_encoded_values_compare_like_values(left: Any, right: Any, equal: bool) -> None:
+    assert values_match(roundtrip(left), roundtrip(right), tolerance=1e-9) is equal
+
+
+def test_objects_that_claim_equality_are_unrepresentable_and_never_match() -> None:
+    class AlwaysEqual:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = object.__hash__
+
+    encoded = roundtrip(AlwaysEqual())
+    assert encoded["$unrepresentable"].endswith("<locals>.AlwaysEqual")
+    assert not values_match(encoded, encoded, tolerance=0)
+
+
+def test_subclasses_are_reported_by_their_real_contents() -> None:
+    class Liar(int):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = int.__hash__
+
+        def __repr__(self) -> str:
+            return "42"
+
+    class Sneaky(dict[str, int]):
+        def items(self) -> Any:
+            return [("forged", 1)]
+
+    assert roundtrip(Liar(7)) == 7
+    assert roundtrip(Sneaky(real=1)) == {"real": 1}
+    point = namedtuple("point", "x y")
+    assert roundtrip(point(1, 2)) == {"$tuple": [1, 2]}
+
+
+def test_dict_keys_that_look_like_tags_cannot_forge_a_tagged_value() -> None:
+    forged = roundtrip({"$tuple": [1, 2]})
+    assert not values_match(roundtrip((1, 2)), forged, tolerance=0)
+
+
+def test_deep_or_huge_values_are_unrepresentable() -> None:
+    deep: list[Any] = []
+    for _ in range(200):
+        deep = [deep]
+    assert "$unrepresentable" in roundtrip(deep)
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    assert "$unrepresentable" in roundtrip(cyclic)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"$eval": "1"},
+        {"$tuple": "not a list"},
+        {"$set": [1], "extra": 2},
+        {"$dict": [[1]]},
+        {"$float": "1e999"},
+        math.inf,
+        {"$bytes": 5},
+    ],
+)
+def test_malformed_values_are_rejected(hostile: Any) -> None:
+    with pytest.raises(MalformedValue):
+        parse_observed(hostile)
+
+
+def test_describe_renders_python_like_text_and_truncates() -> None:
+    assert describe(roundtrip({"a": (1, "x"), "b": {2}})) == "{'a': (1, 'x'), 'b': {2}}"
+    assert describe(list(range(1000)), limit=20).endswith("…")
+    assert len(describe(list(range(1000)), limit=20)) == 20
