@@ -349,7 +349,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = None
+        tasks: list[asyncio.Task[None]] = []
         if purge_interval is not None:
 
             async def purge_forever() -> None:
@@ -360,11 +360,23 @@ def create_app(
                         log.exception("applying retention periods failed")
                     await asyncio.sleep(purge_interval)
 
-            task = asyncio.create_task(purge_forever())
+            tasks.append(asyncio.create_task(purge_forever()))
+        checkpoint = getattr(service.backend, "checkpoint", None)
+        if checkpoint is not None:
+
+            async def checkpoint_forever() -> None:
+                while True:
+                    await asyncio.sleep(1.0)
+                    try:
+                        await run_in_threadpool(checkpoint)
+                    except Exception:  # a busy database: the next round retries
+                        log.exception("checkpointing the store failed")
+
+            tasks.append(asyncio.create_task(checkpoint_forever()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
