@@ -102,6 +102,8 @@ def _from_pdf(data: bytes) -> Bundle:
 
 
 def _from_html(text: str) -> Bundle:
+    if "</html>" not in text[-4096:].lower():
+        raise BundleError("the HTML page is incomplete (no closing </html>; truncated?)")
     parser = _Scripts()
     parser.feed(text)
     parser.close()

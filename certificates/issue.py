@@ -55,6 +55,7 @@ __all__ = [
     "learner_folder",
     "publish_revocations",
     "revoke",
+    "sign_certificate",
 ]
 
 ISSUER_FILE = "issuer.json"
@@ -114,7 +115,7 @@ def publish_revocations(
     return path
 
 
-def issue_certificate(
+def sign_certificate(
     record: LearnerRecord,
     *,
     level_key: str,
@@ -123,8 +124,12 @@ def issue_certificate(
     status_index: int,
     now: datetime,
     valid_until: datetime | None = None,
-) -> dict[str, bytes]:
-    """Build, sign, check and render one certificate; returns file name → bytes."""
+) -> tuple[dict[str, Any], str]:
+    """Build and sign one credential: ``(credential with its Data Integrity proof, VC-JWT)``.
+
+    The credential is checked before it leaves: every term defined by the two contexts
+    (so the proof covers every field) and valid against the OB 3.0 JSON schema.
+    """
     level = settings.policy.level(level_key)
     credential = build_credential(
         credential_id=f"urn:uuid:{uuid.uuid4()}",
@@ -153,7 +158,29 @@ def issue_certificate(
     problems = schema_errors(signed)
     if problems:
         raise CredentialError(f"the credential breaks the OB 3.0 schema: {problems[0]}")
-    jwt = sign_jwt(signed, keyring.signing_p256, keyring.current("ES256").kid)
+    return signed, sign_jwt(signed, keyring.signing_p256, keyring.current("ES256").kid)
+
+
+def issue_certificate(
+    record: LearnerRecord,
+    *,
+    level_key: str,
+    settings: CertificateSettings,
+    keyring: Keyring,
+    status_index: int,
+    now: datetime,
+    valid_until: datetime | None = None,
+) -> dict[str, bytes]:
+    """Sign and render one certificate; returns file name → bytes (nothing is written)."""
+    signed, jwt = sign_certificate(
+        record,
+        level_key=level_key,
+        settings=settings,
+        keyring=keyring,
+        status_index=status_index,
+        now=now,
+        valid_until=valid_until,
+    )
     html = html_page(signed, jwt, settings.policy)
     pdf = pdf_document(html, signed, jwt)
     return {
