@@ -28,7 +28,7 @@ class GradeCellSpec:
     points: float
     cell_type: str  # "code" or "markdown"
     autograded: bool  # a test cell (grade only); False for manually graded answers
-    title: str = ""  # optional, from the cell's ``context_course.title`` metadata
+    title: str = ""  # ``context_course.title`` metadata, else the last ``##`` heading above
     hint: str = ""  # optional, from the cell's ``context_course.hint`` metadata
 
 
@@ -85,6 +85,14 @@ def _cell_source(cell: Mapping[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else _text(source)
 
 
+def _heading(markdown: str) -> str:
+    """The text of the first ``##``/``###`` heading of a markdown cell, if any."""
+    for line in markdown.splitlines():
+        if line.startswith(("## ", "### ")):
+            return line.lstrip("#").strip()
+    return ""
+
+
 def _title(cells: list[Any]) -> str:
     for cell in cells:
         if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
@@ -106,7 +114,10 @@ def _read_source(path: Path, assignment: str) -> SourceNotebook:
     grade_cells: list[GradeCellSpec] = []
     solution_cells: list[str] = []
     seen: set[str] = set()
+    heading = ""  # the last markdown heading: the default title of the parts below it
     for index, cell in enumerate(cells, 1):
+        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
+            heading = _heading(_cell_source(cell)) or heading
         meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
         nbg = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
         if not isinstance(nbg, dict) or not (nbg.get("grade") or nbg.get("solution")):
@@ -134,7 +145,7 @@ def _read_source(path: Path, assignment: str) -> SourceNotebook:
                     points=points,
                     cell_type="markdown" if cell.get("cell_type") == "markdown" else "code",
                     autograded=not nbg.get("solution"),
-                    title=_text(extra.get("title")),
+                    title=_text(extra.get("title")) or heading,
                     hint=_text(extra.get("hint")),
                 )
             )

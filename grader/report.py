@@ -145,12 +145,13 @@ def _color(share: float) -> str:
 
 def bar_chart_svg(items: Sequence[tuple[str, float, str]], *, width: int = 760) -> Markup:
     """Horizontal bars: ``(label, share in [0, 1], note)`` per row, as an SVG element."""
-    row, label_w, right = 26, 260, 120
+    row, label_w, right = 26, 220, 110
     bar_w = width - label_w - right
     height = row * len(items) + 28
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" '
-        f'viewBox="0 0 {width} {height}" font-family="system-ui, sans-serif" font-size="13">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'style="max-width:100%;height:auto" viewBox="0 0 {width} {height}" '
+        'font-family="system-ui, sans-serif" font-size="13">',
     ]
     for tick in (0, 25, 50, 75, 100):
         x = label_w + bar_w * tick / 100
@@ -183,12 +184,13 @@ def histogram_svg(
     for value in percents:
         counts[min(int(max(value, 0.0) / (100 / bins)), bins - 1)] += 1
     top = max(counts) or 1
-    left, bottom, pad = 28, 34, 8
-    plot_w, plot_h = width - left - pad, height - bottom - pad
+    left, bottom, pad, right = 28, 34, 20, 22
+    plot_w, plot_h = width - left - right, height - bottom - pad
     step = plot_w / bins
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" '
-        f'viewBox="0 0 {width} {height}" font-family="system-ui, sans-serif" font-size="11">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'style="max-width:100%;height:auto" viewBox="0 0 {width} {height}" '
+        'font-family="system-ui, sans-serif" font-size="11">',
         f'<line x1="{left}" y1="{pad + plot_h}" x2="{left + plot_w}" y2="{pad + plot_h}" '
         f'stroke="{_MUTED}"/>',
     ]
