@@ -303,6 +303,7 @@ def execute(
             break
         session = sandbox.open_session(files, limits)
         execution.sessions += 1
+        crashed_at: int | None = None
         channel = _Channel(session, execution)
         try:
             if not _wait_ready(channel, READY_TIMEOUT):
@@ -344,6 +345,8 @@ def execute(
                 execution.cell_seconds += outcome.seconds
                 if not usable:
                     skip.add(position)
+                    if outcome.status == "crashed":
+                        crashed_at = position
                     if outcome.status == "timeout":
                         if limit < own:
                             outcome.detail = (
@@ -363,14 +366,14 @@ def execute(
                 position += 1
         finally:
             channel.close()
-            crashed = channel.eof
-            status = sandbox.end_session(session, grace=0.5 if crashed else 0.0)
-        if position > 0 and execution.outcomes[position - 1].status == "crashed":
-            crashed = execution.outcomes[position - 1]
+            status = sandbox.end_session(session, grace=0.5 if channel.eof else 0.0)
+        if crashed_at is not None:
             words = _describe_status(status)
-            crashed.detail = f"the notebook's process {words} while running it"
+            execution.outcomes[
+                crashed_at
+            ].detail = f"the notebook's process {words} while running it"
             execution.events.append(
-                f"the notebook's process {words} while running {cells[position - 1].name}; "
+                f"the notebook's process {words} while running {cells[crashed_at].name}; "
                 "grading continued in a fresh process"
             )
         if position < len(cells) and notebook_deadline - time.monotonic() <= 0:

@@ -10,6 +10,7 @@ first; code that still does not parse is searched as text.
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from collections.abc import Iterable
 
@@ -47,10 +48,8 @@ def _imported_names(tree: ast.AST) -> Iterable[str]:
                 and isinstance(last, ast.Constant)
                 and isinstance(last.value, str)
             ):
-                try:
+                with contextlib.suppress(SyntaxError, ValueError, RecursionError):
                     yield from _imported_names(ast.parse(_python(last.value)))
-                except (SyntaxError, ValueError, RecursionError):
-                    pass
             if (
                 name in ("__import__", "import_module")
                 and isinstance(first, ast.Constant)

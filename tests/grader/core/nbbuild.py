@@ -39,7 +39,7 @@ def solution(grade_id: str, source: str) -> dict[str, Any]:
     return code_cell(source, grade_id, grade_id=grade_id, solution=True)
 
 
-def tests(grade_id: str, source: str, points: float, **extra: Any) -> dict[str, Any]:
+def graded(grade_id: str, source: str, points: float, **extra: Any) -> dict[str, Any]:
     cell = code_cell(source, grade_id, grade_id=grade_id, grade=True, locked=True, points=points)
     if extra:
         cell["metadata"]["context_course"] = extra

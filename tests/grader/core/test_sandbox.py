@@ -1,0 +1,101 @@
+"""Isolation of the sandboxed child, observed from inside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.executor import PlannedCell, execute
+from grader.sandbox import SandboxLimits, get_sandbox, isolation_report
+from tests.conftest import require_binary
+
+PROBE = """
+import os, socket
+def _try(action):
+    try:
+        action()
+        return "allowed"
+    except Exception as exc:
+        return type(exc).__name__
+__cc_observe__("uid", lambda: os.getuid())
+__cc_observe__("home", lambda: os.environ.get("HOME"))
+__cc_observe__("env", lambda: sorted(os.environ))
+__cc_observe__("files", lambda: sorted(os.listdir(".")))
+__cc_observe__("course", lambda: _try(lambda: open({secret!r}).read()))
+__cc_observe__("repo", lambda: sorted(os.listdir({repo!r})))
+__cc_observe__("network", lambda: _try(lambda: socket.create_connection(("1.1.1.1", 53), 1)))
+__cc_observe__("patterns", lambda: os.path.exists({patterns!r}))
+"""
+
+
+@pytest.fixture(scope="module")
+def report() -> Any:
+    require_binary("bwrap")
+    return isolation_report()
+
+
+def _observe(code: str, forbidden: tuple[str, ...] = ()) -> dict[str, Any]:
+    execution = execute(
+        [PlannedCell(code=code, name="probe cell")],
+        sandbox=get_sandbox(forbidden),
+        files={"data.csv": b"a,b\n"},
+        limits=SandboxLimits(),
+        cell_timeout=30,
+        notebook_timeout=60,
+    )
+    return {obs.check: obs.value for obs in execution.outcomes[0].observations}
+
+
+def test_every_isolation_feature_is_active_here(report: Any) -> None:
+    assert report.complete, report.describe()
+    assert "MISSING" not in report.describe()
+
+
+def test_the_child_sees_only_its_files_and_no_course_folder(report: Any, tmp_path: Path) -> None:
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("grades", encoding="utf-8")
+    import context_lib
+
+    repo = Path(context_lib.__file__).parents[1]
+    seen = _observe(
+        PROBE.format(
+            secret=str(secret),
+            repo=str(repo),
+            patterns=str(Path(context_lib.__file__).parent / "patterns"),
+        ),
+        forbidden=("context_lib.patterns",),
+    )
+    assert seen["uid"] >= 200_000
+    assert seen["files"] == ["data.csv"]
+    assert seen["course"] == "FileNotFoundError"
+    assert "solutions" not in seen["repo"] and "tests" not in seen["repo"]
+    assert seen["network"] == "OSError"
+    assert seen["patterns"] is False
+    assert set(seen["env"]) <= {
+        "HOME",
+        "PATH",
+        "LANG",
+        "TMPDIR",
+        "MPLBACKEND",
+        "PYTHONDONTWRITEBYTECODE",
+    }
+    assert seen["home"] != os.environ.get("HOME")
+
+
+def test_each_notebook_gets_a_distinct_uid(report: Any) -> None:
+    first = _observe('__cc_observe__("uid", lambda: __import__("os").getuid())')
+    second = _observe('__cc_observe__("uid", lambda: __import__("os").getuid())')
+    assert first["uid"] != second["uid"]
+
+
+def test_forbidden_modules_cannot_be_imported(report: Any) -> None:
+    code = (
+        "try:\n    import context_lib.patterns\n    r = 'imported'\n"
+        "except ImportError as exc:\n    r = type(exc).__name__\n"
+        "__cc_observe__('r', lambda: r)\n"
+    )
+    assert _observe(code, forbidden=("context_lib.patterns",))["r"] == "ModuleNotFoundError"
+    assert _observe(code)["r"] == "imported"
