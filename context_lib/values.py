@@ -57,8 +57,8 @@ def check_keys(keys: Iterable[str]) -> None:
                 and b".." not in raw
                 and b"\n." not in raw
                 and b".\n" not in raw
-                and raw[:1] not in (b"", b".")
-                and raw[-1:] != b"."
+                and raw[:1] not in (b"", b".", b"\n")
+                and raw[-1:] not in (b".", b"\n")
             ):
                 return
     for key in keys:

