@@ -261,7 +261,9 @@ def test_from_nested_rejects_duplicates_and_non_string_keys() -> None:
         Context.from_nested({"a": {"b c": 1}})
 
 
-@pytest.mark.parametrize("keys", [["good", ""], ["", "good"], ["a", "", "b"], ["a.", "b"], ["a", ".b"]])
+@pytest.mark.parametrize(
+    "keys", [["good", ""], ["", "good"], ["a", "", "b"], ["a.", "b"], ["a", ".b"]]
+)
 def test_restoring_many_keys_rejects_any_bad_one(keys: list[str]) -> None:
     with pytest.raises(InvalidKeyError):
         Context.from_dict(dict.fromkeys(keys, 1))
