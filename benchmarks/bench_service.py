@@ -284,7 +284,7 @@ def main() -> int:
             for op, make in zip(("set", "get"), makers, strict=True)
         }
         for ops in prepared.values():  # warm up every connection (and fill the keys)
-            for n, call in enumerate(ops):
+            for call in ops:
                 for i in range(100):
                     call(i)
         per_round = max(1, args.requests // args.rounds)
