@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -268,3 +272,43 @@ def test_postgresql_gradebook_by_url(catalog: Catalog, postgres_url: str) -> Non
         assert store.graded("ann", "02-beta").score == 3.0
     with Gradebook(url, course_id=COURSE_ID) as gb:
         assert gb.find_submission_notebook("02-beta", "02-beta", "ann").score == 3.0
+
+
+@pytest.mark.slow
+def test_nbgrader_export_reads_our_gradebook(catalog: Catalog, db_url: str, tmp_path: Path) -> None:
+    with GradebookStore(db_url, course_id=COURSE_ID) as store:
+        store.register_catalog(catalog)
+        record(
+            store,
+            catalog,
+            LearnerInfo("ann", "Ann Lee", "ann@example.org"),
+            result("01-alpha", {"test-a1": (2, 2), "test-a2": (1.5, 3)}),
+        )
+    out = tmp_path / "export.csv"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "export",
+            f"--CourseDirectory.root={tmp_path}",
+            f"--CourseDirectory.db_url={db_url}",
+            f"--CourseDirectory.course_id={COURSE_ID}",
+            f"--CsvExportPlugin.to={out}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {
+        (r["assignment"], r["student_id"]): r for r in csv.DictReader(io.StringIO(out.read_text()))
+    }
+    ann = rows[("01-alpha", "ann")]
+    assert (float(ann["score"]), float(ann["max_score"]), ann["email"]) == (
+        3.5,
+        5.0,
+        "ann@example.org",
+    )
