@@ -13,6 +13,10 @@
    in one transaction, so a run killed half way loses nothing already graded and the
    next run grades only what is missing;
 6. write feedback pages for every learner in the batch and ``grades.csv``, atomically.
+
+The default executor starts worker processes with ``spawn``: a script that calls
+:func:`grade_submissions` must do so under ``if __name__ == "__main__":``, as with any
+use of :mod:`multiprocessing`.
 """
 
 from __future__ import annotations
@@ -183,6 +187,12 @@ def grade_submissions(
     item (retried by the next run).
     """
     started = time.monotonic()
+    if executor is None and course.grader.scheduler:
+        raise PipelineError(
+            f"course.toml sets [grader] scheduler = {course.grader.scheduler!r}, but grading "
+            "on a Dask cluster is not available in this version; leave scheduler empty to "
+            "grade on this machine"
+        )
     console = console or Console(stderr=True)
     catalog = load_catalog(course.source_dir)
     summary = BatchSummary(feedback_dir=course.output_dir / "feedback")

@@ -143,3 +143,16 @@ def test_every_command_has_help_with_an_example(
 ) -> None:
     assert main([*command, "--help"]) == 0
     assert "Example: " in capsys.readouterr().out
+
+
+def test_a_configured_dask_scheduler_is_refused_in_one_line(
+    course_dir: Path, subs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = course_dir / "course.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + 'scheduler = "tcp://10.0.0.1:8786"\n', encoding="utf-8"
+    )
+    assert main(["grade", str(subs), "--course", str(course_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: course.toml sets [grader] scheduler = 'tcp://10.0.0.1:8786'")
+    assert len(err.splitlines()) == 1
