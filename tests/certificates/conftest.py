@@ -70,3 +70,10 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issued]:
     keyring = KeyStore(settings.key_dir).init()
     certify(read_gradebook(url, settings.course_id), settings=settings, keyring=keyring, now=NOW)
     yield Issued(settings=settings, keyring=keyring, db_url=url)
+
+
+def require_pdftotext() -> str:
+    """``pdftotext`` from poppler-utils (CI installs it)."""
+    from tests.conftest import require_binary
+
+    return require_binary("pdftotext")

@@ -1,0 +1,157 @@
+"""Issuing from an nbgrader gradebook: levels, idempotence, upgrades, evidence, failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from certificates import GradebookError, PinnedIssuer, RenderError, revoke, verify_bytes
+from certificates.gradebook import read_gradebook
+from certificates.issue import certify, sign_certificate
+from certificates.registry import Registry
+from tests.certificates.builders import NOW, add_evidence_table, update_points
+from tests.certificates.conftest import Issued
+
+LATER = NOW + timedelta(days=1)
+
+
+def _copy(issued: Issued, tmp_path: Path) -> tuple[Issued, Path]:
+    """A private copy of the session's course output and gradebook, safe to change."""
+    out = tmp_path / "out"
+    shutil.copytree(issued.out, out)
+    db = tmp_path / "gradebook.db"
+    shutil.copy(issued.db_url.removeprefix("sqlite:///"), db)
+    settings = replace(issued.settings, output_dir=out)
+    return Issued(settings=settings, keyring=issued.keyring, db_url=f"sqlite:///{db}"), db
+
+
+def test_read_gradebook_gives_percent_scores_per_exercise(issued: Issued) -> None:
+    records = {r.learner.id: r for r in read_gradebook(issued.db_url, "context-course")}
+    assert sorted(records) == ["ana", "li", "max", "zoe"]
+    assert records["ana"].percents()[2] == 95.0
+    assert records["zoe"].percents().get(6) is None  # not submitted
+    assert records["li"].learner.display_name == "李小龍"
+    assert records["ana"].scores[1].submission_hash == ""  # no evidence table
+
+
+def test_the_first_run_issues_the_right_level_to_each_learner(issued: Issued) -> None:
+    registry = Registry.load(issued.out)
+    levels = {r.learner_id: r.level for r in registry.records}
+    assert levels == {"ana": "gold", "li": "silver", "zoe": "bronze"}
+    assert not (issued.out / "max").exists()
+    assert sorted(r.status_index for r in registry.records) == [0, 1, 2]
+    for learner in ("ana", "li", "zoe"):
+        names = sorted(p.name for p in issued.folder(learner).iterdir())
+        assert names == [
+            "certificate.html",
+            "certificate.pdf",
+            "certificate.png",
+            "credential.json",
+            "credential.jwt",
+        ]
+    assert (issued.out / "issuer.json").exists() and (issued.out / "revocations.json").exists()
+
+
+def test_re_running_issues_nothing_new(issued: Issued, tmp_path: Path) -> None:
+    copy, _ = _copy(issued, tmp_path)
+    before = {p: p.read_bytes() for p in copy.out.rglob("*") if p.is_file()}
+    records = read_gradebook(copy.db_url, "context-course")
+    outcomes = certify(records, settings=copy.settings, keyring=copy.keyring, now=LATER)
+    assert {o.learner_id: o.action for o in outcomes} == {
+        "ana": "unchanged",
+        "li": "unchanged",
+        "max": "not-eligible",
+        "zoe": "unchanged",
+    }
+    after = {p: p.read_bytes() for p in copy.out.rglob("*") if p.is_file()}
+    changed = [p.name for p in before if before[p] != after[p]]
+    assert changed == ["issuer.json"] or changed == []  # re-exported, same content
+    assert len(Registry.load(copy.out).records) == 3
+
+
+@pytest.mark.slow
+def test_a_higher_level_supersedes_the_lower_one(issued: Issued, tmp_path: Path) -> None:
+    copy, _ = _copy(issued, tmp_path)
+    old = copy.credential("zoe")
+    update_points(copy.db_url, "zoe", [7, 8, 9, 7.5, 8, 8, 8, None])
+    records = read_gradebook(copy.db_url, "context-course", ["zoe"])
+    (outcome,) = certify(records, settings=copy.settings, keyring=copy.keyring, now=LATER)
+    assert outcome.action == "upgraded" and outcome.level == "silver"
+    assert str(old["id"]) in outcome.message
+    registry = Registry.load(copy.out)
+    states = {r.id: (r.level, r.state) for r in registry.records if r.learner_id == "zoe"}
+    assert states[str(old["id"])] == ("bronze", "superseded")
+    assert states[str(outcome.credential_id)] == ("silver", "active")
+    pinned = PinnedIssuer.from_file(copy.out / "issuer.json")
+    new_pdf = (copy.folder("zoe") / "certificate.pdf").read_bytes()
+    assert verify_bytes(new_pdf, issuer=pinned, now=LATER).level == "Silver"
+    # The superseded certificate still tells the truth, so it still verifies.
+    assert verify_bytes(json.dumps(old).encode(), issuer=pinned, now=LATER).valid
+
+
+def test_a_revoked_certificate_is_not_re_issued_automatically(
+    issued: Issued, tmp_path: Path
+) -> None:
+    copy, _ = _copy(issued, tmp_path)
+    zoe = str(copy.credential("zoe")["id"])
+    record, _ = revoke(copy.settings, zoe, reason="shared solutions")
+    assert record.state == "revoked"
+    records = read_gradebook(copy.db_url, "context-course", ["zoe"])
+    (outcome,) = certify(records, settings=copy.settings, keyring=copy.keyring, now=LATER)
+    assert outcome.action == "blocked" and "shared solutions" in outcome.message
+    with pytest.raises(Exception, match="no certificate"):
+        revoke(copy.settings, "urn:uuid:nope", reason="x")
+
+
+def test_evidence_comes_from_the_grading_pipelines_table(issued: Issued, tmp_path: Path) -> None:
+    copy, _ = _copy(issued, tmp_path)
+    digest = "ab" * 32
+    add_evidence_table(copy.db_url, {("ana", "03-dirty-keys-persistence"): f"sha256:{digest}"})
+    (record,) = read_gradebook(copy.db_url, "context-course", ["ana"])
+    assert record.scores[3].submission_hash == f"sha256:{digest}"
+    credential, _ = sign_certificate(
+        record,
+        level_key="gold",
+        settings=copy.settings,
+        keyring=copy.keyring,
+        status_index=9,
+        now=NOW,
+    )
+    (evidence,) = credential["evidence"]
+    assert evidence["id"] == f"urn:sha256:{digest}"
+    assert evidence["type"] == ["Evidence"]
+    assert "grader 0.1.0" in evidence["narrative"] and "policy 1" in evidence["narrative"]
+    assert "evidence" not in issued.credential("ana")  # no table, no evidence
+
+
+def test_one_learners_failure_does_not_stop_the_batch(
+    issued: Issued, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(issued.settings, output_dir=tmp_path / "fresh")
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RenderError("the printer is on fire")
+
+    monkeypatch.setattr("certificates.issue.pdf_document", broken)
+    records = read_gradebook(issued.db_url, "context-course", ["zoe", "max"])
+    outcomes = certify(records, settings=settings, keyring=issued.keyring, now=NOW)
+    assert [(o.learner_id, o.action) for o in outcomes] == [
+        ("zoe", "failed"),
+        ("max", "not-eligible"),
+    ]
+    assert "on fire" in outcomes[0].message
+    assert not (settings.output_dir / "zoe").exists()
+    assert Registry.load(settings.output_dir).records == []
+
+
+def test_gradebook_problems_are_one_clear_error(issued: Issued, tmp_path: Path) -> None:
+    with pytest.raises(GradebookError, match="no gradebook at"):
+        read_gradebook(f"sqlite:///{tmp_path}/missing.db", "context-course")
+    assert not (tmp_path / "missing.db").exists()
+    with pytest.raises(GradebookError, match="no learner 'nobody'"):
+        read_gradebook(issued.db_url, "context-course", ["nobody"])
