@@ -12,7 +12,8 @@
 5. as each result arrives, the parent — the only writer — records it in the gradebook
    in one transaction, so a run killed half way loses nothing already graded and the
    next run grades only what is missing;
-6. write feedback pages for every learner in the batch and ``grades.csv``, atomically.
+6. copy graded notebooks to nbgrader's ``autograded/`` folder (for formgrader), write
+   feedback pages for every learner in the batch and ``grades.csv``, atomically.
 
 The default executor starts worker processes with ``spawn``: a script that calls
 :func:`grade_submissions` must do so under ``if __name__ == "__main__":``, as with any
@@ -241,6 +242,7 @@ def grade_submissions(
             finally:
                 if owned:
                     runner.close()
+            _write_autograded(intake.accepted, store, catalog, course)
         learners = sorted(
             {s.learner.id for s in intake.accepted}
             | {r.learner_id for r in intake.rejected if r.learner_id}
@@ -289,6 +291,25 @@ def _skip_unchanged(
             continue
         todo.append(item)
     return todo
+
+
+def _write_autograded(
+    staged: Sequence[StagedNotebook], store: GradebookStore, catalog: Catalog, course: Course
+) -> None:
+    """Copy each graded notebook to nbgrader's ``autograded/<learner>/<assignment>/`` folder.
+
+    formgrader shows the notebook from there when an instructor grades by hand. Copies
+    are refreshed when missing or stale (e.g. after a run killed before writing them).
+    """
+    for item in staged:
+        record = store.graded(item.learner.id, item.notebook)
+        if record is None or record.submission_hash != item.sha256:
+            continue
+        source = catalog[item.notebook]
+        target = course.root / "autograded" / item.learner.id / source.assignment / item.path.name
+        data = item.path.read_bytes()
+        if not target.is_file() or target.read_bytes() != data:
+            write_atomic(target, data)
 
 
 def _key(item: StagedNotebook) -> str:

@@ -109,6 +109,8 @@ def test_twenty_submissions_with_three_malformed_grade_to_completion(tmp_path: P
         assert float(by_id[learner]["total"]) == pytest.approx(total)
         assert by_id[learner]["max_total"] == "10"
     assert (course.output_dir / "feedback" / "learner00" / "index.html").is_file()
+    autograded = course.root / "autograded" / "learner01" / "02-beta" / "02-beta.ipynb"
+    assert json.loads(autograded.read_text())["cells"][1]["source"] == answer("pass test-b1")
     assert (course.output_dir / "feedback" / "learner00" / "02-beta.html").is_file()
 
 
