@@ -23,7 +23,6 @@ from context_lib.persistence._common import BackendStore
 from context_lib.persistence.errors import StoreURLError
 from context_lib.persistence.json_file import JsonFileStore
 from context_lib.persistence.memory import MemoryStore
-from context_lib.persistence.redis_store import RedisStore
 from context_lib.persistence.sqlite_store import SQLiteStore
 
 __all__ = ["SCHEMES", "open_store"]
@@ -71,6 +70,9 @@ unknown scheme 'ftp'; use one of memory://, file://, sqlite://, redis://, rediss
             )
         rest = urlencode(options)
         redis_url = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
+        # Imported here: redis-py takes longer to import than everything else in the library.
+        from context_lib.persistence.redis_store import RedisStore
+
         return RedisStore(redis_url, name=name)
     except InvalidKeyError as exc:
         raise StoreURLError(url, f"bad context name: {exc}") from None

@@ -22,8 +22,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
-import jsonschema
-
 from context_lib.runner.errors import ScriptletError
 
 if TYPE_CHECKING:
@@ -82,6 +80,8 @@ class Scriptlet(ABC):
         """Problems with ``params`` (empty when they are fine), from ``params_schema``."""
         if self.params_schema is None:
             return []
+        import jsonschema  # on first use: it is slow to import and few scriptlets need it
+
         validator = jsonschema.Draft202012Validator(self.params_schema)
         problems = []
         for error in sorted(validator.iter_errors(dict(params)), key=lambda e: list(e.path)):
@@ -112,6 +112,8 @@ class FunctionScriptlet(Scriptlet):
         self.reads = _patterns(reads, "reads")
         self.writes = None if writes is None else _patterns(writes, "writes")
         if params is not None:
+            import jsonschema  # on first use: it is slow to import
+
             try:
                 jsonschema.Draft202012Validator.check_schema(params)
             except jsonschema.SchemaError as exc:
