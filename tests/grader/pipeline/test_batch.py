@@ -81,6 +81,7 @@ def expected_scores() -> dict[tuple[str, str], float]:
     }
 
 
+@pytest.mark.slow
 def test_twenty_submissions_with_three_malformed_grade_to_completion(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course")
     subs = tmp_path / "subs"
