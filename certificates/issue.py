@@ -198,8 +198,13 @@ def certify(
     settings: CertificateSettings,
     keyring: Keyring,
     now: datetime | None = None,
+    reissue_revoked: bool = False,
 ) -> list[Outcome]:
-    """Issue what each learner has newly earned; see the module docstring."""
+    """Issue what each learner has newly earned; see the module docstring.
+
+    A learner whose certificate at this level (or higher) was revoked gets nothing new
+    unless ``reissue_revoked`` (e.g. after revoking what a leaked key signed).
+    """
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
     out_dir = settings.output_dir
     registry = Registry.load(out_dir)
@@ -228,14 +233,14 @@ def certify(
             for r in registry.records
             if r.learner_id == learner_id and r.state == "revoked" and r.rank >= level.rank
         ]
-        if revoked:
+        if revoked and not reissue_revoked:
             outcomes.append(
                 Outcome(
                     learner_id,
                     "blocked",
                     level.key,
                     message=f"certificate {revoked[-1].id} was revoked ({revoked[-1].reason}); "
-                    "not re-issued automatically",
+                    "not re-issued without --reissue-revoked",
                 )
             )
             continue
@@ -293,11 +298,14 @@ def certify_gradebook(
     db_url: str,
     learner_ids: list[str] | None = None,
     now: datetime | None = None,
+    reissue_revoked: bool = False,
 ) -> list[Outcome]:
     """Read the gradebook and :func:`certify` its learners (keys created on first use)."""
     records = read_gradebook(db_url, settings.course_id, learner_ids)
     keyring = settings.keystore.load_or_create()
-    return certify(records, settings=settings, keyring=keyring, now=now)
+    return certify(
+        records, settings=settings, keyring=keyring, now=now, reissue_revoked=reissue_revoked
+    )
 
 
 def revoke(

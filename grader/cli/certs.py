@@ -73,6 +73,13 @@ def certify(
     ] = None,
     out: OutOption = None,
     course: CourseOption = None,
+    reissue_revoked: Annotated[
+        bool,
+        typer.Option(
+            "--reissue-revoked",
+            help="Also re-issue to learners whose certificate was revoked (after a key leak).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Issue Bronze/Silver/Gold certificates to learners who earned them.
@@ -90,7 +97,10 @@ def certify(
     try:
         loaded = load_course(course)
         outcomes = certify_gradebook(
-            settings, db_url=loaded.db_url(db), learner_ids=list(learner) if learner else None
+            settings,
+            db_url=loaded.db_url(db),
+            learner_ids=list(learner) if learner else None,
+            reissue_revoked=reissue_revoked,
         )
     except (CourseConfigError, CertificateError) as exc:
         raise UserError(str(exc)) from None

@@ -104,6 +104,7 @@ def test_a_revoked_certificate_is_not_re_issued_automatically(
     records = read_gradebook(copy.db_url, "context-course", ["zoe"])
     (outcome,) = certify(records, settings=copy.settings, keyring=copy.keyring, now=LATER)
     assert outcome.action == "blocked" and "shared solutions" in outcome.message
+    assert "--reissue-revoked" in outcome.message
     with pytest.raises(Exception, match="no certificate"):
         revoke(copy.settings, "urn:uuid:nope", reason="x")
 
