@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from grader.checks import LEARNER
@@ -32,7 +33,7 @@ from grader.results import NotebookResult, PartResult, PartStatus
 from grader.sandbox import SandboxLimits, get_sandbox
 from grader.verdict import PartContext, judge_part
 
-__all__ = ["GradingError", "grade_notebook"]
+__all__ = ["GradingError", "grade_notebook", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,21 @@ def _grade_learner(
             "instructor_only_output": execution.output.decode("utf-8", "replace")[:8192],
         },
     )
+
+
+def warm_up(sources: Sequence[Path]) -> None:
+    """Start this process's sandboxes for these source notebooks (e.g. in a pool initializer).
+
+    Optional: ``grade_notebook`` starts them on first use; warming up moves that one-time
+    cost (about a second per import policy) out of the first grade. Unreadable sources
+    are skipped here (grading them raises the error).
+    """
+    for source in sources:
+        try:
+            plan = load_source_plan(Path(source))
+        except GradingError:
+            continue
+        get_sandbox(plan.settings.forbidden_imports)
 
 
 def grade_notebook(

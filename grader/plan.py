@@ -36,9 +36,33 @@ class SourcePlan:
         return sum(test.points for test in self.tests.values())
 
 
+_plans: dict[tuple[str, str], SourcePlan] = {}
+_PLAN_CACHE_SIZE = 64
+
+
 def load_source_plan(path: Path) -> SourcePlan:
-    """Read and check a source notebook; :class:`GradingError` names what is wrong."""
+    """Read and check a source notebook; :class:`GradingError` names what is wrong.
+
+    Plans are kept per path and content hash in this process, so a batch parses and
+    rewrites each source notebook once.
+    """
     path = Path(path)
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise GradingError(f"source notebook {path} cannot be read: {exc}") from None
+    key = (str(path.resolve()), digest)
+    cached = _plans.get(key)
+    if cached is not None:
+        return cached
+    plan = _build_plan(path, digest)
+    if len(_plans) >= _PLAN_CACHE_SIZE:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
+
+
+def _build_plan(path: Path, digest: str) -> SourcePlan:
     data = load_notebook_json(path)
     cells = read_cells(data)
     settings = read_settings(data, path=path)
@@ -66,7 +90,7 @@ def load_source_plan(path: Path) -> SourcePlan:
     return SourcePlan(
         path=path,
         notebook=path.stem,
-        source_hash=file_sha256(path),
+        source_hash=digest,
         settings=settings,
         cells=tuple(cells),
         tests=tests,

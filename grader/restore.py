@@ -85,6 +85,11 @@ def _same_code(theirs: str, source: str) -> bool:
     return mine in (_normalized(source), _normalized(strip_hidden_tests(source)))
 
 
+def _graded_metadata(cell: Cell) -> dict[str, object]:
+    keys = ("grade", "solution", "locked", "grade_id", "points")
+    return {key: cell.nbgrader.get(key) for key in keys}
+
+
 def _describe(cell: Cell) -> str:
     if cell.role == "test":
         return f"the test cell of part {cell.grade_id}"
@@ -132,7 +137,7 @@ def restore_cells(source: list[Cell], learner: list[Cell]) -> Restored:
                     notes.append(f"{name} had been changed to {theirs.cell_type}; it was restored")
                 elif not _same_code(theirs.source, cell.source):
                     notes.append(f"{name} had been edited; the original was put back")
-                elif theirs.nbgrader != cell.nbgrader:
+                elif _graded_metadata(theirs) != _graded_metadata(cell):
                     notes.append(f"{name} had changed metadata; the source's was used")
                 run.append(RunCell(role, cell.grade_id, cell.source, name, False, cell.index))
         elif role in ("solution", "manual"):

@@ -149,7 +149,8 @@ def test_weights_in_cell_metadata_split_the_points(tmp_path: Path) -> None:
                 ),
                 graded(
                     "check",
-                    "assert f(1) == 1\n### BEGIN HIDDEN TESTS\nobserve('big', f(10))\n### END HIDDEN TESTS\n",
+                    "assert f(1) == 1\n### BEGIN HIDDEN TESTS\n"
+                    "observe('big', f(10))\n### END HIDDEN TESTS\n",
                     100,
                     weights={"big": 3},
                 ),
