@@ -34,8 +34,9 @@ def dumps(obj: Any) -> str:
     """
     try:
         return orjson.dumps(obj).decode()
-    except TypeError:  # an integer beyond 64 bits
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    except TypeError:  # an integer beyond 64 bits, or a string orjson cannot encode
+        # ensure_ascii escapes lone surrogates too, so the text is always valid UTF-8.
+        return json.dumps(obj, separators=(",", ":"))
 
 
 def _reject_constant(name: str) -> Any:
@@ -44,10 +45,10 @@ def _reject_constant(name: str) -> Any:
 
 def loads(text: str | bytes) -> Any:
     """Parse JSON text exactly (big integers stay integers; NaN and Infinity are refused)."""
-    raw = text.encode() if isinstance(text, str) else text
     try:
+        raw = text.encode() if isinstance(text, str) else text
         if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ONES):
             return orjson.loads(raw)
         return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeError) as exc:
         raise SnapshotError(f"snapshot is not valid JSON: {exc}") from None

@@ -5,6 +5,7 @@ Tests call :func:`main` with an argument list and get the exit code back.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Usage errors are printed by Typer; :class:`UserError` and library errors become
     one ``error: …`` line on stderr. Nothing a person can get wrong ends in a traceback.
     """
+    _put_environment_scripts_on_path()
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -39,6 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         typer.echo(f"error: {exc}", err=True)
         return 1
     return 0
+
+
+def _put_environment_scripts_on_path() -> None:
+    """nbgrader runs helper programs (``alembic``) from PATH: make this environment's count.
+
+    Without this, ``.venv/bin/context-course`` works only once the venv is activated.
+    """
+    scripts = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + path
 
 
 if __name__ == "__main__":  # pragma: no cover

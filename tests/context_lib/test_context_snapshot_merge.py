@@ -223,3 +223,15 @@ def test_merged_values_are_not_shared_mutably() -> None:
     got = ours.get("l")
     got.append(2)
     assert theirs.get("l") == [1] and ours.get("l") == [1]
+
+
+def test_strings_orjson_cannot_encode_still_round_trip() -> None:
+    ctx = Context({"lone": "\ud800", "emoji": "✅", "big": 2**70})
+    assert Context.from_json(ctx.to_json()) == ctx
+
+
+def test_snapshot_text_that_is_not_utf8_is_a_snapshot_error() -> None:
+    with pytest.raises(SnapshotError):
+        Context.from_json("\ud800")
+    with pytest.raises(SnapshotError):
+        Context.from_json(b"\xff\xfe")
