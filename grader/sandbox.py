@@ -173,6 +173,30 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
+def _python_paths() -> list[Path]:
+    paths = [Path(sys.base_prefix), Path(sys.prefix), Path(os.path.realpath(sys.executable))]
+    for package in ("grader", "context_lib", "IPython"):
+        located = _module_dir(package)
+        if located is not None:
+            paths.append(located)
+    return paths
+
+
+def _readable_by_others(paths: list[Path]) -> bool:
+    """Whether an unprivileged uid can reach (and read) every one of ``paths``."""
+    for path in paths:
+        for folder in (path, *path.parents):
+            try:
+                mode = folder.stat().st_mode
+            except OSError:
+                return False
+            if folder.is_dir() and not mode & 0o001:
+                return False
+            if not folder.is_dir() and not mode & 0o004:
+                return False
+    return True
+
+
 def _bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[str]:
     is_root = os.geteuid() == 0
     args = [
@@ -325,11 +349,18 @@ class Sandbox:
         ours, theirs = socket.socketpair()
         if bwrap is None:
             self._workroot = tempfile.mkdtemp(prefix="context-course-sandbox-")
+            os.chmod(self._workroot, 0o711)  # the per-notebook uid must reach its folder
             workroot = self._workroot
         else:
             workroot = "/tmp"
         config = json.dumps(
-            {"forbidden": list(self.forbidden), "preimport": list(PREIMPORT), "workroot": workroot}
+            {
+                "forbidden": list(self.forbidden),
+                "preimport": list(PREIMPORT),
+                "workroot": workroot,
+                # without bwrap, a uid drop only works if Python is readable by others
+                "drop_uid": bwrap is not None or _readable_by_others(_python_paths()),
+            }
         )
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the zygote)
         if bwrap is not None:

@@ -116,7 +116,7 @@ class Zygote:
         self.control = socket.socket(fileno=0)
         self.forbidden: list[str] = list(config.get("forbidden", []))
         self.workroot = str(config.get("workroot", "/tmp"))
-        self.is_root = os.geteuid() == 0
+        self.is_root = os.geteuid() == 0 and bool(config.get("drop_uid", True))
         self.counter = 0
         self.workdirs: dict[int, str] = {}
         self.features = {
@@ -321,11 +321,11 @@ class Zygote:
         deadline = time.monotonic() + min(max(grace, 0.0), 5.0)
         while raw is None and time.monotonic() < deadline:  # a crashed session is ending
             try:
-                done, status = os.waitpid(pid, os.WNOHANG)
+                done, waited = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 break
             if done:
-                raw = status
+                raw = waited
             else:
                 time.sleep(0.005)
         if raw is None:

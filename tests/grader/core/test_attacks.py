@@ -17,16 +17,34 @@ def _scores(result: NotebookResult) -> dict[str, float]:
     return {part.grade_id: part.points for part in result.parts}
 
 
+def _parent_of(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((ln for ln in status.splitlines() if ln.startswith("PPid:")), "PPid: 0")
+    return int(line.split()[1])
+
+
 def _session_processes() -> list[int]:
-    """Processes running as one of the sandbox's per-notebook uids."""
+    """Our descendants running as one of the sandbox's per-notebook uids."""
     found = []
+    me = os.getpid()
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid >= 200_000:
-                    found.append(int(entry.name))
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid < 200_000:
                 continue
+        except OSError:
+            continue
+        pid = int(entry.name)
+        ancestor = pid
+        while ancestor > 1:
+            ancestor = _parent_of(ancestor)
+            if ancestor == me:
+                found.append(pid)
+                break
     return found
 
 

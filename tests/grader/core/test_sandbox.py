@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from grader.executor import PlannedCell, execute
-from grader.sandbox import SandboxLimits, get_sandbox, isolation_report
+from grader.sandbox import Sandbox, SandboxLimits, get_sandbox, isolation_report
 from tests.conftest import require_binary
 
 PROBE = """
@@ -99,3 +99,26 @@ def test_forbidden_modules_cannot_be_imported(report: Any) -> None:
     )
     assert _observe(code, forbidden=("context_lib.patterns",))["r"] == "ModuleNotFoundError"
     assert _observe(code)["r"] == "imported"
+
+
+def test_without_bubblewrap_the_missing_isolation_is_reported_and_grading_still_works() -> None:
+    sandbox = Sandbox((), use_bwrap=False)
+    try:
+        report = sandbox.start()
+        assert not report.complete
+        assert "MISSING: filesystem view without the course folder" in report.describe()
+        execution = execute(
+            [
+                PlannedCell(code="import os\nos._exit(1)", name="crashing cell"),
+                PlannedCell(code='__cc_observe__("x", lambda: 6 * 7)', name="probe cell"),
+            ],
+            sandbox=sandbox,
+            files={},
+            limits=SandboxLimits(),
+            cell_timeout=30,
+            notebook_timeout=60,
+        )
+    finally:
+        sandbox.close()
+    assert [o.status for o in execution.outcomes] == ["crashed", "ok"]
+    assert execution.outcomes[1].observations[0].value == 42
