@@ -236,21 +236,23 @@ class CheckPanel:
             f"<b>{html.escape(names)}</b> · visible tests run here, against your live code"
         )
         self.button = ipywidgets.Button(
-            description=BUTTON_LABEL, button_style="primary", icon="check", tooltip=HIDDEN_NOTE
+            description=BUTTON_LABEL, button_style="primary", tooltip=HIDDEN_NOTE
         )
         self.button.on_click(lambda _button: self.run())
         self.results = ipywidgets.HTML("")
+        self.results.add_class("cc-check-results")
         self.hint_boxes: dict[str, ipywidgets.HTML] = {}
         hint_rows = []
         for part in parts:
             if not part.hints:
                 continue
             box = ipywidgets.HTML(self._hints_html(part))
-            hint_button = ipywidgets.Button(description="Show a hint", icon="lightbulb-o")
+            hint_button = ipywidgets.Button(description="Show a hint")
             hint_button.on_click(lambda _button, gid=part.grade_id: self.next_hint(gid))
             self.hint_boxes[part.grade_id] = box
             hint_rows.append(ipywidgets.VBox([hint_button, box]))
         self.progress = ipywidgets.HTML(self._progress_html() if show_progress else "")
+        self.progress.add_class("cc-check-progress")
         self.widget = ipywidgets.VBox(
             [
                 self.header,

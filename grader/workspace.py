@@ -22,8 +22,10 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -499,12 +501,24 @@ def widgets_extension_missing() -> bool:
 def start_lab(argv: list[str], cwd: Path) -> int:
     """Run JupyterLab in the foreground until it exits; return its exit code.
 
-    Ctrl+C goes to JupyterLab too (same process group), which shuts its kernels down;
-    this function then waits for it instead of leaving it behind.
+    Ctrl+C reaches JupyterLab too (same process group), which shuts its kernels down;
+    SIGTERM sent to this process is passed on to it. Either way this function waits for
+    JupyterLab to finish instead of leaving it behind.
     """
     with subprocess.Popen(argv, cwd=cwd) as process:
-        while True:
-            try:
-                return process.wait()
-            except KeyboardInterrupt:
-                continue
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+
+            def forward(signum: int, _frame: object) -> None:
+                process.send_signal(signum)
+
+            previous = signal.signal(signal.SIGTERM, forward)
+        try:
+            while True:
+                try:
+                    return process.wait()
+                except KeyboardInterrupt:
+                    continue
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
