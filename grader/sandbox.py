@@ -52,6 +52,7 @@ __all__ = [
 
 PREIMPORT = ("context_lib", "ipywidgets", "json", "pathlib", "tempfile", "shutil")
 TMPFS_BYTES = 512 << 20
+SHM_BYTES = 64 * 1024 * 1024
 MAX_CONTROL_LINE = 1 << 20
 
 
@@ -269,6 +270,13 @@ def _bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[
         "/proc",
         "--dev",
         "/dev",
+        # A private, size-capped /dev/shm: multiprocessing's locks and pools need one.
+        "--perms",
+        "1777",
+        "--size",
+        str(SHM_BYTES),
+        "--tmpfs",
+        "/dev/shm",
         "--size",
         str(TMPFS_BYTES),
         "--tmpfs",

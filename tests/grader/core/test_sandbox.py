@@ -122,3 +122,13 @@ def test_without_bubblewrap_the_missing_isolation_is_reported_and_grading_still_
         sandbox.close()
     assert [o.status for o in execution.outcomes] == ["crashed", "ok"]
     assert execution.outcomes[1].observations[0].value == 42
+
+
+def test_process_pools_work_inside_the_sandbox(report: Any) -> None:
+    code = (
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "with ProcessPoolExecutor(2) as pool:\n"
+        "    squares = list(pool.map(abs, [-1, -2, -3]))\n"
+        "__cc_observe__('squares', lambda: squares)\n"
+    )
+    assert _observe(code)["squares"] == [1, 2, 3]
