@@ -17,15 +17,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from certificates.errors import PolicyError
-from certificates.policy import Level, LevelPolicy
 from grader.atomic import write_atomic
 from grader.grading_errors import GradingError
 from grader.localcheck import PartInfo, load_checks
 from grader.results import PartResult
 from grader.workspace import Workspace, load_json_file, notebook_number
+
+if TYPE_CHECKING:
+    from certificates.policy import Level, LevelPolicy
 
 try:  # POSIX: serialise writers (two kernels checking at once); elsewhere last write wins
     import fcntl
@@ -180,7 +181,17 @@ class CourseProgress:
         return f"{self.parts_passing} of {self.parts_total} parts pass locally; {reach}"
 
 
-def _policy(workspace: Workspace) -> LevelPolicy:
+def _policy(workspace: Workspace) -> LevelPolicy | None:
+    """The course's level policy; ``None`` where the certificates package is absent.
+
+    Imported lazily: notebooks import this module (through the check panel) in places,
+    such as the grader's sandbox, that only see the ``grader`` package.
+    """
+    try:
+        from certificates.errors import PolicyError
+        from certificates.policy import LevelPolicy
+    except ImportError:
+        return None
     if workspace.levels is None:
         return LevelPolicy.default()
     try:
@@ -231,6 +242,8 @@ def course_progress(workspace: Workspace) -> CourseProgress:
             )
         )
     policy = _policy(workspace)
+    if policy is None:
+        return CourseProgress(tuple(notebooks), None, None, "")
     scores = {nb.number: nb.percent for nb in notebooks if nb.number is not None}
     reach = policy.decide(scores)
     rank = -1 if reach is None else reach.rank

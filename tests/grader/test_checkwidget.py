@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -175,3 +176,17 @@ def test_without_a_frontend_the_panel_is_text_and_runs_nothing(ws: Workspace) ->
         assert WIDGET_VIEW in output["data"]
         assert "Visible tests only: hidden tests run at grading." in output["data"]["text/plain"]
     assert load_progress(ws.root)["notebooks"] == {}
+
+
+def test_the_panel_works_where_only_the_grader_package_is_visible(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grader's sandbox mounts grader/ and context_lib/ only: no certificates package."""
+    for name in ("certificates", "certificates.errors", "certificates.policy"):
+        monkeypatch.setitem(sys.modules, name, None)
+    place = locate_notebook(ws.notebook_path("01-adding"))
+    panel = CheckPanel(place, ["part1-tests"], lambda: _scope("def add(a, b): return a + b"))
+    panel.run()
+    progress = course_progress(ws)
+    assert progress.parts_passing == 1 and progress.within_reach is None
+    assert "1 of 3 parts pass locally" in panel.progress.value
