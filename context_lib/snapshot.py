@@ -2,12 +2,17 @@
 
 orjson is fast but limited to 64-bit integers and, when decoding, silently turns a
 larger integer into a float. Both directions therefore fall back to the standard
-library when big integers are involved, so integers of any size round-trip exactly.
+library when big integers are involved, so integers of any size round-trip exactly,
+including those beyond Python's 4,300-digit limit on ``int``/``str`` conversion (they
+are converted through :class:`decimal.Decimal`, which has no such limit).
 """
 
 from __future__ import annotations
 
+import decimal
 import json
+import math
+import sys
 from typing import Any
 
 import orjson
@@ -24,23 +29,72 @@ _DIGITS_AS_ONES = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
 _LONG_DIGIT_RUN = b"1" * 19
 
 
-def dumps(obj: Any) -> str:
+def dumps(obj: Any, *, sort_keys: bool = False) -> str:
     """Compact JSON: the same data, inserted in the same order, always gives the same text.
 
     Top-level keys keep their order (a restored context iterates like the original);
     dicts inside values have sorted keys (contexts store them that way), so equal
     values always encode the same. Re-sorting 100k keys here would cost more than
-    encoding them.
+    encoding them. ``sort_keys=True`` sorts the keys of every dict.
     """
     try:
-        return orjson.dumps(obj).decode()
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else None).decode()
     except TypeError:  # an integer beyond 64 bits, or a string orjson cannot encode
+        pass
+    try:
         # ensure_ascii escapes lone surrogates too, so the text is always valid UTF-8.
-        return json.dumps(obj, separators=(",", ":"))
+        return json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys)
+    except ValueError:  # an integer beyond Python's int-to-str digit limit
+        return "".join(_exact_parts(obj, sort_keys))
+
+
+def _exact_parts(value: Any, sort_keys: bool) -> list[str]:
+    """The JSON text of ``value`` in pieces, writing integers of any size exactly."""
+    parts: list[str] = []
+
+    def walk(v: Any) -> None:
+        if v.__class__ is dict:
+            parts.append("{")
+            for i, (k, item) in enumerate(sorted(v.items()) if sort_keys else v.items()):
+                parts.append(f"{',' if i else ''}{json.dumps(k)}:")
+                walk(item)
+            parts.append("}")
+        elif v.__class__ is list:
+            parts.append("[")
+            for i, item in enumerate(v):
+                if i:
+                    parts.append(",")
+                walk(item)
+            parts.append("]")
+        elif v.__class__ is int:
+            parts.append(str(decimal.Decimal(v)))
+        else:
+            parts.append(json.dumps(v))
+
+    walk(value)
+    return parts
+
+
+_INT_DIGITS_LIMIT = sys.get_int_max_str_digits() or sys.maxsize
+
+
+def _exact_int(text: str) -> int:
+    if len(text) < _INT_DIGITS_LIMIT:
+        return int(text)
+    return int(decimal.Decimal(text))
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # orjson refuses a number too large for a double; the exact path must too, or
+    # ``1e400`` would come back as infinity, which is not a JSON value.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text} is infinity when parsed as double")
+    return value
 
 
 def loads(text: str | bytes) -> Any:
@@ -48,7 +102,12 @@ def loads(text: str | bytes) -> Any:
     try:
         raw = text.encode() if isinstance(text, str) else text
         if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ONES):
-            return orjson.loads(raw)
-        return json.loads(raw, parse_constant=_reject_constant)
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass  # maybe an escaped lone surrogate, which dumps writes and json reads
+        return json.loads(
+            raw, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_exact_int
+        )
     except (ValueError, UnicodeError) as exc:
         raise SnapshotError(f"snapshot is not valid JSON: {exc}") from None

@@ -7,11 +7,8 @@ the size of a write is the UTF-8 length of every key plus every encoded value.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, TypeAlias
-
-import orjson
 
 from context_lib import snapshot
 from context_lib.errors import SnapshotError
@@ -55,10 +52,7 @@ def encode_items(items: Mapping[str, Any]) -> tuple[list[tuple[str, str]], int]:
 
 def encode_value(value: Any) -> str:
     """Deterministic JSON text of an already-validated value (sorted keys, exact big ints)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:  # an integer beyond 64 bits
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return snapshot.dumps(value, sort_keys=True)
 
 
 def valid_keys(keys: Iterable[str]) -> list[str]:

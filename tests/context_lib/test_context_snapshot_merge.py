@@ -235,3 +235,25 @@ def test_snapshot_text_that_is_not_utf8_is_a_snapshot_error() -> None:
         Context.from_json("\ud800")
     with pytest.raises(SnapshotError):
         Context.from_json(b"\xff\xfe")
+
+
+def test_a_lone_surrogate_round_trips_without_big_integers_too() -> None:
+    ctx = Context({"lone": "\ud800", "n": 1})
+    assert Context.from_json(ctx.to_json()) == ctx
+
+
+def test_integers_past_pythons_digit_limit_round_trip() -> None:
+    huge = 10**5000 + 7  # str(huge) raises ValueError: past sys.get_int_max_str_digits()
+    ctx = Context({"huge": huge, "nested": {"b": [-huge], "a": "é"}}, clock=ticking_clock())
+    text = ctx.to_json(include_history=True)
+    restored = Context.from_json(text)
+    assert restored.get("huge") == huge and restored.get("nested") == {"a": "é", "b": [-huge]}
+    assert list(restored.history) == list(ctx.history)
+    assert restored.to_json(include_history=True) == text
+
+
+@pytest.mark.parametrize("digits", ["", ', "big": 12345678901234567890123'])
+def test_a_number_too_large_for_a_float_is_refused(digits: str) -> None:
+    # The second case takes the exact (big integer) decoding path.
+    with pytest.raises(SnapshotError, match="infinity"):
+        Context.from_json(HEAD + '"data": {"f": 1e400' + digits + "}}")

@@ -350,3 +350,10 @@ def test_two_handles_see_each_others_writes(reopen_durable: Opener) -> None:
     two.put_many({"b": 2})
     two.delete_many(["a"])
     assert one.items() == {"b": 2}
+
+
+def test_values_orjson_cannot_encode_round_trip(store: BackendStore) -> None:
+    huge = 10**5000 + 1  # past Python's int-to-str digit limit
+    store.put_many({"lone": "\ud800", "huge": [huge, {"z": -huge, "a": 1}]})
+    assert store.get("lone") == "\ud800"
+    assert store.get("huge") == [huge, {"a": 1, "z": -huge}]
