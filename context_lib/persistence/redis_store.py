@@ -54,7 +54,11 @@ class RedisStore(BackendStore):
         else:
             self.url = repr(client)
         self._client: redis.Redis = client
-        self._call(self._client.ping)
+        try:
+            self._call(self._client.ping)
+        except BaseException:
+            self._close()  # a client we made must not outlive a store that failed to open
+            raise
 
     def _describe(self) -> str:
         return f"RedisStore({self.url!r}, name={self.name!r})"

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -44,7 +45,11 @@ unknown scheme 'ftp'; use one of memory://, file://, sqlite://, redis://, rediss
     """
     if not isinstance(url, str):
         raise StoreURLError(repr(url), f"a store URL is a string, not {type(url).__name__}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is what raises for "host:abc"
+    except ValueError as exc:
+        raise StoreURLError(url, f"malformed URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         known = ", ".join(f"{s}://" for s in SCHEMES)
@@ -73,7 +78,12 @@ unknown scheme 'ftp'; use one of memory://, file://, sqlite://, redis://, rediss
         # Imported here: redis-py takes longer to import than everything else in the library.
         from context_lib.persistence.redis_store import RedisStore
 
-        return RedisStore(redis_url, name=name)
+        try:
+            return RedisStore(redis_url, name=name)
+        except (ValueError, TypeError) as exc:  # redis-py refuses an option or a value
+            if isinstance(exc, InvalidKeyError):
+                raise
+            raise StoreURLError(url, f"unknown option or bad value ({exc})") from None
     except InvalidKeyError as exc:
         raise StoreURLError(url, f"bad context name: {exc}") from None
 
@@ -88,9 +98,12 @@ def _float_option(url: str, options: dict[str, str], key: str, default: float) -
     if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise StoreURLError(url, f"option {key}={raw!r} is not a number") from None
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise StoreURLError(url, f"option {key}={raw!r} is not a number of seconds >= 0")
+    return value
 
 
 def _file_path(url: str, netloc: str, path: str) -> Path:

@@ -89,6 +89,11 @@ def test_unreachable_redis_is_a_clear_error() -> None:
         ("file://", "no file path"),
         ("sqlite:///s.db?name=bad name", "bad context name"),
         ("file:///no/such/folder/s.json", "does not exist"),
+        ("sqlite:///s.db?timeout=nan", "not a number of seconds"),
+        ("sqlite:///s.db?timeout=-1", "not a number of seconds"),
+        ("redis://localhost:abc/0", "malformed URL"),
+        ("redis://[::1/0", "malformed URL"),
+        ("sqlite://[::1/s.db", "malformed URL"),
     ],
 )
 def test_bad_urls_are_clear_errors(url: str, message: str) -> None:
@@ -112,3 +117,11 @@ def test_url_of_unwritable_sqlite_folder(tmp_path: Path) -> None:
     with pytest.raises(StoreURLError):
         open_store(f"sqlite:///{tmp_path}/missing/dir/state.db")
     assert not os.path.exists(tmp_path / "missing")
+
+
+def test_an_option_redis_py_refuses_is_a_clear_error_and_leaks_nothing(redis_url: str) -> None:
+    # A client that failed to open is closed: pytest turns an unclosed socket into an error.
+    url = f"{redis_url}?name=x&colour=red"
+    with pytest.raises(StoreURLError, match="unknown option or bad value") as info:
+        open_store(url)
+    assert url in str(info.value)
