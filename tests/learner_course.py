@@ -92,6 +92,15 @@ def adding_notebook(add_body: str = STUB, double_body: str = STUB) -> Any:
         answer_cell("part2-answer", f"def double(x):\n{double_body}\n"),
         graded_cell("part2-tests", 'assert double(4) == 8, "double(4) should be 8"\n', 5),
         check_cell("check-part2"),
+        _cell(
+            "code",
+            "from grader.checkwidget import check_notebook\ncheck_notebook()",
+            "check-all",
+            grade=False,
+            grade_id="check-all",
+            locked=True,
+            solution=False,
+        ),
     ]
     return nb
 

@@ -244,7 +244,7 @@ def test_unknown_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert "Traceback" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["lab", "submit", "check", "progress"])
+@pytest.mark.parametrize("command", ["lab", "submit", "check", "progress", "demo"])
 def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([command, "--help"]) == 0
     assert f"context-course {command}" in capsys.readouterr().out

@@ -89,6 +89,7 @@ def test_a_panel_covers_the_parts_since_the_previous_check_cell(ws: Workspace) -
     checks = locate_notebook(ws.notebook_path("01-adding")).checks
     assert parts_for_cell(checks, "check-part1") == ["part1-tests"]
     assert parts_for_cell(checks, "check-part2") == ["part2-tests"]
+    assert parts_for_cell(checks, "check-all") == ["part1-tests", "part2-tests"]
     assert parts_for_cell(checks, None) == ["part1-tests", "part2-tests"]
     assert parts_for_cell(checks, "unknown-cell") == ["part1-tests", "part2-tests"]
 
@@ -175,6 +176,8 @@ def test_without_a_frontend_the_panel_is_text_and_runs_nothing(ws: Workspace) ->
         assert output["output_type"] == "display_data"
         assert WIDGET_VIEW in output["data"]
         assert "Visible tests only: hidden tests run at grading." in output["data"]["text/plain"]
+    texts = {c.id: c.outputs[0]["data"]["text/plain"] for c in nb.cells if c.id.startswith("check")}
+    assert "Part 1" in texts["check-all"] and "Part 2" in texts["check-all"]
     assert load_progress(ws.root)["notebooks"] == {}
 
 
