@@ -65,9 +65,15 @@ class SQLiteStore(BackendStore):
         self._conn = conn
         try:
             self._setup(conn)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise CorruptStoreError(self.path, f"not a usable SQLite database ({exc})") from None
+        except BaseException as exc:
+            conn.close()  # a store that failed to open must not keep its connection
+            if isinstance(exc, sqlite3.OperationalError):  # e.g. locked by another writer
+                raise StoreUnavailableError(f"{self._describe()}: {exc}") from None
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise CorruptStoreError(
+                    self.path, f"not a usable SQLite database ({exc})"
+                ) from None
+            raise
 
     def _setup(self, conn: sqlite3.Connection) -> None:
         if self.path != ":memory:":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from context_lib.persistence import (
     CorruptStoreError,
     JsonFileStore,
     SQLiteStore,
+    StoreUnavailableError,
     load,
     save_delta,
 )
@@ -84,6 +86,42 @@ def test_sqlite_schema_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(CorruptStoreError, match="newer version"):
         SQLiteStore(path)
+
+
+def test_a_sqlite_store_that_fails_to_open_closes_its_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[sqlite3.Connection] = []
+    real = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    newer = tmp_path / "newer.db"
+    conn = real(newer)
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    with pytest.raises(CorruptStoreError, match="newer version"):
+        SQLiteStore(newer)
+    assert made
+    for opened in made:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            opened.execute("SELECT 1")
+
+
+def test_a_locked_sqlite_file_is_unavailable_not_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreUnavailableError, match="locked"):
+            SQLiteStore(path, timeout=0.05)
+    finally:
+        holder.close()
+    with SQLiteStore(path) as store:  # usable once the other writer is done
+        assert store.keys() == []
 
 
 def test_sqlite_uses_wal_mode(tmp_path: Path) -> None:
