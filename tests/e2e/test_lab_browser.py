@@ -97,7 +97,7 @@ def _ensure_check_cell(notebook: Path) -> int:
             "id": "check-part1-e2e",
             "metadata": {},
             "outputs": [],
-            "source": f'from grader.checkwidget import check_panel\ncheck_panel("{PART}")',
+            "source": "from grader.checkwidget import check_panel\ncheck_panel()",
         },
     )
     notebook.write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -121,6 +121,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[d
     sync_workspace(workspace, locate_release(course))
     notebook = open_workspace(workspace).notebook_path(NOTEBOOK)
     check_index = _ensure_check_cell(notebook)
+    # the panel finds its part from the cell JupyterLab says is running, in the release copy
+    assert _ensure_check_cell(open_workspace(workspace).pristine_path(NOTEBOOK)) == check_index
 
     config = tmp_path_factory.mktemp("jupyter-config")  # throw-away settings (gotchas 4, 5)
     settings = config / "lab" / "user-settings" / "@jupyterlab"
@@ -285,6 +287,9 @@ def _journey(page: Any, lab: dict[str, Any], artifacts: Path) -> None:
     match = re.search(r"✓ [^—]*— (\d+) of (\d+) visible checks passed", shown)
     assert match and match.group(1) == match.group(2), shown
     assert "hidden tests run at grading" in shown
+    # the panel covers part 1 only: it knew which cell it runs in
+    header = check_cell.locator(".widget-html-content").first.inner_text()
+    assert "Part 1" in header and "Part 2" not in header, header
     widget_checks = int(match.group(1))
     print(f"[timing] page open -> part 1 passes in the widget {time.monotonic() - started:.1f}s")
     check_cell.scroll_into_view_if_needed()
