@@ -82,6 +82,9 @@ class Scriptlet(ABC):
             return []
         import jsonschema  # on first use: it is slow to import and few scriptlets need it
 
+        problem = _schema_problem(self.name, self.params_schema)
+        if problem is not None:  # a subclass declared a broken schema: say so, do not crash
+            return [problem]
         validator = jsonschema.Draft202012Validator(self.params_schema)
         problems = []
         for error in sorted(validator.iter_errors(dict(params)), key=lambda e: list(e.path)):
@@ -111,22 +114,26 @@ class FunctionScriptlet(Scriptlet):
         self.name = _check_name(name if name is not None else getattr(fn, "__name__", ""))
         self.reads = _patterns(reads, "reads")
         self.writes = None if writes is None else _patterns(writes, "writes")
-        if params is not None:
-            import jsonschema  # on first use: it is slow to import
-
-            try:
-                jsonschema.Draft202012Validator.check_schema(params)
-            except jsonschema.SchemaError as exc:
-                raise ScriptletError(
-                    f"params schema of scriptlet {self.name!r} is not a valid JSON Schema: "
-                    f"{exc.message}"
-                ) from None
+        problem = None if params is None else _schema_problem(self.name, params)
+        if problem is not None:
+            raise ScriptletError(problem)
         self.params_schema = params
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def run(self, ctx: StepContext, params: dict[str, Any]) -> None:
         """Call the wrapped function."""
         self.fn(ctx, params)
+
+
+def _schema_problem(name: str, schema: Mapping[str, Any]) -> str | None:
+    """Why ``schema`` is not a valid JSON Schema, or ``None`` when it is."""
+    import jsonschema  # on first use: it is slow to import and few scriptlets need it
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"params schema of scriptlet {name!r} is not a valid JSON Schema: {exc.message}"
+    return None
 
 
 def _check_name(name: object) -> str:
@@ -229,6 +236,11 @@ def _import_ref(ref: str) -> Scriptlet:
         target: object = importlib.import_module(module_name)
     except ImportError as exc:
         raise ScriptletError(f"cannot import scriptlet {ref!r}: {exc}") from None
+    except Exception as exc:  # the module itself is broken (SyntaxError, an error it raises)
+        raise ScriptletError(
+            f"cannot import scriptlet {ref!r}: importing {module_name} raised "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
     for part in attr.split("."):
         try:
             target = getattr(target, part)

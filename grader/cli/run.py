@@ -120,6 +120,10 @@ def run_recipe(
             importlib.import_module(name)
         except ImportError as exc:
             raise UserError(f"cannot import module {name!r} (--import): {exc}") from None
+        except Exception as exc:  # the module itself is broken: one line, not a traceback
+            raise UserError(
+                f"cannot import module {name!r} (--import): it raised {type(exc).__name__}: {exc}"
+            ) from None
     if resume and store_url is None:
         raise UserError("--resume needs --store URL: the store that holds the checkpoint")
     try:

@@ -107,6 +107,20 @@ def test_mistakes_are_one_line_errors(
     assert message in err
 
 
+def test_an_imported_module_that_raises_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_cli_scriptlets.py").write_text("raise RuntimeError('no config')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code = main(["run", str(recipe_path("numbers")), "--import", "broken_cli_scriptlets"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "error: cannot import module 'broken_cli_scriptlets' (--import): "
+        "it raised RuntimeError: no config\n"
+    )
+
+
 def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--help"]) == 0
     out = capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,6 +95,33 @@ def test_import_references() -> None:
         reg.get_scriptlet("no_such_mod:x")
     with pytest.raises(ScriptletError, match="has no 'missing'"):
         reg.get_scriptlet("tests.context_lib.runner.scriptlets_for_tests:missing")
+
+
+def test_a_module_that_fails_to_import_is_a_scriptlet_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_scriptlets_mod.py").write_text("raise RuntimeError('no config')\n")
+    (tmp_path / "typo_scriptlets_mod.py").write_text("def f(ctx, params:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = ScriptletRegistry()
+    with pytest.raises(ScriptletError, match="raised RuntimeError: no config"):
+        reg.get_scriptlet("broken_scriptlets_mod:f")
+    with pytest.raises(ScriptletError, match="raised SyntaxError"):
+        reg.get_scriptlet("typo_scriptlets_mod:f")
+
+
+def test_a_subclass_with_a_broken_schema_reports_it_as_a_problem() -> None:
+    class Broken(Scriptlet):
+        name = "broken"
+        params_schema = {"type": 12}  # noqa: RUF012 - what a careless subclass writes
+
+        def run(self, ctx: Any, params: dict[str, Any]) -> None:
+            """Never runs."""
+
+    [problem] = Broken().check_params({})
+    assert problem.startswith(
+        "params schema of scriptlet 'broken' is not a valid JSON Schema: 12 is not"
+    )
 
 
 def test_params_schema_problems_are_listed() -> None:
