@@ -226,6 +226,15 @@ class Runner:
                 f"the checkpoint lists completed steps {completed!r} that recipe "
                 f"{parsed.name!r} does not have; was the recipe changed?"
             )
+        done = set(completed)
+        for step in parsed.steps:
+            missing = [d for d in step.depends_on if d not in done]
+            if step.name in done and missing:
+                raise ResumeError(
+                    f"step {step.name!r} is checkpointed as done but now depends on "
+                    f"{', '.join(map(repr, missing))}, which did not run before it; "
+                    "was the recipe changed? Start a new run"
+                )
         return runner._execute(parsed, found, ctx, list(completed))
 
     # ------------------------------------------------------------------ internals

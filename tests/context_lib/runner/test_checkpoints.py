@@ -112,6 +112,26 @@ def test_resume_refuses_stores_without_a_matching_run() -> None:
         Runner.resume(_recipe(), store, registry=registry)
 
 
+def test_resume_refuses_a_recipe_whose_done_steps_now_depend_on_new_ones() -> None:
+    registry = {"count": lambda c, p: None, "switch": Switch()}
+    store = MemoryStore()
+    assert Runner(store, registry=registry).run(_recipe()).failed_step == "b"
+    changed = [{"name": "setup", "scriptlet": "count"}, *_recipe()]
+    changed[1] = {**changed[1], "depends_on": ["setup"]}  # "a" ran without "setup"
+    with pytest.raises(ResumeError, match="step 'a' is checkpointed as done but now depends on"):
+        Runner.resume(changed, store, registry=registry)
+    # A step added after the completed ones is fine: it simply runs.
+    extended = [*_recipe(), {"name": "d", "scriptlet": "count", "depends_on": ["c"]}]
+    registry["switch"].broken = False
+    result = Runner.resume(extended, store, registry=registry)
+    assert [(s.name, s.status) for s in result.steps] == [
+        ("a", "already_done"),
+        ("b", "ok"),
+        ("c", "ok"),
+        ("d", "ok"),
+    ]
+
+
 class _BrokenStore(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
