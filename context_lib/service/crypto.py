@@ -84,10 +84,19 @@ def load_master_key(path: Path | None = None, *, create: bool = True) -> bytes:
     if not path.exists():
         if not create:
             raise ConfigurationError(f"no master key: {path} does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(new_master_key() + "\n")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process created it meanwhile: read theirs
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(new_master_key() + "\n")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the master key file {path}: {exc.strerror or exc}"
+            ) from None
     try:
         text = path.read_text()
     except OSError as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import socket
 from pathlib import Path
 
 from context_lib.service.core import ContextService
@@ -10,7 +13,7 @@ from context_lib.service.errors import ConfigurationError
 from context_lib.service.records import Backend
 from context_lib.service.sqlite import SQLiteBackend
 
-__all__ = ["DEFAULT_STORE", "open_backend", "open_service", "serve"]
+__all__ = ["DEFAULT_STORE", "listen", "open_backend", "open_service", "serve"]
 
 DEFAULT_STORE = "sqlite:///context-service.db"
 
@@ -60,6 +63,32 @@ def open_service(store: str = DEFAULT_STORE, master_key_file: Path | None = None
         raise
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` for the server to accept on.
+
+    Binding before the server starts turns a port in use or an unknown host into one
+    :class:`ConfigurationError` line, instead of uvicorn's log lines after startup.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigurationError(f"cannot listen on {host}:{port}: unknown host ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = (
+            "; another server is using it: stop it or choose another --port"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
+    return sock
+
+
 def serve(
     service: ContextService,
     host: str = "127.0.0.1",
@@ -67,11 +96,31 @@ def serve(
     *,
     max_body: int = 1024 * 1024,
     log_level: str = "info",
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve ``service`` over HTTP with uvicorn until interrupted."""
+    """Serve ``service`` over HTTP with uvicorn until interrupted.
+
+    ``sock``: a socket from :func:`listen` (default: one bound here to ``host:port``);
+    it is closed when the server stops. Raises :class:`ConfigurationError` when it
+    cannot listen (before anything starts) or when the server fails to start.
+    """
     import uvicorn
 
     from context_lib.service.app import create_app
 
-    app = create_app(service, max_body=max_body)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    sock = listen(host, port) if sock is None else sock
+    try:
+        config = uvicorn.Config(
+            create_app(service, max_body=max_body),
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+    finally:
+        sock.close()
+    if not server.started:
+        raise ConfigurationError("the server did not start; see the messages above")

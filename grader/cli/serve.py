@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from context_lib.service import ContextService, new_master_key, open_service, serve
-from context_lib.service.server import DEFAULT_STORE
+from context_lib.service.server import DEFAULT_STORE, listen
 from grader.cli.app import UserError, app
 
 __all__ = ["serve_app"]
@@ -83,13 +83,26 @@ def run_server(
         context-course serve --store sqlite:///context-service.db --port 8750
     """
     if ctx.invoked_subcommand is not None:
+        _refuse_server_options(ctx, ctx.invoked_subcommand)
         return
-    service = open_service(store, master_key_file)
-    typer.echo(f"Context service on http://{host}:{port} (store {store}); Ctrl-C stops it")
-    try:
-        serve(service, host, port, max_body=max_body)
-    finally:
-        service.backend.close()
+    with _service(store, master_key_file) as service:
+        sock = listen(host, port)  # a port in use is one error line, before anything starts
+        typer.echo(f"Context service on http://{host}:{port} (store {store}); Ctrl-C stops it")
+        serve(service, host, port, max_body=max_body, sock=sock)
+
+
+def _refuse_server_options(ctx: typer.Context, subcommand: str) -> None:
+    """Options given before a subcommand belong to the server: say so instead of ignoring them."""
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name) if param.name else None
+        if source is not None and source.name == "COMMANDLINE":
+            option = param.opts[0]
+            if param.name in ("store", "master_key_file"):
+                raise UserError(
+                    f"{option} goes after the subcommand: "
+                    f"context-course serve {subcommand} {option} …"
+                )
+            raise UserError(f"{option} applies only when serving, not to {subcommand!r}")
 
 
 @serve_app.command("create-tenant")

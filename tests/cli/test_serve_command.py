@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,54 @@ def test_mistakes_are_one_line_errors(capsys: pytest.CaptureFixture[str], store:
         assert code != 0, argv
         assert err.startswith("error: ") and err.count("\n") == 1, (argv, err)
         assert "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], store: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, out, err = run(capsys, "serve", "--port", port, "--store", store)
+    assert code == 1
+    assert err == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "another server is using it: stop it or choose another --port\n"
+    )
+    assert "Context service on" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--store", "sqlite:///elsewhere.db", "tenants"], "--store goes after the subcommand"),
+        (["--master-key-file", "k", "purge"], "--master-key-file goes after the subcommand"),
+        (["--port", "9000", "tenants"], "--port applies only when serving, not to 'tenants'"),
+    ],
+)
+def test_server_options_before_a_subcommand_are_refused_not_ignored(
+    capsys: pytest.CaptureFixture[str], store: str, argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, "serve", *argv)
+    assert code == 2
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+
+
+def test_a_master_key_file_that_cannot_be_created_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONTEXT_SERVICE_MASTER_KEY", raising=False)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    key_file = blocker / "master.key"
+    store = f"sqlite:///{tmp_path / 'svc.db'}"
+    code, _, err = run(
+        capsys, "serve", "tenants", "--store", store, "--master-key-file", str(key_file)
+    )
+    assert code == 1
+    assert err.startswith(f"error: cannot create the master key file {key_file}: ")
+    assert err.count("\n") == 1
 
 
 def test_a_wrong_master_key_is_refused(
