@@ -83,13 +83,16 @@ class SQLiteBackend:
         )
         self._lock = threading.RLock()
         self._limiter = TokenBuckets()
-        with self._lock:
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             # Checkpoints run off the request path (:meth:`checkpoint`, called by the app
             # every second); this larger automatic one is only a safety net.
             self._db.execute("PRAGMA wal_autocheckpoint=20000")
             self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._db.close()  # e.g. not a database: the failed backend keeps no connection
+            raise
         self._checkpointer: sqlite3.Connection | None = None
 
     @contextmanager
