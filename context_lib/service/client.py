@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from context_lib.errors import InvalidKeyError
 from context_lib.history import Change
 from context_lib.service.errors import ERRORS_BY_CODE, RateLimitedError, ServiceError
 from context_lib.values import JSONValue, check_key, check_prefix, own
@@ -151,8 +152,11 @@ class ServiceClient:
         return list(self.request("GET", self._path("keys"), params=params)["keys"])
 
     def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
+        try:
+            check_key(key)
+        except InvalidKeyError:  # like a Context: an invalid key is simply not there
             return False
+        assert isinstance(key, str)
         return self.get(key, _ABSENT) is not _ABSENT
 
     def __iter__(self) -> Iterator[str]:
@@ -172,9 +176,18 @@ class ServiceClient:
         return {k[len(start) :]: v for k, v in values.items()}
 
     def get_history(
-        self, key: str | None = None, since: float | None = None, limit: int = 1000
+        self,
+        key: str | None = None,
+        who: str | None = None,
+        since: float | None = None,
+        *,
+        limit: int = 1000,
     ) -> list[Change]:
-        """The context's changes, oldest first, as :class:`~context_lib.Change` records."""
+        """The changes matching every filter given, oldest first, like ``Context.get_history``.
+
+        ``limit`` bounds how many of the newest changes the service sends (before
+        ``who`` is applied: the service stores ``who`` encrypted and cannot filter on it).
+        """
         params: dict[str, Any] = {"limit": limit}
         if key is not None:
             params["key"] = check_key(key)
@@ -184,6 +197,7 @@ class ServiceClient:
         return [
             Change(r["seq"], r["timestamp"], r["key"], r["op"], r["before"], r["after"], r["who"])
             for r in rows
+            if who is None or r["who"] == who
         ]
 
     @property

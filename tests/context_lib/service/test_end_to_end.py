@@ -17,6 +17,7 @@ from context_lib.service import (
     QuotaExceededError,
     RedisBackend,
     ServiceClient,
+    ServiceError,
 )
 from tests.context_lib.service.conftest import MASTER, LiveServer, add_tenant
 
@@ -38,6 +39,10 @@ def exercise(ctx: Any) -> list[Any]:
         ctx.to_dict(),
         [(c.seq, c.key, c.op, c.before, c.after) for c in ctx.history],
         [c.who for c in ctx.get_history(key="network.latency_ms")],
+        [(c.key, c.after) for c in ctx.get_history(who="probe")],
+        [c.after for c in ctx.get_history("network.latency_ms", "probe", 0.0)],
+        "bad key" in ctx,
+        3 in ctx,
     ]
 
 
@@ -73,9 +78,12 @@ def test_client_raises_the_service_errors(live: LiveServer, shared_service: Cont
         with pytest.raises(QuotaExceededError) as info:
             client.set("b", 2)
         assert info.value.code == "quota_exceeded" and info.value.status == 413
-    with ServiceClient("http://127.0.0.1:9", "cck_x") as nowhere, pytest.raises(Exception) as err:
+    with (
+        ServiceClient("http://127.0.0.1:9", "cck_x") as nowhere,
+        pytest.raises(ServiceError) as err,
+    ):
         nowhere.get("a")
-    assert "cannot reach" in str(err.value)
+    assert err.value.code == "unreachable" and "cannot reach" in str(err.value)
 
 
 def hammer(url: str, key: str, clients: int, writes: int) -> list[BaseException]:
