@@ -57,7 +57,12 @@ class _Api:
 
     async def body(self, request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > self.max_body
+        ):
             raise PayloadTooLargeError(
                 f"request body is {declared} bytes; the limit is {self.max_body}"
             )
@@ -147,7 +152,7 @@ def _query_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true, but int() refuses it
         raise BadRequestError(f"query parameter {name!r} must be an integer, not {raw!r}")
     return int(raw)
 

@@ -59,6 +59,8 @@ def test_bad_input_gets_a_4xx_json_error_and_changes_nothing(
         ("GET", "/v1/contexts/app/history?limit=abc", b"", "bad_request"),
         ("GET", "/v1/contexts/app/history?since=yesterday", b"", "bad_request"),
         ("GET", "/v1/contexts/app/history?limit=5000", b"", "bad_request"),
+        ("GET", "/v1/contexts/app/history?limit=%C2%B2", b"", "bad_request"),  # "²": was a 500
+        ("GET", "/v1/analytics?top=%C2%B2", b"", "bad_request"),
     ]
     for method, path, body, code in cases:
         response = http.request(
