@@ -77,6 +77,16 @@ class LazyContext(Context):
                 self._data[key] = value
                 self._loaded.add(key)
 
+    def _fetch(self, key: object) -> None:
+        """Load ``key`` if the store holds it and it is not loaded yet.
+
+        Anything that is not a string is left for ``Context`` to refuse with
+        :class:`~context_lib.InvalidKeyError`, exactly as a plain context does.
+        """
+        if key.__class__ is str and key in self._unloaded:
+            assert isinstance(key, str)
+            self._load(key)
+
     def _load_many(self, keys: Iterable[str]) -> None:
         for key in keys:
             if key in self._unloaded:
@@ -106,13 +116,11 @@ class LazyContext(Context):
 
     def get(self, key: str, default: Any = None) -> Any:
         """Like :meth:`Context.get`; fetches the value from the store on first access."""
-        if key in self._unloaded:
-            self._load(key)
+        self._fetch(key)
         return super().get(key, default)
 
     def __getitem__(self, key: str) -> Any:
-        if key in self._unloaded:
-            self._load(key)
+        self._fetch(key)
         return super().__getitem__(key)
 
     def __contains__(self, key: object) -> bool:
@@ -186,14 +194,12 @@ class LazyContext(Context):
 
     def set(self, key: str, value: JSONValue, who: str | None = None) -> None:
         """Like :meth:`Context.set`; a stored key is loaded first so history has its value."""
-        if key in self._unloaded:
-            self._load(key)
+        self._fetch(key)
         super().set(key, value, who)
 
     def delete(self, key: str, who: str | None = None) -> None:
         """Like :meth:`Context.delete`, for loaded and not-yet-loaded keys alike."""
-        if key in self._unloaded:
-            self._load(key)
+        self._fetch(key)
         super().delete(key, who)
 
     def update(

@@ -127,3 +127,17 @@ def test_prefix_limits_what_is_listed_and_constructors_return_plain_contexts() -
     assert type(LazyContext.from_json(Context({"a": 1}).to_json())) is Context
     assert type(LazyContext.from_nested({"a": {"b": 1}})) is Context
     assert "1 key(s), 0 loaded" in repr(lazy)
+
+
+def test_a_key_that_is_not_a_string_is_an_invalid_key_as_in_a_context() -> None:
+    lazy, _ = make()
+    for use in (
+        lambda: lazy.get(["db", "host"]),
+        lambda: lazy[["db", "host"]],
+        lambda: lazy.set(["db", "host"], 1),  # type: ignore[arg-type]
+        lambda: lazy.delete(["db", "host"]),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(InvalidKeyError, match="keys are strings, not list"):
+            use()
+    assert ["db", "host"] not in lazy
+    assert lazy.loaded_keys == frozenset() and not lazy.history
