@@ -280,7 +280,11 @@ class Context:
         """Set many keys at once: every key and value is checked before any is set."""
         _check_who(who)
         pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
-        check_keys(k for k, _ in pairs)
+        try:
+            keys = [k for k, _ in pairs]
+        except (TypeError, ValueError):
+            raise ContextError("update needs a mapping or (key, value) pairs") from None
+        check_keys(keys)
         owned = [(k, own(v, f"value[{k!r}]")) for k, v in pairs]
         with self._lock:
             for key, value in owned:

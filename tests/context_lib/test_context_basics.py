@@ -201,6 +201,9 @@ def test_update_is_all_or_nothing() -> None:
         ctx.update({"b": 2, "c": {3}})
     with pytest.raises(InvalidKeyError):
         ctx.update([("b", 2), ("bad key", 3)])
+    for not_pairs in ("ab", [("b", 2), ("c",)], [3]):
+        with pytest.raises(ContextError, match=r"a mapping or \(key, value\) pairs"):
+            ctx.update(not_pairs)  # type: ignore[arg-type]
     assert ctx.to_dict() == {"a": 1} and len(ctx.history) == 1
 
 
