@@ -114,13 +114,24 @@ def _check_name(name: object, what: str) -> str:
     return name
 
 
-def _apply(result: Context, plan: list[tuple[str, Any, str]]) -> None:
+def _finish(
+    base: dict[str, Any],
+    plan: list[tuple[str, Any, str]],
+    conflicts: list[Conflict],
+    strategy: MergeStrategy,
+    clock: Callable[[], float],
+) -> tuple[Context, MergeReport]:
+    """Raise for conflicts under ``"raise"``, else apply ``plan`` to a new context on ``base``."""
+    if strategy == "raise" and conflicts:
+        raise MergeConflictError(conflicts)
+    result = Context.from_dict(base, clock=clock)
     for key, value, who in plan:
         if value is DELETED:
             if key in result:
                 result.delete(key, who=who)
         else:
             result.set(key, value, who=who)
+    return result, MergeReport([key for key, _, _ in plan], conflicts)
 
 
 # ---------------------------------------------------------------------- merge3
@@ -186,11 +197,7 @@ def merge3(
                 who = "merge:resolved"
         if not _same(value, bv):
             plan.append((key, value, who))
-    if strategy == "raise" and conflicts:
-        raise MergeConflictError(conflicts)
-    result = Context.from_dict(b, clock=clock)
-    _apply(result, plan)
-    return result, MergeReport([key for key, _, _ in plan], conflicts)
+    return _finish(b, plan, conflicts, strategy, clock)
 
 
 # ---------------------------------------------------------------------- reducers
@@ -362,11 +369,7 @@ def merge_all(
             value, who = _choose(key, offers, strategy, times or {}, conflicts)
         if not _same(value, bv):
             plan.append((key, value, who))
-    if strategy == "raise" and conflicts:
-        raise MergeConflictError(conflicts)
-    result = Context.from_dict(b, clock=clock)
-    _apply(result, plan)
-    return result, MergeReport([key for key, _, _ in plan], conflicts)
+    return _finish(b, plan, conflicts, strategy, clock)
 
 
 def _choose(
