@@ -32,9 +32,8 @@ def _opener(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Opener
     return lambda: RedisStore(url, name=name)
 
 
-@pytest.fixture(params=ALL)
-def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    """Opens the store under test; calling it again reopens the same data."""
+def _closing(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """An opener of ``request.param``'s store that closes every store it opened."""
     opened: list[BackendStore] = []
     make = _opener(request.param, tmp_path, request)
 
@@ -46,6 +45,12 @@ def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     yield open_it
     for store in opened:
         store.close()
+
+
+@pytest.fixture(params=ALL)
+def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the store under test; calling it again reopens the same data."""
+    yield from _closing(request, tmp_path)
 
 
 @pytest.fixture
@@ -57,14 +62,4 @@ def store(reopen: Opener) -> BackendStore:
 @pytest.fixture(params=DURABLE)
 def reopen_durable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Like ``reopen``, for the backends whose data outlives the store object."""
-    opened: list[BackendStore] = []
-    make = _opener(request.param, tmp_path, request)
-
-    def open_it() -> BackendStore:
-        store = make()
-        opened.append(store)
-        return store
-
-    yield open_it
-    for store in opened:
-        store.close()
+    yield from _closing(request, tmp_path)
