@@ -11,8 +11,9 @@ One :class:`Sandbox` per grading process and import policy starts
 - a private ``/tmp`` (tmpfs, size-capped) for the learners' working folders;
 - new PID, network (no interfaces but a downed loopback: no network), IPC and UTS
   namespaces; it dies with the grading process;
-- each session (one notebook) then gets its own PID namespace, a distinct unprivileged
-  uid and resource limits (see :mod:`grader.zygote`).
+- each session (one notebook) then gets its own PID, mount and IPC namespaces (a
+  private, size-capped working root and ``/dev/shm`` that vanish with it), a distinct
+  unprivileged uid and resource limits (see :mod:`grader.zygote`).
 
 Where bubblewrap cannot run, the zygote runs unsandboxed (own process group, limits,
 uid drop when root) and :func:`isolation_report` says loudly what is missing; the
@@ -86,6 +87,7 @@ class IsolationReport:
     network_namespace: bool
     pid_namespace_per_notebook: bool
     distinct_uid_per_notebook: bool
+    private_files_per_notebook: bool
     reason: str = ""
 
     @property
@@ -98,6 +100,7 @@ class IsolationReport:
                 self.network_namespace,
                 self.pid_namespace_per_notebook,
                 self.distinct_uid_per_notebook,
+                self.private_files_per_notebook,
             )
         )
 
@@ -108,6 +111,9 @@ class IsolationReport:
             "no network (network namespace)": self.network_namespace,
             "own PID namespace per notebook": self.pid_namespace_per_notebook,
             "distinct unprivileged uid per notebook": self.distinct_uid_per_notebook,
+            "private temporary files, /dev/shm and IPC per notebook": (
+                self.private_files_per_notebook
+            ),
         }
         active = [name for name, on in flags.items() if on]
         missing = [name for name, on in flags.items() if not on]
@@ -366,6 +372,8 @@ class Sandbox:
                 "forbidden": list(self.forbidden),
                 "preimport": list(PREIMPORT),
                 "workroot": workroot,
+                "workroot_bytes": TMPFS_BYTES,
+                "shm_bytes": SHM_BYTES,
                 # without bwrap, a uid drop only works if Python is readable by others
                 "drop_uid": bwrap is not None or _readable_by_others(_python_paths()),
             }
@@ -414,6 +422,7 @@ class Sandbox:
             network_namespace=bwrap is not None,
             pid_namespace_per_notebook=bool(features.get("pid_namespace")),
             distinct_uid_per_notebook=bool(features.get("distinct_uid")),
+            private_files_per_notebook=bool(features.get("private_filesystems")),
             reason=reason,
         )
         _warn_once(self.report)

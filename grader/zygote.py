@@ -10,7 +10,11 @@ Each session, on Linux, lives in its own PID namespace (its first process is the
 namespace's init: when it ends, the kernel kills everything the notebook spawned,
 double-forked daemons included), runs as a distinct unprivileged uid when the zygote is
 root (so the process limit binds), under resource limits, in a fresh working folder
-holding only the learner's files, with a scrubbed environment.
+holding only the learner's files, with a scrubbed environment. Where the zygote may
+mount (inside bubblewrap, or as root), each session also gets its own mount and IPC
+namespaces: fresh, size-capped tmpfs file systems over the working root and
+``/dev/shm``, and its own System V IPC objects. Nothing a notebook leaves there (files,
+shared memory segments, message queues) is seen by the next notebook, or outlives it.
 
 Control protocol (JSON lines on fd 0; replies may carry file descriptors)::
 
@@ -46,7 +50,13 @@ from typing import Any
 
 __all__ = ["ForbiddenImportFinder", "main"]
 
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
@@ -78,6 +88,42 @@ def _libc() -> ctypes.CDLL:
 
 def _prctl(option: int, value: int) -> bool:
     return int(_libc().prctl(option, value, 0, 0, 0)) == 0
+
+
+def _mount_tmpfs(target: str, mode: int, size: int) -> bool:
+    options = f"size={size},mode={mode:o}".encode()
+    flags = MS_NOSUID | MS_NODEV
+    return int(_libc().mount(b"tmpfs", target.encode(), b"tmpfs", flags, options)) == 0
+
+
+def _private_filesystems(workroot: str, workroot_bytes: int, shm_bytes: int) -> bool:
+    """In a fresh mount namespace: private tmpfs over ``workroot`` and ``/dev/shm``.
+
+    Mount events must not propagate back to the zygote's namespace, so nothing is
+    mounted unless the whole tree could first be made private.
+    """
+    if int(_libc().mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)) != 0:
+        return False
+    mode = os.stat(workroot).st_mode & 0o7777
+    if not _mount_tmpfs(workroot, mode, workroot_bytes):
+        return False
+    return not os.path.isdir("/dev/shm") or _mount_tmpfs("/dev/shm", 0o1777, shm_bytes)
+
+
+def _write_files(workdir: str, files: dict[str, Any], uid: int) -> None:
+    """The session's working folder with the learner's files, owned by the session uid."""
+    os.mkdir(workdir, 0o700)
+    for name, payload in files.items():
+        path = os.path.join(workdir, os.path.basename(str(name)))
+        try:
+            with open(path, "xb") as handle:
+                handle.write(base64.b64decode(payload))
+            if uid >= 0:
+                os.chown(path, uid, uid)
+        except (OSError, ValueError, TypeError):
+            continue  # a file that cannot be written is simply not there
+    if uid >= 0:
+        os.chown(workdir, uid, uid)
 
 
 def _preimport(forbidden: Sequence[str], packages: Sequence[str]) -> None:
@@ -119,10 +165,13 @@ class Zygote:
         self.is_root = os.geteuid() == 0 and bool(config.get("drop_uid", True))
         self.counter = 0
         self.workdirs: dict[int, str] = {}
+        self.workroot_bytes = int(config.get("workroot_bytes", 256 << 20))
+        self.shm_bytes = int(config.get("shm_bytes", 64 << 20))
         self.features = {
             "subreaper": _prctl(PR_SET_CHILD_SUBREAPER, 1),
             "pid_namespace": False,
             "distinct_uid": False,
+            "private_filesystems": False,
         }
         self._buffer = b""
 
@@ -144,11 +193,14 @@ class Zygote:
         return message if isinstance(message, dict) else None
 
     def probe_features(self) -> None:
-        """Find out once whether per-session PID namespaces and uid drops work here."""
+        """Find out once whether per-session namespaces, mounts and uid drops work here."""
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
+            ok_private = int(_libc().unshare(CLONE_NEWNS | CLONE_NEWIPC)) == 0 and (
+                _private_filesystems(self.workroot, 1 << 20, 1 << 20)
+            )
             ok_ns = int(_libc().unshare(CLONE_NEWPID)) == 0
             ok_uid = False
             if self.is_root:
@@ -163,16 +215,17 @@ class Zygote:
                         os._exit(1)
                 _, status = os.waitpid(inner, 0)
                 ok_uid = os.waitstatus_to_exitcode(status) == 0
-            os.write(write_end, json.dumps([ok_ns, ok_uid]).encode())
+            os.write(write_end, json.dumps([ok_ns, ok_uid, ok_private]).encode())
             os._exit(0)
         os.close(write_end)
         with os.fdopen(read_end, "rb") as handle:
             data = handle.read()
         os.waitpid(pid, 0)
         with contextlib.suppress(ValueError):
-            ok_ns, ok_uid = json.loads(data)
+            ok_ns, ok_uid, ok_private = json.loads(data)
             self.features["pid_namespace"] = bool(ok_ns)
             self.features["distinct_uid"] = bool(ok_uid)
+            self.features["private_filesystems"] = bool(ok_private)
 
     def serve(self) -> None:
         self.probe_features()
@@ -191,25 +244,27 @@ class Zygote:
         self.counter += 1
         uid = UID_LOW + secrets.randbelow(UID_SPAN) if self.features["distinct_uid"] else -1
         workdir = os.path.join(self.workroot, f"session-{os.getpid()}-{self.counter}")
-        os.mkdir(workdir, 0o700)
-        for name, payload in dict(message.get("files", {})).items():
-            path = os.path.join(workdir, os.path.basename(str(name)))
-            with open(path, "wb") as handle:
-                handle.write(base64.b64decode(payload))
-            if uid >= 0:
-                os.chown(path, uid, uid)
-        if uid >= 0:
-            os.chown(workdir, uid, uid)
+        files = dict(message.get("files", {}))
+        private = bool(self.features["private_filesystems"])
+        if not private:
+            _write_files(workdir, files, uid)
         parent_channel, child_channel = socket.socketpair()
         output_read, output_write = os.pipe()
         pid_pipe_read, pid_pipe_write = os.pipe()
         limits = dict(message.get("limits", {}))
         first = os.fork()
-        if first == 0:  # helper: create the PID namespace, fork its init, and leave
+        if first == 0:  # helper: create the session's namespaces, fork their init, and leave
             try:
                 os.close(pid_pipe_read)
                 parent_channel.close()
                 os.close(output_read)
+                if private:
+                    # the session's own files: if they cannot be made private, no session
+                    if int(_libc().unshare(CLONE_NEWNS | CLONE_NEWIPC)) != 0:
+                        os._exit(1)
+                    if not _private_filesystems(self.workroot, self.workroot_bytes, self.shm_bytes):
+                        os._exit(1)
+                    _write_files(workdir, files, uid)
                 in_namespace = (
                     self.features["pid_namespace"] and int(_libc().unshare(CLONE_NEWPID)) == 0
                 )
@@ -226,9 +281,18 @@ class Zygote:
         child_channel.close()
         os.close(output_write)
         with os.fdopen(pid_pipe_read, "rb") as handle:
-            init_pid = int(handle.read() or b"0")
+            raw_pid = handle.read()
         os.waitpid(first, 0)
-        self.workdirs[init_pid] = workdir
+        init_pid = int(raw_pid) if raw_pid.isdigit() else 0
+        if init_pid <= 0:  # never let pid 0 (our own process group) reach kill()
+            parent_channel.close()
+            os.close(output_read)
+            if not private:
+                shutil.rmtree(workdir, ignore_errors=True)
+            self.send({"t": "error", "reason": "the session could not be started"})
+            return
+        if not private:
+            self.workdirs[init_pid] = workdir
         self.send(
             {"t": "session", "pid": init_pid, "uid": uid}, [parent_channel.fileno(), output_read]
         )
@@ -317,6 +381,9 @@ class Zygote:
             os._exit(0)
 
     def end_session(self, pid: int, grace: float = 0.0) -> None:
+        if pid <= 0 or pid == os.getpid():
+            self.send({"t": "ended", "pid": pid, "status": "unknown"})
+            return
         raw: int | None = None
         deadline = time.monotonic() + min(max(grace, 0.0), 5.0)
         while raw is None and time.monotonic() < deadline:  # a crashed session is ending
@@ -346,7 +413,8 @@ class Zygote:
         self._reap_orphans()
         workdir = self.workdirs.pop(pid, None)
         if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+            with contextlib.suppress(Exception):  # e.g. a folder nested too deep to recurse
+                shutil.rmtree(workdir, ignore_errors=True)
         self.send({"t": "ended", "pid": pid, "status": status})
 
     @staticmethod

@@ -303,3 +303,60 @@ SLOW_ATTACKS: dict[str, Attack] = {
     "infinite-loop-ignoring-interrupts": infinite_loop_ignoring_interrupts,
     "fork-bomb": fork_bomb,
 }
+
+
+# -- two learners graded one after the other by the same grading process -------------------
+# The first notebook leaves the right answer wherever a later notebook could find it; the
+# second one (honest-but-wrong otherwise) picks it up. A correct grader gives the second
+# notebook exactly the honest-but-wrong score.
+
+_SYSV_KEY = 0x5EC0DE
+_LIBC = """
+import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.shmat.restype = ctypes.c_void_p
+_libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+"""
+
+
+def plants_answer_in_shared_places(nb: Notebook, course: Course) -> Notebook:
+    code = f"""
+import os
+{_LIBC}
+_answer = {RIGHT_WORD_COUNTS!r}
+for _folder in ("/dev/shm", "/tmp", "/var/tmp", os.path.dirname(os.getcwd())):
+    try:
+        with open(os.path.join(_folder, "answer.py"), "w") as _handle:
+            _handle.write(_answer)
+        os.chmod(os.path.join(_folder, "answer.py"), 0o666)
+    except OSError:
+        pass
+_segment = _libc.shmget({_SYSV_KEY}, 4096, 0o1000 | 0o666)
+if _segment >= 0:
+    _address = _libc.shmat(_segment, None, 0)
+    ctypes.memmove(_address, _answer.encode() + b"\\0", len(_answer) + 1)
+"""
+    return insert_after(nb, "words-answer", code, "plant")
+
+
+def uses_answer_left_by_another_notebook(nb: Notebook, course: Course) -> Notebook:
+    code = f"""
+import glob, os
+{_LIBC}
+_found = []
+for _path in glob.glob("/dev/shm/*") + glob.glob("/tmp/*") + glob.glob("/tmp/*/*") + glob.glob(
+    "/var/tmp/*"
+):
+    try:
+        with open(_path) as _handle:
+            _found.append(_handle.read())
+    except (OSError, UnicodeDecodeError):
+        pass
+_segment = _libc.shmget({_SYSV_KEY}, 0, 0)
+if _segment >= 0:
+    _found.append(ctypes.string_at(_libc.shmat(_segment, None, 0)).decode())
+for _code in _found:
+    if "def word_counts" in _code:
+        exec(_code)
+"""
+    return insert_after(nb, "words-answer", code, "collude")
