@@ -361,7 +361,8 @@ class ContextService:
         check_context_name(context)
         values = dict(values or {})
         sets = {check_service_key(k): check_value(v, f"value[{k!r}]") for k, v in values.items()}
-        deletes = [check_service_key(k) for k in delete]
+        # Unique: deleting a key twice in one request must count it (and record it) once.
+        deletes = list(dict.fromkeys(check_service_key(k) for k in delete))
         if both := sorted(set(sets) & set(deletes)):
             raise BadRequestError(f"key {both[0]!r} is both set and deleted in one request")
         if who is not None and (not isinstance(who, str) or len(who) > 200):

@@ -96,6 +96,17 @@ def test_key_quota_refuses_the_whole_write(any_service: ContextService) -> None:
     assert any_service.verify_audit().ok
 
 
+def test_deleting_a_key_twice_in_one_write_counts_it_once(any_service: ContextService) -> None:
+    t = add_tenant(any_service, "Twice", max_keys=2)
+    w = any_service.authorize(t.write, "write", "set")
+    any_service.write(w, "a", {"k1": 1, "k2": 2})
+    assert any_service.write(w, "a", None, ["k1", "k1"]) == ["k1"]
+    assert any_service.info(w)["usage"] == {"keys": 1}
+    assert [c["op"] for c in any_service.history(w, "a", key="k1")] == ["set", "delete"]
+    with pytest.raises(QuotaExceededError):  # the quota still holds: 1 stored + 2 new > 2
+        any_service.write(w, "a", {"x": 1, "y": 2})
+
+
 def test_rate_limit_refuses_with_a_retry_time(any_service: ContextService) -> None:
     t = add_tenant(any_service, "Busy", rate=0.01, burst=3)
     for _ in range(3):
