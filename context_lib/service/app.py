@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -143,9 +144,12 @@ def _query_float(request: Request, name: str) -> float | None:
     if raw is None:
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise BadRequestError(f"query parameter {name!r} must be a number, not {raw!r}") from None
+        value = math.nan
+    if not math.isfinite(value):  # "nan" would silently match nothing
+        raise BadRequestError(f"query parameter {name!r} must be a number, not {raw!r}")
+    return value
 
 
 def _query_int(request: Request, name: str, default: int) -> int:
