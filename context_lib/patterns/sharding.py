@@ -75,18 +75,18 @@ class ShardedStore:
 
     def put_many(self, items: Mapping[str, Any]) -> int:
         """Write ``items``, each to its shard; all or nothing (see the class notes)."""
-        groups: dict[str, dict[str, Any]] = defaultdict(dict)
-        for key, value in items.items():
-            groups[self.ring.node_for(check_key(key))][key] = value
-        with self._lock:
+        with self._lock:  # owners are looked up under the lock a rebalance takes too
+            groups: dict[str, dict[str, Any]] = defaultdict(dict)
+            for key, value in items.items():
+                groups[self.ring.node_for(check_key(key))][key] = value
             return self._write(groups, {})
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Delete ``keys`` from their shards; all or nothing (see the class notes)."""
-        groups: dict[str, list[str]] = defaultdict(list)
-        for key in keys:
-            groups[self.ring.node_for(check_key(key))].append(key)
         with self._lock:
+            groups: dict[str, list[str]] = defaultdict(list)
+            for key in keys:
+                groups[self.ring.node_for(check_key(key))].append(key)
             self._write({}, groups)
 
     def _write(self, puts: dict[str, dict[str, Any]], deletes: dict[str, list[str]]) -> int:

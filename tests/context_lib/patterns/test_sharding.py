@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+
 import pytest
 
 from context_lib.patterns import (
@@ -101,3 +104,22 @@ def test_construction_from_a_sequence_and_errors() -> None:
     with sharded:
         pass
     assert all(s.closed for s in sharded.stores.values())  # type: ignore[attr-defined]
+
+
+def test_a_node_added_while_a_write_is_routed_loses_no_key() -> None:
+    sharded, _ = make(2)
+    adder = threading.Thread(target=sharded.add_node, args=("node-new", SpyStore()))
+    data = {f"k.{i}": i for i in range(300)}
+
+    class Items(dict[str, int]):
+        def items(self) -> Iterator[tuple[str, int]]:  # type: ignore[override]
+            yield from super().items()
+            # Every owner is chosen: a node joining now must wait for the write to land,
+            # or the write would put keys on shards that no longer own them.
+            adder.start()
+            adder.join(0.5)
+
+    sharded.put_many(Items(data))
+    adder.join()
+    assert "node-new" in sharded.stores
+    assert {key: sharded.get(key) for key in data} == data
