@@ -83,13 +83,17 @@ class CachedStore:
         owned = {check_key(k): own(v, f"value[{k!r}]") for k, v in items.items()}
         with self._lock:
             self._writes += 1
+            seen = self._writes
             for key in owned:  # a failing write must not leave an old value cached
                 self._cache.pop(key, None)
         written = self.store.put_many(owned)
         with self._lock:
+            # Another write that ran meanwhile may have reached the store after ours:
+            # caching our values then could shadow its newer ones, so leave them out.
+            if self._writes == seen:
+                for key, value in owned.items():
+                    self._insert(key, value)
             self._writes += 1
-            for key, value in owned.items():
-                self._insert(key, value)
         return written
 
     def delete_many(self, keys: Iterable[str]) -> None:

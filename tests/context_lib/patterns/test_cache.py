@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -142,3 +144,22 @@ def test_a_read_racing_a_write_never_caches_the_stale_value() -> None:
     reader.join(5)
     assert seen == ["old"]  # the read began before the write
     assert cached.get("k") == "new"  # but its stale value was not cached
+
+
+def test_two_overlapping_writes_never_leave_the_older_value_cached() -> None:
+    class Overtaken(SpyStore):
+        """The first write lands, then a second writer overwrites it before it returns."""
+
+        cached: CachedStore
+
+        def put_many(self, items: Mapping[str, Any]) -> int:
+            written = super().put_many(items)
+            if items == {"k": "first"}:
+                self.cached.put_many({"k": "second"})
+            return written
+
+    backend = Overtaken()
+    cached = backend.cached = CachedStore(backend, max_keys=10)
+    cached.put_many({"k": "first"})
+    assert backend.inner.get("k") == "second"
+    assert cached.get("k") == "second"
