@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
+from certificates._json import loads_strict
 from certificates.errors import CredentialError
 
 __all__ = [
@@ -52,12 +53,15 @@ class _Scripts(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
         self._current: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "script":
             ident = dict(attrs).get("id")
             self._current = ident if ident in (CREDENTIAL_SCRIPT_ID, JWT_SCRIPT_ID) else None
+            if self._current is not None:
+                self.counts[self._current] = self.counts.get(self._current, 0) + 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
@@ -70,12 +74,23 @@ class _Scripts(HTMLParser):
 
 def _json_object(text: str | bytes, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = loads_strict(text)
+    except json.JSONDecodeError as exc:
         raise BundleError(f"the {where} is not valid JSON ({exc.__class__.__name__})") from None
+    except ValueError as exc:  # duplicate keys, NaN, nesting, not UTF-8
+        raise BundleError(f"the {where} is not acceptable JSON: {exc}") from None
     if not isinstance(value, dict):
         raise BundleError(f"the {where} is not a JSON object")
     return value
+
+
+def _one_each(where: str, credentials: int, jwts: int) -> None:
+    """A certificate carries one credential (and one JWT): a second copy is ambiguous."""
+    if credentials > 1 or jwts > 1:
+        raise BundleError(
+            f"the {where} carries {credentials} credentials and {jwts} JWTs; a certificate "
+            "carries at most one of each, so which one to believe is ambiguous"
+        )
 
 
 def _from_pdf(data: bytes) -> Bundle:
@@ -92,6 +107,7 @@ def _from_pdf(data: bytes) -> Bundle:
         raise BundleError(f"the PDF cannot be read ({exc.__class__.__name__})") from None
     if not credential_files and not jwt_files:
         raise BundleError("the PDF has no attached credential")
+    _one_each("PDF", len(credential_files), len(jwt_files))
     credential = (
         _json_object(credential_files[0], "PDF's credential attachment")
         if credential_files
@@ -111,6 +127,11 @@ def _from_html(text: str) -> Bundle:
     raw_jwt = parser.found.get(JWT_SCRIPT_ID)
     if raw_credential is None and raw_jwt is None:
         raise BundleError("the HTML page embeds no credential")
+    _one_each(
+        "HTML page",
+        parser.counts.get(CREDENTIAL_SCRIPT_ID, 0),
+        parser.counts.get(JWT_SCRIPT_ID, 0),
+    )
     credential = (
         _json_object(raw_credential, "page's embedded credential")
         if raw_credential is not None

