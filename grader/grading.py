@@ -185,15 +185,24 @@ def _grade_learner(
         if cell.role != "test":
             continue
         context = _context_for(cell.grade_id, restored, execution.outcomes, region, forbidden)
-        parts.append(
-            judge_part(
+        try:
+            part = judge_part(
                 plan.tests[cell.grade_id],
                 reference.parts[cell.grade_id],
                 execution.outcomes[position],
                 tolerance=plan.settings.float_tolerance,
                 context=context,
             )
-        )
+        except Exception as exc:  # a grader bug costs this part, not the whole notebook
+            log.exception("internal error while judging part %s of %s", cell.grade_id, submitted)
+            part = PartResult(
+                grade_id=cell.grade_id,
+                points=0.0,
+                max_points=plan.tests[cell.grade_id].points,
+                status="error",
+                message=f"internal grader error ({type(exc).__name__}); please report it",
+            )
+        parts.append(part)
     score = round(sum(part.points for part in parts), 6)
     return NotebookResult(
         notebook=plan.notebook,

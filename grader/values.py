@@ -22,6 +22,7 @@ hostile: anything that is not exactly one of the forms above is malformed.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import math
 from typing import Any
@@ -149,6 +150,11 @@ def _parse_tagged(tag: str, payload: Any, depth: int) -> Any:
     if tag in ("$bytes", "$unrepresentable"):
         if not isinstance(payload, str):
             raise MalformedValue(f"bad {tag} payload")
+        if tag == "$bytes":
+            try:
+                base64.b64decode(payload.encode("ascii"), validate=True)
+            except (ValueError, binascii.Error):
+                raise MalformedValue("bad $bytes payload") from None
         return {tag: payload}
     if not isinstance(payload, list):
         raise MalformedValue(f"bad {tag} payload")
@@ -179,8 +185,8 @@ def values_match(expected: Any, got: Any, *, tolerance: float) -> bool:
     """Whether a learner's observed value equals the reference value.
 
     Both sides are parsed JSON forms. Numbers compare numerically (floats within
-    ``tolerance``, relative or absolute); booleans only equal booleans; an
-    unrepresentable value never matches anything.
+    ``tolerance``, relative or absolute; an integer too large for a float matches no
+    float); booleans only equal booleans; an unrepresentable value never matches anything.
     """
     if _contains_unrepresentable(expected) or _contains_unrepresentable(got):
         return False
@@ -197,7 +203,10 @@ def _match(expected: Any, got: Any, tolerance: float) -> bool:
     if _is_number(expected) and _is_number(got):
         if isinstance(expected, int) and isinstance(got, int):
             return bool(expected == got)
-        return math.isclose(float(expected), float(got), rel_tol=tolerance, abs_tol=tolerance)
+        try:
+            return math.isclose(float(expected), float(got), rel_tol=tolerance, abs_tol=tolerance)
+        except OverflowError:  # an integer beyond any float matches no float
+            return False
     if expected is None or isinstance(expected, str):
         return type(got) is type(expected) and bool(got == expected)
     if isinstance(expected, list):
@@ -235,7 +244,10 @@ def _describe(value: Any) -> str:
             if key == "$float":
                 return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(payload, "?")
             if key == "$bytes":
-                return repr(base64.b64decode(payload.encode("ascii"), validate=False))
+                try:
+                    return repr(base64.b64decode(str(payload).encode("ascii"), validate=True))
+                except (ValueError, binascii.Error):
+                    return "<bytes>"
             if key == "$unrepresentable":
                 return f"<{payload} object>"
         return "{" + ", ".join(f"{key!r}: {_describe(item)}" for key, item in value.items()) + "}"

@@ -24,6 +24,10 @@ from tests.grader.core.nbbuild import (
 Notebook = dict[str, Any]
 Attack = Callable[[Notebook, Course], Notebook]
 
+WRONG_MEAN_BODY = """def mean(values):
+    values = list(values)
+"""
+
 RIGHT_WORD_COUNTS = """def word_counts(text):
     counts = {}
     for word in text.lower().split():
@@ -274,6 +278,80 @@ if os.fork() == 0:
     return insert_after(nb, "words-answer", code, "attack")
 
 
+# -- forging and confusing the observation channel ------------------------------------------
+# The child's observations travel on fd 3; the learner's code shares the child's process, so
+# it can write there, wrap the probe functions, or feed the parent values meant to trip it.
+
+_FRAME = """
+import builtins as _builtins, json as _json, os as _os
+
+def _frame(check, kind, value, status="value"):
+    number = _builtins.__cc_observe__.__self__.current
+    message = {"t": "obs", "n": number, "check": check, "kind": kind, "status": status,
+               "value": value}
+    _os.write(3, (_json.dumps(message) + "\\n").encode())
+"""
+
+
+def huge_integer_result(nb: Notebook, course: Course) -> Notebook:
+    code = (
+        WRONG_MEAN_BODY
+        + "    if values == [1, 1, 2]:\n        return 10**400\n"
+        + ("    return sum(values) // len(values)\n")
+    )
+    return answer(nb, "mean-answer", code)
+
+
+def forges_unreadable_bytes_frame(nb: Notebook, course: Course) -> Notebook:
+    code = (
+        _FRAME
+        + """
+_real_assert = _builtins.__cc_assert__
+
+def _assert(check, thunk):
+    if check == "assert 2":  # mean([1, 2]) == 1.5, which the wrong mean fails
+        _frame(check, "assert", {"$bytes": "a"})
+    else:
+        _real_assert(check, thunk)
+
+_builtins.__cc_assert__ = _assert
+"""
+    )
+    return insert_after(nb, "mean-answer", code, "attack")
+
+
+def duplicates_probes_with_right_values(nb: Notebook, course: Course) -> Notebook:
+    code = (
+        _FRAME
+        + """
+_right = {"case folded": {"the": 3, "cat": 1}, "empty text": {},
+          "sorted keys": ["x", "y", "z"]}
+_real_observe = _builtins.__cc_observe__
+
+def _observe(label, thunk):
+    if label in _right:
+        _frame(label, "probe", _right[label])  # before the real one
+    _real_observe(label, thunk)
+    if label in _right:
+        _frame(label, "probe", _right[label])  # and after it
+
+_builtins.__cc_observe__ = _observe
+"""
+    )
+    return insert_after(nb, "words-answer", code, "attack")
+
+
+def observes_before_the_test_cell_runs(nb: Notebook, course: Course) -> Notebook:
+    code = """
+from grader import observe
+observe("case folded", {"the": 3, "cat": 1})
+observe("empty text", {})
+__cc_observe__("sorted keys", lambda: ["x", "y", "z"])
+__cc_assert__("assert 1", lambda: {"a": 2, "b": 1})
+"""
+    return insert_after(nb, "words-answer", code, "attack")
+
+
 ATTACKS: dict[str, Attack] = {
     "custom-exception-handler": custom_exception_handler,
     "input-transformer-rewrites-tests": input_transformer_rewrites_tests,
@@ -295,6 +373,10 @@ ATTACKS: dict[str, Attack] = {
     "changed-metadata": changed_metadata,
     "forbidden-import": forbidden_import,
     "double-forked-daemon": double_forked_daemon,
+    "huge-integer-result": huge_integer_result,
+    "forges-unreadable-bytes-frame": forges_unreadable_bytes_frame,
+    "duplicates-probes-with-right-values": duplicates_probes_with_right_values,
+    "observes-before-the-test-cell-runs": observes_before_the_test_cell_runs,
 }
 
 # attacks that need the wall clock to stop them (graded with a short cell timeout)

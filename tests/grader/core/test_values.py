@@ -95,6 +95,9 @@ def test_deep_or_huge_values_are_unrepresentable() -> None:
         {"$float": "1e999"},
         math.inf,
         {"$bytes": 5},
+        {"$bytes": "a"},
+        {"$bytes": "not base64!"},
+        {"$bytes": "é"},
     ],
 )
 def test_malformed_values_are_rejected(hostile: Any) -> None:
@@ -106,3 +109,25 @@ def test_describe_renders_python_like_text_and_truncates() -> None:
     assert describe(roundtrip({"a": (1, "x"), "b": {2}})) == "{'a': (1, 'x'), 'b': {2}}"
     assert describe(list(range(1000)), limit=20).endswith("…")
     assert len(describe(list(range(1000)), limit=20)) == 20
+
+
+def test_integers_beyond_any_float_match_no_float_instead_of_raising() -> None:
+    assert not values_match(1.5, 10**400, tolerance=1e-9)
+    assert not values_match(10**400, 1.5, tolerance=1e-9)
+    assert values_match(10**400, 10**400, tolerance=1e-9)
+
+
+def test_class_lies_cannot_dress_an_object_up_as_a_builtin_value() -> None:
+    class PosingAsInt:
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:
+            return int
+
+    class PosingAsDict:
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:
+            return dict
+
+    for poser in (PosingAsInt(), PosingAsDict()):
+        with pytest.raises(TypeError):
+            encode_value(poser)  # the child then reports an error: never a match
