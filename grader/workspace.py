@@ -10,6 +10,7 @@ copies them into a workspace folder of the learner's choice (default
       .context-course/workspace.json                    what was copied, from which release
       .context-course/release/01-basic-operations.ipynb the pristine copy it started from
       .context-course/progress.json                     local check results (grader.progress)
+      .context-course/jupyter-config/                   the lab session's Jupyter settings
 
 Syncing again never overwrites a learner's work: new notebooks are added, a deleted one is
 restored, an untouched one is brought up to date, and one the learner changed while the
@@ -38,6 +39,9 @@ from grader.nbsource import file_sha256
 
 __all__ = [
     "DEFAULT_WORKSPACE",
+    "INSTRUCTOR_LAB_EXTENSIONS",
+    "INSTRUCTOR_SERVER_EXTENSIONS",
+    "LAB_CONFIG_DIR",
     "STATE_DIR",
     "Release",
     "SyncReport",
@@ -45,6 +49,7 @@ __all__ = [
     "WorkspaceError",
     "find_workspace",
     "lab_argv",
+    "lab_environment",
     "load_json_file",
     "locate_release",
     "notebook_number",
@@ -55,6 +60,7 @@ __all__ = [
     "start_lab",
     "sync_workspace",
     "widgets_extension_missing",
+    "write_lab_config",
 ]
 
 #: The folder ``context-course lab`` creates when none is given.
@@ -64,6 +70,18 @@ STATE_DIR = ".context-course"
 _STATE_FILE = "workspace.json"
 _FORMAT = "context-course-workspace"
 _FORMAT_VERSION = 1
+#: The lab session's own Jupyter configuration, inside :data:`STATE_DIR`.
+LAB_CONFIG_DIR = "jupyter-config"
+#: nbgrader's JupyterLab extension: the "Nbgrader" menu, "Create Assignment", the
+#: formgrader and assignment lists. Instructor tools, so hidden in the learner's lab.
+INSTRUCTOR_LAB_EXTENSIONS = ("@jupyter/nbgrader",)
+#: The nbgrader server extensions behind that UI, switched off in the learner's lab.
+INSTRUCTOR_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.assignment_list",
+    "nbgrader.server_extensions.course_list",
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.validate_assignment",
+)
 _SKIPPED = frozenset({".ipynb_checkpoints", "__pycache__", ".DS_Store"})
 
 
@@ -493,19 +511,57 @@ def lab_argv(
     return argv
 
 
+def write_lab_config(folder: Path) -> Path:
+    """Write the learner lab session's own Jupyter configuration into ``folder``.
+
+    It hides nbgrader's instructor UI (:data:`INSTRUCTOR_LAB_EXTENSIONS` disabled in
+    JupyterLab's ``labconfig/page_config.json``, :data:`INSTRUCTOR_SERVER_EXTENSIONS`
+    switched off in ``jupyter_server_config.json``) and changes nothing else: every other
+    extension, the widgets extension included, stays as installed. The files apply only to
+    a server started with :func:`lab_environment`; the learner's own Jupyter settings and
+    the instructor's installation are left alone. Returns ``folder``.
+    """
+    folder = Path(folder)
+    page_config = {"disabledExtensions": dict.fromkeys(INSTRUCTOR_LAB_EXTENSIONS, True)}
+    server_config = {
+        "ServerApp": {"jpserver_extensions": dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, False)}
+    }
+    write_atomic(folder / "labconfig" / "page_config.json", json.dumps(page_config, indent=2))
+    write_atomic(folder / "jupyter_server_config.json", json.dumps(server_config, indent=2))
+    return folder
+
+
+def lab_environment(config_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a lab session that reads ``config_dir`` (see :func:`write_lab_config`).
+
+    ``config_dir`` goes first on ``JUPYTER_CONFIG_PATH``, the highest-priority place Jupyter
+    reads configuration from, ahead of any path already there; ``JUPYTER_CONFIG_DIR``
+    (the learner's own settings) is untouched. ``base`` defaults to ``os.environ``.
+    """
+    env = dict(os.environ if base is None else base)
+    existing = env.get("JUPYTER_CONFIG_PATH")
+    paths = [str(Path(config_dir).resolve())]
+    if existing:
+        paths.append(existing)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    return env
+
+
 def widgets_extension_missing() -> bool:
     """Whether JupyterLab lacks the widgets extension (the check panels would not render)."""
     return importlib.util.find_spec("jupyterlab_widgets") is None
 
 
-def start_lab(argv: list[str], cwd: Path) -> int:
+def start_lab(argv: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> int:
     """Run JupyterLab in the foreground until it exits; return its exit code.
+
+    ``env`` is its environment (default: this process's; see :func:`lab_environment`).
 
     Ctrl+C reaches JupyterLab too (same process group), which shuts its kernels down;
     SIGTERM sent to this process is passed on to it. Either way this function waits for
     JupyterLab to finish instead of leaving it behind.
     """
-    with subprocess.Popen(argv, cwd=cwd) as process:
+    with subprocess.Popen(argv, cwd=cwd, env=None if env is None else dict(env)) as process:
         previous = None
         if threading.current_thread() is threading.main_thread():
 

@@ -26,17 +26,21 @@ from grader.sandbox import shutdown_sandboxes
 from grader.submit import submit_workspace
 from grader.workspace import (
     DEFAULT_WORKSPACE,
+    LAB_CONFIG_DIR,
+    STATE_DIR,
     SyncReport,
     Workspace,
     WorkspaceError,
     find_workspace,
     lab_argv,
+    lab_environment,
     locate_release,
     open_workspace,
     regular_file_inside,
     start_lab,
     sync_workspace,
     widgets_extension_missing,
+    write_lab_config,
 )
 
 __all__ = ["check", "demo", "lab", "progress", "submit"]
@@ -114,7 +118,8 @@ def lab(
     """Copy the learner notebooks into your workspace and open it in JupyterLab.
 
     Your copies are yours: running `lab` again adds notebooks the course gained and never
-    overwrites your work. Stop JupyterLab with Ctrl+C.
+    overwrites your work. nbgrader's instructor menus are hidden in this session (your own
+    Jupyter settings are not changed). Stop JupyterLab with Ctrl+C.
 
     Example: `context-course lab --workspace ~/context-course --port 8890`
     """
@@ -128,6 +133,7 @@ def lab(
             except WorkspaceError:
                 root = Path.cwd() / DEFAULT_WORKSPACE
         report = sync_workspace(root, release)
+        config_dir = write_lab_config(root / STATE_DIR / LAB_CONFIG_DIR)
     except WorkspaceError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
@@ -141,7 +147,8 @@ def lab(
             err=True,
         )
     typer.echo("starting JupyterLab (stop it with Ctrl+C) …")
-    code = start_lab(lab_argv(root, port=port, open_browser=not no_browser), root)
+    argv = lab_argv(root, port=port, open_browser=not no_browser)
+    code = start_lab(argv, root, env=lab_environment(config_dir))
     if code != 0:
         raise UserError(f"JupyterLab exited with code {code}", exit_code=code)
 

@@ -6,7 +6,9 @@ Every error path must end in one ``error: …`` line and a non-zero exit, never 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from grader.cli import main
 from grader.workspace import open_workspace
 from tests.learner_course import SOLVED_ADD, adding_notebook, make_course, write_notebook
 
+Launch = tuple[list[str], Path, Mapping[str, str] | None]
+
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
@@ -23,12 +27,12 @@ def course(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def launched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], Path]]:
-    """Record the JupyterLab command instead of starting a server."""
-    calls: list[tuple[list[str], Path]] = []
+def launched(monkeypatch: pytest.MonkeyPatch) -> list[Launch]:
+    """Record the JupyterLab command, folder and environment instead of starting a server."""
+    calls: list[Launch] = []
 
-    def fake_start(argv: list[str], cwd: Path) -> int:
-        calls.append((argv, cwd))
+    def fake_start(argv: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> int:
+        calls.append((argv, cwd, env))
         return 0
 
     monkeypatch.setattr("grader.cli.learner.start_lab", fake_start)
@@ -49,7 +53,7 @@ def _one_error_line(err: str) -> str:
 
 
 @pytest.fixture
-def workspace(course: Path, tmp_path: Path, launched: list[tuple[list[str], Path]]) -> Path:
+def workspace(course: Path, tmp_path: Path, launched: list[Launch]) -> Path:
     root = tmp_path / "ws"
     assert main(["lab", "--from", str(course), "--workspace", str(root), "--no-browser"]) == 0
     return root
@@ -61,7 +65,7 @@ def workspace(course: Path, tmp_path: Path, launched: list[tuple[list[str], Path
 def test_lab_creates_the_workspace_and_starts_jupyterlab_there(
     course: Path,
     tmp_path: Path,
-    launched: list[tuple[list[str], Path]],
+    launched: list[Launch],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = tmp_path / "ws"
@@ -70,16 +74,40 @@ def test_lab_creates_the_workspace_and_starts_jupyterlab_there(
     assert code == 0
     assert "01-adding: added" in out and "02-words: added" in out
     assert open_workspace(root).slugs == ["01-adding", "02-words"]
-    ((argv, cwd),) = launched
+    ((argv, cwd, _env),) = launched
     assert cwd == root.resolve()
     assert f"--ServerApp.root_dir={root.resolve()}" in argv
     assert "--port=8899" in argv and "--no-browser" in argv
 
 
+def test_lab_hides_nbgrader_instructor_ui_in_its_own_session_config(
+    course: Path,
+    tmp_path: Path,
+    launched: list[Launch],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "my-settings"))
+    root = tmp_path / "ws"
+    assert main(["lab", "--from", str(course), "-w", str(root), "--no-browser"]) == 0
+    ((_argv, _cwd, env),) = launched
+    assert env is not None
+    session = root.resolve() / ".context-course" / "jupyter-config"
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(session), "/elsewhere"]
+    assert env["JUPYTER_CONFIG_DIR"] == str(tmp_path / "my-settings")  # learner's settings kept
+    page = json.loads((session / "labconfig" / "page_config.json").read_text())
+    assert page == {"disabledExtensions": {"@jupyter/nbgrader": True}}
+    server = json.loads((session / "jupyter_server_config.json").read_text())
+    assert (
+        server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
+    )
+    assert not (tmp_path / "my-settings").exists()  # nothing written to the learner's settings
+
+
 def test_lab_in_the_current_folder_uses_the_default_workspace(
     course: Path,
     tmp_path: Path,
-    launched: list[tuple[list[str], Path]],
+    launched: list[Launch],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -101,7 +129,7 @@ def test_lab_reports_a_jupyterlab_failure(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("grader.cli.learner.start_lab", lambda argv, cwd: 3)
+    monkeypatch.setattr("grader.cli.learner.start_lab", lambda argv, cwd, env=None: 3)
     assert main(["lab", "--from", str(course), "-w", str(tmp_path / "ws")]) == 3
     assert _one_error_line(capsys.readouterr().err) == "error: JupyterLab exited with code 3"
 
@@ -118,7 +146,7 @@ def test_lab_errors_are_one_line(
     expected: str,
     course: Path,
     tmp_path: Path,
-    launched: list[tuple[list[str], Path]],
+    launched: list[Launch],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     (tmp_path / "empty").mkdir()
@@ -138,7 +166,7 @@ def test_lab_bad_flags_are_usage_errors(
     shown: str,
     course: Path,
     tmp_path: Path,
-    launched: list[tuple[list[str], Path]],
+    launched: list[Launch],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     (tmp_path / "file.txt").write_text("x")
@@ -152,7 +180,7 @@ def test_lab_bad_flags_are_usage_errors(
 def test_lab_outside_any_course_without_a_shipped_course(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    launched: list[tuple[list[str], Path]],
+    launched: list[Launch],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
+import secrets
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -14,13 +22,16 @@ from grader.workspace import (
     WorkspaceError,
     find_workspace,
     lab_argv,
+    lab_environment,
     locate_release,
     notebook_number,
     open_workspace,
     same_work,
     shipped_course_root,
     sync_workspace,
+    write_lab_config,
 )
+from tests.conftest import free_port
 from tests.learner_course import SOLVED_ADD, adding_notebook, make_course, write_notebook
 
 
@@ -208,3 +219,81 @@ def test_lab_argv_serves_the_workspace(tmp_path: Path) -> None:
     assert f"--ServerApp.root_dir={tmp_path}" in argv
     assert {"--port=8899", "--ServerApp.port_retries=0", "--no-browser"} <= set(argv)
     assert ("--allow-root" in argv) == (os.geteuid() == 0)
+
+
+def test_lab_config_disables_only_nbgrader_and_is_read_first(tmp_path: Path) -> None:
+    folder = write_lab_config(tmp_path / "session")
+    page = json.loads((folder / "labconfig" / "page_config.json").read_text())
+    assert page == {"disabledExtensions": {"@jupyter/nbgrader": True}}
+    server = json.loads((folder / "jupyter_server_config.json").read_text())
+    assert set(server) == {"ServerApp"} and set(server["ServerApp"]) == {"jpserver_extensions"}
+    switched = server["ServerApp"]["jpserver_extensions"]
+    assert switched and all(
+        name.startswith("nbgrader.") and not on for name, on in switched.items()
+    )
+    env = lab_environment(folder, {"PATH": "/bin", "JUPYTER_CONFIG_PATH": "/a" + os.pathsep + "/b"})
+    assert env == {
+        "PATH": "/bin",
+        "JUPYTER_CONFIG_PATH": os.pathsep.join([str(folder.resolve()), "/a", "/b"]),
+    }
+    assert lab_environment(folder, {})["JUPYTER_CONFIG_PATH"] == str(folder.resolve())
+
+
+def _get(url: str, token: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return reply.status, reply.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+def _lab_page_config(url: str, token: str, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while True:
+        assert process.poll() is None, "JupyterLab exited"
+        try:
+            status, page = _get(f"{url}/lab", token)
+        except (urllib.error.URLError, OSError):
+            status, page = 0, ""
+        if status == 200:
+            break
+        assert time.monotonic() < deadline, "JupyterLab did not serve /lab within 90 s"
+        time.sleep(0.25)
+    found = re.search(
+        r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.DOTALL
+    )
+    assert found, "no page config in /lab"
+    return dict(json.loads(html.unescape(found.group(1))))
+
+
+@pytest.mark.slow
+def test_a_real_lab_session_hides_nbgrader_and_keeps_the_widgets_extension(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    token = secrets.token_hex(16)
+    base = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "settings"),  # nothing of this machine's own
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        JUPYTER_TOKEN=token,
+    )
+    env = lab_environment(write_lab_config(tmp_path / "session"), base)
+    port = free_port()
+    argv = [*lab_argv(root, port=port, open_browser=False), "--ServerApp.ip=127.0.0.1"]
+    with subprocess.Popen(
+        argv, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as process:
+        try:
+            config = _lab_page_config(f"http://127.0.0.1:{port}", token, process)
+            formgrader, _ = _get(f"http://127.0.0.1:{port}/formgrader", token)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    loaded = {extension["name"] for extension in config["federated_extensions"]}
+    disabled = set(config["disabledExtensions"])
+    assert "@jupyter/nbgrader" in disabled
+    assert "@jupyter-widgets/jupyterlab-manager" in loaded - disabled
+    assert formgrader == 404  # nbgrader's server side is off too
