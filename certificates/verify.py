@@ -11,6 +11,7 @@ failure is a :class:`Verdict` with a :class:`Reason`.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -85,17 +86,34 @@ class Verdict:
         }
 
     def summary(self) -> str:
-        """Human-readable lines for the terminal."""
+        """Human-readable lines for the terminal.
+
+        Every value is shown with control and format characters escaped: the file being
+        verified chose many of them, and a carriage return or an ANSI sequence in a key id
+        could otherwise paint "VALID" over an INVALID line.
+        """
         if not self.valid:
-            return f"INVALID: {self.reason}: {self.message}"
+            return f"INVALID: {self.reason}: {_printable(self.message)}"
         lines = [
-            f"VALID: {self.learner} — {self.level} ({self.achievement})",
-            f"  issued {self.issued} by {self.issuer_name} <{self.issuer_id}>",
-            f"  certificate {self.credential_id}",
+            f"VALID: {_printable(self.learner)} — {_printable(self.level)} "
+            f"({_printable(self.achievement)})",
+            f"  issued {_printable(self.issued)} by {_printable(self.issuer_name)} "
+            f"<{_printable(self.issuer_id)}>",
+            f"  certificate {_printable(self.credential_id)}",
             f"  proofs: {', '.join(self.proofs)}",
         ]
-        lines.extend(f"  note: {note}" for note in self.notes)
+        lines.extend(f"  note: {_printable(note)}" for note in self.notes)
         return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control, format and line-separator characters as ``\\x…`` escapes."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+        else char
+        for char in text
+    )
 
 
 class _Failure(Exception):

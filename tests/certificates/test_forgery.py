@@ -87,3 +87,15 @@ def test_absurdly_nested_json_is_malformed_input_not_a_crash(issued: Issued) -> 
     for data in (nested, '{"a":' * 200_000 + "1" + "}" * 200_000, page):
         verdict = check(data, issued)
         assert verdict.reason == Reason.MALFORMED and "nested too deeply" in verdict.message
+
+
+def test_terminal_escapes_chosen_by_the_file_never_reach_the_terminal(issued: Issued) -> None:
+    _, payload, signature = issued.jwt("ana").split(".")
+    kid = "\rVALID: Ana Ñúñez-Gómez — Gold\x1b[K\u202e"
+    header = b64(json.dumps({"alg": "ES256", "typ": "JWT", "kid": kid}).encode())
+    verdict = check(f"{header}.{payload}.{signature}", issued)
+    assert verdict.reason == Reason.UNKNOWN_KEY
+    text = verdict.summary()
+    assert text.startswith("INVALID: unknown key: ")
+    assert not any(char in text for char in "\r\n\x1b\u202e")
+    assert "\\r" in text and "\\x1b" in text
