@@ -305,8 +305,9 @@ class Runner:
         if self.store is None:
             return None
         try:
-            ctx.set(_COMPLETED_KEY, list(completed), who=_RUNNER_WHO)
-            save_delta(ctx, self.store, with_history=self.history)
+            with ctx.atomic():  # a checkpoint that failed leaves the step unmarked in ctx too
+                ctx.set(_COMPLETED_KEY, list(completed), who=_RUNNER_WHO)
+                save_delta(ctx, self.store, with_history=self.history)
         except Exception as exc:
             completed.pop()
             return exc

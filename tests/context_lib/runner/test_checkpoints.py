@@ -150,6 +150,9 @@ def test_a_failing_checkpoint_stops_the_run() -> None:
     assert result.failed_step == "load"
     assert isinstance(result.error, OSError)
     assert result.step("stats").status == "not_run"
+    # The context agrees with the store: "load" is not marked as completed.
+    assert result.context.get("_runner.completed") == []
+    assert load(store).get("_runner.completed") == []
 
 
 @pytest.mark.slow
