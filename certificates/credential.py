@@ -90,8 +90,15 @@ class ExerciseScore:
 
     @property
     def percent(self) -> float:
-        """Score as a percentage of the exercise's points (0 when it has none)."""
-        return 100.0 * self.score / self.max_score if self.max_score > 0 else 0.0
+        """Score as a percentage of the exercise's points, within 0–100 (0 when it has none).
+
+        A manual score entered above the maximum (or below zero) in formgrader never lifts
+        a learner past 100%, so it cannot buy a level through the Gold average.
+        """
+        if not self.max_score > 0:  # also refuses NaN
+            return 0.0
+        share = 100.0 * self.score / self.max_score
+        return min(max(share, 0.0), 100.0) if share == share else 0.0
 
 
 def format_datetime(moment: datetime) -> str:

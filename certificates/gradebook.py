@@ -112,10 +112,13 @@ def read_gradebook(
                     except MissingEntry:
                         continue
                     row = evidence.get((learner_id, exercise.slug), {})
+                    maximum = max(float(submission.max_score or 0.0), 0.0)
                     scores[exercise.number] = ExerciseScore(
                         number=exercise.number,
-                        score=float(submission.score or 0.0),
-                        max_score=float(submission.max_score or 0.0),
+                        # manual scores win in nbgrader, but are not checked against the
+                        # maximum: a certificate never claims more than full marks
+                        score=min(max(float(submission.score or 0.0), 0.0), maximum),
+                        max_score=maximum,
                         submission_hash=str(row.get("submission_hash") or ""),
                         course_version=str(row.get("course_version") or ""),
                         grader_version=str(row.get("grader_version") or ""),

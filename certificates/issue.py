@@ -18,6 +18,7 @@ Output layout (``output/certificates/``)::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -86,8 +87,17 @@ class Outcome:
 
 
 def learner_folder(out_dir: Path, learner_id: str) -> Path:
-    """``out_dir/<learner>``, with the id made safe as one path segment."""
+    """``out_dir/<learner>``, with the id made safe as one path segment.
+
+    An id that is not already a plain lower-case name (``ana``, ``li-2``) gets a short
+    hash of itself appended, so ids that differ only in the characters replaced here
+    (``a+b`` and ``a_b``) or in letter case (``Ana`` and ``ana``, one folder on macOS
+    and Windows) never share a folder and overwrite each other's certificates.
+    """
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", learner_id).strip(".") or "learner"
+    if safe != learner_id or not re.fullmatch(r"[a-z0-9._-]+", learner_id):
+        digest = hashlib.sha256(learner_id.encode("utf-8")).hexdigest()[:10]
+        safe = f"{safe[:80]}-{digest}"
     return out_dir / safe
 
 
@@ -244,7 +254,12 @@ def certify(
                 )
             )
             continue
-        folder = learner_folder(out_dir, learner_id)
+        earlier = next((r for r in registry.records if r.learner_id == learner_id), None)
+        folder = (
+            out_dir / earlier.folder  # an upgrade replaces the files it supersedes
+            if earlier and Path(earlier.folder).name == earlier.folder
+            else learner_folder(out_dir, learner_id)
+        )
         index = registry.next_index()
         try:
             files = issue_certificate(

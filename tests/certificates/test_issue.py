@@ -10,11 +10,27 @@ from pathlib import Path
 
 import pytest
 
-from certificates import GradebookError, PinnedIssuer, RenderError, revoke, verify_bytes
+from certificates import (
+    GradebookError,
+    LevelPolicy,
+    PinnedIssuer,
+    RegistryError,
+    RenderError,
+    revoke,
+    verify_bytes,
+)
+from certificates.curriculum import EXERCISES
 from certificates.gradebook import read_gradebook
-from certificates.issue import certify, sign_certificate
+from certificates.issue import certify, learner_folder, sign_certificate
 from certificates.registry import Registry
-from tests.certificates.builders import NOW, add_evidence_table, update_points
+from tests.certificates.builders import (
+    COURSE_ID,
+    NOW,
+    Student,
+    add_evidence_table,
+    build_gradebook,
+    update_points,
+)
 from tests.certificates.conftest import Issued
 
 LATER = NOW + timedelta(days=1)
@@ -105,7 +121,7 @@ def test_a_revoked_certificate_is_not_re_issued_automatically(
     (outcome,) = certify(records, settings=copy.settings, keyring=copy.keyring, now=LATER)
     assert outcome.action == "blocked" and "shared solutions" in outcome.message
     assert "--reissue-revoked" in outcome.message
-    with pytest.raises(Exception, match="no certificate"):
+    with pytest.raises(RegistryError, match="no certificate"):
         revoke(copy.settings, "urn:uuid:nope", reason="x")
 
 
@@ -156,3 +172,46 @@ def test_gradebook_problems_are_one_clear_error(issued: Issued, tmp_path: Path) 
     assert not (tmp_path / "missing.db").exists()
     with pytest.raises(GradebookError, match="no learner 'nobody'"):
         read_gradebook(issued.db_url, "context-course", ["nobody"])
+
+
+def _set_manual_score(url: str, learner: str, exercise: int, value: float) -> None:
+    """What an instructor typing into formgrader does (nbgrader does not bound it)."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    slug = EXERCISES[exercise - 1].slug
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gradebook = Gradebook(url, course_id=COURSE_ID)
+        try:
+            gradebook.find_grade("answer", slug, slug, learner).manual_score = value
+            gradebook.db.commit()
+        finally:
+            gradebook.close()
+            gradebook.engine.dispose()
+
+
+def test_a_manual_score_outside_the_points_buys_no_level(tmp_path: Path) -> None:
+    kim = Student("kim", "Kim", "Park", "kim@example.org", [7, 7, 7, 7, 7, 7, 7, 9])
+    url = build_gradebook(tmp_path / "gradebook.db", [kim])
+    policy = LevelPolicy.default()
+    (before,) = read_gradebook(url, COURSE_ID)
+    assert policy.decide(before.percents()).key == "silver"  # type: ignore[union-attr]
+    _set_manual_score(url, "kim", 1, 100)  # "100" typed for "10.0": 1000% would buy Gold
+    (after,) = read_gradebook(url, COURSE_ID)
+    assert after.percents()[1] == 100.0 and after.scores[1].score == 10.0
+    assert policy.decide(after.percents()).key == "silver"  # type: ignore[union-attr]
+    _set_manual_score(url, "kim", 2, -5)
+    (negative,) = read_gradebook(url, COURSE_ID)
+    assert negative.percents()[2] == 0.0 and negative.scores[2].score == 0.0
+
+
+def test_learner_ids_never_share_a_certificate_folder(tmp_path: Path) -> None:
+    ids = ["a+b", "a_b", "a@b", "Ana", "ana", "..x", "x.", "ünal", "_nal"]
+    folders = [learner_folder(tmp_path, learner) for learner in ids]
+    # distinct even on a case-insensitive file system (macOS, Windows)
+    assert len({folder.name.lower() for folder in folders}) == len(ids)
+    for folder in folders:
+        assert folder.parent == tmp_path and not folder.name.startswith(".")
+    assert learner_folder(tmp_path, "ana").name == "ana"  # plain ids stay readable
