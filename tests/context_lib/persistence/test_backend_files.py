@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,7 @@ from context_lib.persistence import (
     load,
     save_delta,
 )
-from tests.context_lib.helpers import ticking_clock
+from tests.context_lib.helpers import assert_all_closed, ticking_clock, track_sqlite_connections
 
 
 def test_json_file_is_deterministic_json(tmp_path: Path) -> None:
@@ -91,24 +90,14 @@ def test_sqlite_schema_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 def test_a_sqlite_store_that_fails_to_open_closes_its_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made: list[sqlite3.Connection] = []
-    real = sqlite3.connect
-
-    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(sqlite3, "connect", connect)
     newer = tmp_path / "newer.db"
-    conn = real(newer)
+    conn = sqlite3.connect(newer)
     conn.execute("PRAGMA user_version = 7")
     conn.close()
+    made = track_sqlite_connections(monkeypatch)
     with pytest.raises(CorruptStoreError, match="newer version"):
         SQLiteStore(newer)
-    assert made
-    for opened in made:
-        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-            opened.execute("SELECT 1")
+    assert_all_closed(made)
 
 
 def test_a_locked_sqlite_file_is_unavailable_not_corrupt(tmp_path: Path) -> None:

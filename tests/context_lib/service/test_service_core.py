@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +19,7 @@ from context_lib.service import (
     SQLiteBackend,
     open_backend,
 )
+from tests.context_lib.helpers import assert_all_closed, track_sqlite_connections
 from tests.context_lib.service.conftest import add_tenant
 
 
@@ -209,19 +208,9 @@ def test_a_different_master_key_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_one_error_and_leaks_no_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made: list[sqlite3.Connection] = []
-    real = sqlite3.connect
-
-    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(sqlite3, "connect", connect)
+    made = track_sqlite_connections(monkeypatch)
     path = tmp_path / "notes.db"
     path.write_bytes(b"not a database" * 100)
     with pytest.raises(ConfigurationError, match="file is not a database"):
         open_backend(f"sqlite:///{path}")
-    assert made
-    for conn in made:
-        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-            conn.execute("SELECT 1")
+    assert_all_closed(made)
