@@ -32,6 +32,7 @@ from certificates.issue import (
     export_issuer,
     issue_certificate,
     revoke,
+    rotate_keys,
 )
 from certificates.keys import Keyring, KeyStore, PinnedIssuer, default_key_dir
 from certificates.policy import Level, LevelPolicy
@@ -72,6 +73,7 @@ __all__ = [
     "issue_certificate",
     "read_gradebook",
     "revoke",
+    "rotate_keys",
     "verify_bytes",
     "verify_file",
 ]

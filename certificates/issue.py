@@ -56,6 +56,7 @@ __all__ = [
     "learner_folder",
     "publish_revocations",
     "revoke",
+    "rotate_keys",
     "sign_certificate",
 ]
 
@@ -321,6 +322,21 @@ def certify_gradebook(
     return certify(
         records, settings=settings, keyring=keyring, now=now, reissue_revoked=reissue_revoked
     )
+
+
+def rotate_keys(settings: CertificateSettings, *, now: datetime | None = None) -> Keyring:
+    """Retire the current keys, make new ones, and republish what they sign.
+
+    The issuer file is rewritten (retired keys stay listed, so old certificates keep
+    verifying) and, when one has been published, the revocation list is re-signed with
+    the new key: verifiers treat a list signed by a retired key as out of date.
+    """
+    keyring = settings.keystore.rotate()
+    export_issuer(settings, keyring, settings.output_dir / ISSUER_FILE)
+    if (settings.output_dir / LIST_FILE).exists():
+        registry = Registry.load(settings.output_dir)
+        publish_revocations(settings, keyring, registry, now or datetime.now(UTC))
+    return keyring
 
 
 def revoke(

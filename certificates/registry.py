@@ -59,7 +59,7 @@ class Registry:
             if data.get("format") != _FORMAT:
                 raise RegistryError(f"{path} is not a {_FORMAT} issuance record")
             records = [Record(**item) for item in data["certificates"]]
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RegistryError(f"cannot read the issuance record {path}: {exc}") from None
         return cls(path=path, records=records)
 

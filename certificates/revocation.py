@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import json
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,12 +22,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from certificates._json import loads_strict
 from certificates.credential import format_datetime
 from certificates.errors import CredentialError
 from certificates.integrity import VC_CONTEXT, ProofError, create_proof, verify_proof
 
 __all__ = [
     "LIST_FILE",
+    "MAX_LIST_BYTES",
     "MIN_ENTRIES",
     "RevocationList",
     "build_status_list",
@@ -37,6 +39,7 @@ __all__ = [
 
 LIST_FILE = "revocations.json"
 MIN_ENTRIES = 131_072  # the spec's minimum list size, for herd privacy
+MAX_LIST_BYTES = 16 * 1024 * 1024  # 134 million entries: far beyond any course
 
 
 def list_url(issuer_id: str) -> str:
@@ -66,14 +69,24 @@ def _encode(indices: Iterable[int], size: int) -> str:
 
 
 def _decode(encoded: str) -> bytes:
+    """The bitstring, inflated at most to :data:`MAX_LIST_BYTES` (a list is not a gzip bomb)."""
     if not encoded.startswith("u"):
         raise CredentialError("encodedList is not multibase base64url (no 'u' prefix)")
     body = encoded[1:]
     try:
         compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        return gzip.decompress(compressed)
-    except (binascii.Error, ValueError, OSError, EOFError):
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+        bits = inflater.decompress(compressed, MAX_LIST_BYTES)
+    except (binascii.Error, ValueError, zlib.error):
         raise CredentialError("encodedList is not a GZIP-compressed bitstring") from None
+    if inflater.unconsumed_tail:
+        raise CredentialError(
+            f"encodedList inflates to more than {MAX_LIST_BYTES // (1024 * 1024)} MiB; "
+            "that is no revocation list"
+        )
+    if not inflater.eof:
+        raise CredentialError("encodedList is not a complete GZIP-compressed bitstring")
+    return bits
 
 
 def build_status_list(
@@ -141,6 +154,7 @@ class RevocationList:
                 or subject.get("statusPurpose") != "revocation"
                 or not isinstance(document["proof"], list)
                 or not document["proof"]
+                or not isinstance(document["proof"][0], dict)
             ):
                 raise CredentialError("not a signed revocation status list")
             bits = _decode(str(subject["encodedList"]))
@@ -152,9 +166,11 @@ class RevocationList:
     def from_file(cls, path: Path) -> RevocationList:
         """Read and parse ``revocations.json``."""
         try:
-            document = json.loads(Path(path).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CredentialError(f"cannot read revocation list {path}: {exc}") from None
+            document = loads_strict(Path(path).read_bytes())
+        except OSError as exc:
+            raise CredentialError(f"cannot read revocation list {path}: {exc.strerror}") from None
+        except ValueError as exc:  # not JSON, duplicate keys, not UTF-8
+            raise CredentialError(f"cannot read revocation list {path}: not JSON ({exc})") from None
         return cls.from_document(document)
 
     def check_signature(self, public_key: ed25519.Ed25519PublicKey) -> None:

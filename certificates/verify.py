@@ -305,10 +305,25 @@ def _check_revocation(
             Reason.BAD_SIGNATURE if exc.kind == "bad-signature" else Reason.MALFORMED,
             f"the revocation list does not verify: {exc}",
         ) from None
-    if revoked:
+    if revoked:  # a revocation is final: any authentic list that shows it settles it
         raise _Failure(
             Reason.REVOKED,
             f"the issuer revoked this certificate (revocation list of {revocations.updated})",
+        )
+    # "Not revoked" is only as good as the list is fresh. The issuer signs every new list
+    # with its current key, so a list signed by a retired key is an old one (or was forged
+    # with a retired, possibly leaked key); a list older than the certificate cannot know
+    # about it at all.
+    if key.status != "current":
+        return False, (
+            f"revocation not checked (the revocation list of {revocations.updated} is "
+            "signed by a retired key, so it is out of date; get the issuer's current list)"
+        )
+    listed = _parse_time(revocations.updated, "the revocation list's validFrom")
+    if listed < _parse_time(credential.get("validFrom"), "validFrom"):
+        return False, (
+            f"revocation not checked (the revocation list of {revocations.updated} is "
+            "older than this certificate; get the issuer's current list)"
         )
     return True, f"not revoked (revocation list of {revocations.updated})"
 

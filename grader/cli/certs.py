@@ -22,6 +22,7 @@ from certificates import (
     certify_gradebook,
     export_issuer,
     revoke,
+    rotate_keys,
     verify_file,
 )
 from grader.cli.app import UserError, app
@@ -56,6 +57,14 @@ def _settings(course: Path | None, out: Path | None = None) -> CertificateSettin
         return CertificateSettings.from_course(load_course(course), out_dir=out)
     except (CourseConfigError, CertificateError) as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(_os_error(exc)) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a file the command could not read or write."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 @app.command()
@@ -104,6 +113,8 @@ def certify(
         )
     except (CourseConfigError, CertificateError) as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(_os_error(exc)) from None
     if as_json:
         typer.echo(json.dumps([o.to_json() for o in outcomes], indent=2, ensure_ascii=False))
     else:
@@ -134,6 +145,8 @@ def keys_init(course: CourseOption = None) -> None:
         keyring = settings.keystore.init()
     except CertificateError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(_os_error(exc)) from None
     typer.echo(f"created issuer keys in {settings.key_dir}")
     for key in keyring.keys:
         typer.echo(f"  {key.algorithm:6} {key.kid}")
@@ -160,7 +173,7 @@ def keys_export(
     except CertificateError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror}") from None
+        raise UserError(f"cannot write {target}: {_os_error(exc)}") from None
     typer.echo(f"wrote {target} ({len(document['verificationMethod'])} keys)")
 
 
@@ -169,36 +182,47 @@ def keys_rotate(course: CourseOption = None) -> None:
     """Retire the current signing keys and create new ones.
 
     Retired keys stay listed in the issuer file, so certificates they signed keep
-    verifying; re-run `keys export` and publish the new issuer file.
+    verifying. The issuer file and the revocation list (re-signed with the new key) are
+    rewritten: publish both.
 
     Example: `context-course keys rotate && context-course keys export`
     """
     settings = _settings(course)
     try:
-        keyring = settings.keystore.rotate()
-        export_issuer(settings, keyring, settings.output_dir / ISSUER_FILE)
+        keyring = rotate_keys(settings)
     except CertificateError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(_os_error(exc)) from None
     typer.echo("rotated issuer keys; current keys:")
     for key in keyring.keys:
         if key.status == "current":
             typer.echo(f"  {key.algorithm:6} {key.kid}")
     typer.echo(f"issuer file updated: {settings.output_dir / ISSUER_FILE}")
+    if (settings.output_dir / LIST_FILE).exists():
+        typer.echo(f"revocation list re-signed: {settings.output_dir / LIST_FILE}")
 
 
-def _local_pin(
-    revocations: Path | None,
-) -> tuple[PinnedIssuer | None, Path | None]:
-    """The instructor's own issuer (course.toml + local keys), when run in a course folder."""
+def _local_pin() -> tuple[PinnedIssuer | None, Path | None]:
+    """The instructor's own issuer (course.toml + local keys) and its published list."""
     try:
         settings = CertificateSettings.from_course(load_course(None))
         if not settings.keystore.exists():
-            return None, revocations
+            return None, None
         pinned = settings.keystore.load().pinned(settings.issuer_id, settings.issuer_name)
-    except (CourseConfigError, CertificateError):
-        return None, revocations
-    beside = settings.output_dir / LIST_FILE
-    return pinned, revocations or (beside if beside.exists() else None)
+    except (CourseConfigError, CertificateError, OSError):
+        return None, None
+    return pinned, settings.output_dir / LIST_FILE
+
+
+def _newest_list(paths: list[Path]) -> RevocationList | None:
+    """The most recent of the revocation lists at ``paths``.
+
+    Revocations are never undone, so an older list can only hide one: a stale list
+    handed over with a certificate must not win over the one the issuer publishes.
+    """
+    lists = [RevocationList.from_file(path) for path in dict.fromkeys(paths)]
+    return max(lists, key=lambda item: item.updated, default=None)
 
 
 @app.command()
@@ -214,7 +238,9 @@ def verify(
     revocations: Annotated[
         Path | None,
         typer.Option(
-            "--revocations", help="Revocation list; default: revocations.json beside --issuer."
+            "--revocations",
+            help="Revocation list; revocations.json beside --issuer is also read, and the "
+            "newer of the two is used.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
@@ -226,15 +252,16 @@ def verify(
     Example: `context-course verify certificate.pdf --issuer issuer.json`
     """
     pinned: PinnedIssuer | None = None
-    list_path = revocations
+    beside: Path | None = None
     try:
         if issuer is not None:
-            pinned = PinnedIssuer.from_file(issuer)
-            beside = issuer.parent / LIST_FILE
-            list_path = revocations or (beside if beside.exists() else None)
+            pinned, beside = PinnedIssuer.from_file(issuer), issuer.parent / LIST_FILE
         else:
-            pinned, list_path = _local_pin(revocations)
-        revocation_list = RevocationList.from_file(list_path) if list_path else None
+            pinned, beside = _local_pin()
+        candidates = [revocations] if revocations is not None else []
+        if beside is not None and beside.is_file():
+            candidates.append(beside)
+        revocation_list = _newest_list(candidates)
     except CertificateError as exc:
         raise UserError(str(exc)) from None
     verdict = verify_file(file, issuer=pinned, revocations=revocation_list)
@@ -267,5 +294,7 @@ def revoke_command(
         record, path = revoke(settings, certificate_id, reason=reason)
     except CertificateError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(_os_error(exc)) from None
     typer.echo(f"revoked {record.id} ({record.learner_id}, {record.level}): {record.reason}")
     typer.echo(f"revocation list updated: {path}")

@@ -114,3 +114,18 @@ def test_every_certificate_command_has_help_with_an_example(
     code, out, _ = run(capsys, *command, "--help")
     assert code == 0
     assert "Example:" in out and "context-course " + command[0] in out
+
+
+def test_an_unwritable_key_folder_is_one_line_not_a_traceback(
+    course: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the key folder's parent should be", encoding="utf-8")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(blocker))
+    for command in (["keys", "init"], ["keys", "rotate"]):
+        code, _, err = run(capsys, *command)
+        assert code == 2 and err.startswith("error: "), command
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
