@@ -6,6 +6,11 @@ per-notebook wall clocks. Nothing the child says is believed beyond "these are t
 I observed during the cell you sent": a malformed or oversized message marks the cell's
 observations malformed, a forged message for another cell is ignored.
 
+What the parent keeps is bounded whatever the child sends: observations are kept only for
+cells planned as observed (test cells), at most :data:`MAX_CELL_BYTES` of them per cell and
+:data:`MAX_OBSERVED_BYTES` per run (beyond that the cell's observations are malformed), and
+a long line the parent will not keep is skipped without being parsed.
+
 The runaway policy: a cell that exceeds its time, or a process that dies (``os._exit``, a
 signal, a crashed interpreter), costs only that cell. The session is killed (with
 everything it spawned), a fresh one replays the cells that had completed (their
@@ -28,7 +33,9 @@ from grader.sandbox import Sandbox, SandboxLimits, Session
 from grader.values import MalformedValue, parse_observed
 
 __all__ = [
+    "MAX_CELL_BYTES",
     "MAX_LINE_BYTES",
+    "MAX_OBSERVED_BYTES",
     "CellOutcome",
     "CellStatus",
     "Execution",
@@ -39,7 +46,10 @@ __all__ = [
 
 CellStatus = Literal["ok", "error", "timeout", "crashed", "not-run"]
 MAX_LINE_BYTES = 5 << 20
-MAX_CELL_BYTES = 32 << 20
+MAX_CELL_BYTES = 4 << 20  # observations kept per cell (the child's own cap per value is 4 MB)
+MAX_OBSERVED_BYTES = 8 << 20  # observations kept per run (reference values are a few KB)
+MAX_OBSERVATIONS = 100_000
+SHORT_LINE = 512  # a line this short is always parsed: "done" messages fit
 MAX_OUTPUT_KEPT = 64 << 10
 MAX_RESTARTS = 8
 READY_TIMEOUT = 20.0
@@ -53,6 +63,7 @@ class PlannedCell:
 
     code: str
     name: str  # "cell 5", "the test cell of part p1"
+    observed: bool = True  # keep its observations (False: the verdict never reads them)
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class Execution:
     cell_seconds: float = 0.0
     output: bytes = b""
     output_bytes: int = 0
+    observed_bytes: int = 0
     sessions: int = 0
 
 
@@ -95,8 +107,9 @@ class _Channel:
     def __init__(self, session: Session, execution: Execution) -> None:
         self.session = session
         self.execution = execution
-        self.buffer = b""
-        self.skipping = False
+        self.buffer = bytearray()
+        self.scanned = 0  # the buffer holds no newline before this offset
+        self.skipping = False  # dropping the rest of a line that is too long
         self.eof = False
         self.selector = selectors.DefaultSelector()
         session.channel.setblocking(False)
@@ -105,6 +118,8 @@ class _Channel:
         self.selector.register(session.output_fd, selectors.EVENT_READ, "output")
         self.output_open = True
         self.oversized = False
+        self.parse_limit = MAX_LINE_BYTES  # longer lines are skipped unparsed
+        self.skipped = False  # a line was skipped since the cell began
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -139,7 +154,12 @@ class _Channel:
             if room > 0:
                 self.execution.output += chunk[:room]
 
+    def _longest(self) -> int:
+        return max(SHORT_LINE, min(self.parse_limit, MAX_LINE_BYTES))
+
     def _read_channel(self) -> list[bytes]:
+        """Complete lines received so far; a line longer than we would parse is dropped
+        as it arrives (and ``skipped`` set), never buffered whole."""
         lines: list[bytes] = []
         while True:
             try:
@@ -153,39 +173,45 @@ class _Channel:
                 return lines
             self.buffer += chunk
             while True:
-                newline = self.buffer.find(b"\n")
+                newline = self.buffer.find(b"\n", self.scanned)
                 if newline < 0:
+                    self.scanned = len(self.buffer)
                     break
-                line, self.buffer = self.buffer[:newline], self.buffer[newline + 1 :]
                 if self.skipping:
                     self.skipping = False
-                    continue
-                lines.append(line)
-            if len(self.buffer) > MAX_LINE_BYTES:
-                self.buffer = b""
+                else:
+                    lines.append(bytes(self.buffer[:newline]))
+                del self.buffer[: newline + 1]
+                self.scanned = 0
+            if len(self.buffer) > self._longest():
+                self.buffer.clear()
+                self.scanned = 0
                 self.skipping = True
-                self.oversized = True
+                self.skipped = True
 
-    def messages(self, deadline: float) -> list[dict[str, Any]] | None:
-        """The next messages, ``[]`` at EOF, ``None`` when the deadline passes."""
+    def messages(self, deadline: float) -> list[tuple[dict[str, Any], int]] | None:
+        """The next messages with their sizes, ``[]`` at EOF, ``None`` past the deadline."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
             events = self.selector.select(timeout=remaining)
-            parsed: list[dict[str, Any]] = []
+            parsed: list[tuple[dict[str, Any], int]] = []
             for key, _ in events:
                 if key.data == "output":
                     self._drain_output()
                     continue
                 for line in self._read_channel():
+                    if len(line) > self._longest():
+                        self.skipped = True
+                        continue
                     try:
                         message = json.loads(line)
                     except (ValueError, RecursionError):
                         self.oversized = True
                         continue
                     if isinstance(message, dict):
-                        parsed.append(message)
+                        parsed.append((message, len(line)))
                     else:
                         self.oversized = True
             if parsed:
@@ -212,10 +238,16 @@ def _observation(message: dict[str, Any]) -> Observation | None:
 
 
 def _run_cell(
-    channel: _Channel, number: int, code: str, timeout: float
+    channel: _Channel, number: int, code: str, timeout: float, *, observed: bool
 ) -> tuple[CellOutcome, bool]:
-    """Run one cell; return its outcome and whether the session is still usable."""
+    """Run one cell; return its outcome and whether the session is still usable.
+
+    Observations are kept only when ``observed``, within the cell's and the run's budgets.
+    """
+    execution = channel.execution
     outcome = CellOutcome()
+    budget = min(MAX_CELL_BYTES, MAX_OBSERVED_BYTES - execution.observed_bytes) if observed else 0
+    channel.parse_limit, channel.skipped, channel.oversized = budget, False, False
     started = time.monotonic()
     if not channel.send({"t": "cell", "n": number, "code": code}):
         outcome.status, outcome.detail = "crashed", "the notebook's process had already ended"
@@ -231,7 +263,7 @@ def _run_cell(
         if not messages:
             outcome.status = "crashed"
             return outcome, False
-        for message in messages:
+        for message, size in messages:
             if message.get("n") != number:
                 continue
             kind = message.get("t")
@@ -240,16 +272,25 @@ def _run_cell(
                 outcome.error = error if isinstance(error, str) and len(error) < 200 else None
                 outcome.status = "error" if outcome.error else "ok"
                 outcome.malformed = outcome.malformed or channel.oversized
-                channel.oversized = False
-                return outcome, True
-            if kind == "obs":
-                received += 1
-                observation = _observation(message)
-                if observation is None or received > 100_000:
+                if observed and channel.skipped:
                     outcome.malformed = True
-                else:
-                    outcome.observations.append(observation)
-        if channel.oversized:
+                return outcome, True
+            if kind != "obs" or not observed:
+                continue
+            received += 1
+            if size > budget or received > MAX_OBSERVATIONS:
+                outcome.malformed = True  # over budget: nothing more is kept for this cell
+                budget = channel.parse_limit = 0
+                continue
+            budget -= size
+            channel.parse_limit = budget
+            execution.observed_bytes += size
+            observation = _observation(message)
+            if observation is None:
+                outcome.malformed = True
+            else:
+                outcome.observations.append(observation)
+        if observed and (channel.oversized or channel.skipped):
             outcome.malformed = True
 
 
@@ -259,7 +300,7 @@ def _wait_ready(channel: _Channel, timeout: float) -> bool:
         messages = channel.messages(deadline)
         if not messages:
             return False
-        if any(m.get("t") == "ready" for m in messages):
+        if any(m.get("t") == "ready" for m, _ in messages):
             return True
 
 
@@ -322,7 +363,7 @@ def execute(
                 if remaining <= 0:
                     break
                 limit = min(timeout_for(index) if timeout_for else cell_timeout, remaining)
-                replay, usable = _run_cell(channel, index, cells[index].code, limit)
+                replay, usable = _run_cell(channel, index, cells[index].code, limit, observed=False)
                 execution.cell_seconds += replay.seconds
                 if not usable:
                     skip.add(index)
@@ -340,7 +381,13 @@ def execute(
                     break
                 own = timeout_for(position) if timeout_for else cell_timeout
                 limit = min(own, remaining)
-                outcome, usable = _run_cell(channel, position, cells[position].code, limit)
+                outcome, usable = _run_cell(
+                    channel,
+                    position,
+                    cells[position].code,
+                    limit,
+                    observed=cells[position].observed,
+                )
                 execution.outcomes[position] = outcome
                 execution.cell_seconds += outcome.seconds
                 if not usable:

@@ -155,6 +155,7 @@ def _grade_learner(
         PlannedCell(
             code=plan.tests[cell.grade_id].code(LEARNER) if cell.role == "test" else cell.code,
             name=cell.name,
+            observed=cell.role == "test",
         )
         for cell in restored.cells
     ]

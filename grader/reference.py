@@ -122,7 +122,9 @@ def reference_run(
     for index in indices:
         cell = plan.cells[index]
         code = plan.tests[cell.grade_id].code(REFERENCE) if cell.role == "test" else cell.source
-        planned.append(PlannedCell(code=code, name=_cell_name(plan, index)))
+        planned.append(
+            PlannedCell(code=code, name=_cell_name(plan, index), observed=cell.role == "test")
+        )
     execution = execute(
         planned,
         sandbox=sandbox,

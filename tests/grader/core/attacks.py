@@ -352,6 +352,27 @@ __cc_assert__("assert 1", lambda: {"a": 2, "b": 1})
     return insert_after(nb, "words-answer", code, "attack")
 
 
+def floods_the_observation_channel(nb: Notebook, course: Course) -> Notebook:
+    code = """
+import builtins as _builtins, json as _json, os as _os
+
+def _flood(check, megabytes, times):
+    message = {"t": "obs", "n": _builtins.__cc_observe__.__self__.current, "check": check,
+               "kind": "probe", "status": "value", "value": [[]] * (megabytes * 300_000)}
+    line = (_json.dumps(message) + "\\n").encode()  # about 1 MB per 300,000 items
+    for _ in range(times):
+        _os.write(3, line)
+
+_flood("case folded", 4, 60)  # about 240 MB while this (unobserved) cell runs
+
+def word_counts(text):
+    for label in ("case folded", "empty text", "sorted keys"):
+        _flood(label, 3, 5)  # and 45 MB while the test cell runs
+    raise NotImplementedError
+"""
+    return answer(nb, "words-answer", code)
+
+
 ATTACKS: dict[str, Attack] = {
     "custom-exception-handler": custom_exception_handler,
     "input-transformer-rewrites-tests": input_transformer_rewrites_tests,
@@ -377,6 +398,7 @@ ATTACKS: dict[str, Attack] = {
     "forges-unreadable-bytes-frame": forges_unreadable_bytes_frame,
     "duplicates-probes-with-right-values": duplicates_probes_with_right_values,
     "observes-before-the-test-cell-runs": observes_before_the_test_cell_runs,
+    "floods-the-observation-channel": floods_the_observation_channel,
 }
 
 # attacks that need the wall clock to stop them (graded with a short cell timeout)
