@@ -110,6 +110,15 @@ def _private_filesystems(workroot: str, workroot_bytes: int, shm_bytes: int) -> 
     return not os.path.isdir("/dev/shm") or _mount_tmpfs("/dev/shm", 0o1777, shm_bytes)
 
 
+def _prefer_for_oom_kill() -> None:
+    """Make this process and all it will start the kernel's first choice when memory runs
+    out: a notebook's processes together can exceed what per-process limits allow, and then
+    they, not the grader or anything else on the machine, must be what the kernel kills.
+    Unprivileged processes cannot lower the score again."""
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as handle:
+        handle.write("1000")
+
+
 def _write_files(workdir: str, files: dict[str, Any], uid: int) -> None:
     """The session's working folder with the learner's files, owned by the session uid."""
     os.mkdir(workdir, 0o700)
@@ -265,6 +274,7 @@ class Zygote:
                     if not _private_filesystems(self.workroot, self.workroot_bytes, self.shm_bytes):
                         os._exit(1)
                     _write_files(workdir, files, uid)
+                _prefer_for_oom_kill()
                 in_namespace = (
                     self.features["pid_namespace"] and int(_libc().unshare(CLONE_NEWPID)) == 0
                 )

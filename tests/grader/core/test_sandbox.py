@@ -132,3 +132,19 @@ def test_process_pools_work_inside_the_sandbox(report: Any) -> None:
         "__cc_observe__('squares', lambda: squares)\n"
     )
     assert _observe(code)["squares"] == [1, 2, 3]
+
+
+def test_notebook_processes_are_the_first_the_kernel_kills_when_memory_runs_out(
+    report: Any,
+) -> None:
+    code = (
+        "def _lower():\n"
+        "    with open('/proc/self/oom_score_adj', 'w') as handle:\n"
+        "        handle.write('0')\n"
+        "    return 'lowered'\n"
+        "__cc_observe__('score', lambda: open('/proc/self/oom_score_adj').read().strip())\n"
+        "__cc_observe__('lower', lambda: _lower)\n"
+    )
+    seen = _observe(code)
+    assert seen["score"] == "1000"
+    assert seen["lower"] == "PermissionError"
