@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import statistics
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -80,6 +81,46 @@ def bench_set() -> tuple[float, float]:
     return _median_direct(with_context) / n, _median_direct(with_dict) / n
 
 
+class _Floor:
+    """The least a Python-level container can do: shows what pure Python costs."""
+
+    __slots__ = ("_data", "_lock", "_records")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self._records: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        return self._data[key]
+
+    def set(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._records.append((time.time(), key, self._data.get(key), value))
+            self._data[key] = value
+
+
+def bench_floors() -> tuple[float, float]:
+    """ns/op of a bare Python ``get`` (one dict lookup) and a locked ``set`` with history."""
+    data = {f"ns{i % 10}.key{i}": i for i in range(10_000)}
+    keys = list(data) * 10
+    floor = _Floor(dict(data))
+
+    def get_floor() -> int:
+        get = floor.get
+        for k in keys:
+            get(k)
+        return len(keys)
+
+    def set_floor() -> int:
+        set_ = floor.set
+        for k in keys:
+            set_(k, 1)
+        return len(keys)
+
+    return median_ns(get_floor), median_ns(set_floor)
+
+
 def bench_pop_dirty() -> tuple[float, float]:
     keys = [f"k{i}" for i in range(100_000)]
 
@@ -106,7 +147,16 @@ def _ns_to_ops(ns: int) -> int:
 
 
 def _median_direct(run: Callable[[], int]) -> float:
-    return statistics.median(run() for _ in range(REPEATS))
+    """``run`` times its own critical part and returns nanoseconds (GC off, as above)."""
+    samples = []
+    for _ in range(REPEATS):
+        gc.collect()
+        gc.disable()
+        try:
+            samples.append(run())
+        finally:
+            gc.enable()
+    return statistics.median(samples)
 
 
 def bench_json() -> tuple[float, float, float, float]:
@@ -184,6 +234,11 @@ def main() -> None:
     dumps_ctx, dumps_json, loads_ctx, loads_json = bench_json()
     rows.append(("to_json 100k keys vs json.dumps", dumps_ctx, dumps_json, "<= 0.25x", 0.25))
     rows.append(("from_json 100k keys vs json.loads", loads_ctx, loads_json, "<= 1.2x", 1.2))
+    get_floor, set_floor = bench_floors()
+    rows.append(("  floor: bare Python get (one lookup) vs dict.get", get_floor, get_dict, "-", 0))
+    rows.append(
+        ("  floor: bare locked set + history tuple vs d[k] = v", set_floor, set_dict, "-", 0)
+    )
     merge_ctx, merge_dict = bench_merge()
     rows.append(("merge 2 x 10k keys vs {**a, **b}", merge_ctx, merge_dict, "<= 8x", 8))
 

@@ -505,24 +505,27 @@ class Context:
         start = "" if prefix is None else check_prefix(prefix) + "."
         _check_who(who)
         theirs, their_records = _merge_source(other)
+        if start:
+            theirs = {start + k: v for k, v in theirs.items()}
         with self._lock:
             data = self._data
-            plan: list[tuple[str, Any]] = []
-            clashes: list[tuple[str, str, Any, Any]] = []  # (our key, their key, ours, theirs)
-            for k, value in theirs.items():
-                key = start + k if start else k
-                ours = data.get(key, _MISSING)
-                if ours is _MISSING:
-                    plan.append((key, value))
-                    continue
-                cls = ours.__class__
-                if ours is value or (
-                    cls is value.__class__
-                    and ours == value
-                    and (cls not in _CONTAINERS or same_value(ours, value))
-                ):
-                    continue
-                clashes.append((key, k, ours, value))
+            # Comprehensions rather than one loop: merges routinely bring thousands of keys.
+            plan: list[tuple[str, Any, Any]] = [  # (key, old value, new value)
+                (k, None, v) for k, v in theirs.items() if k not in data
+            ]
+            clashes: list[tuple[str, Any, Any]] = [  # (key, ours, theirs) that differ
+                (k, o, v)
+                for k, v in theirs.items()
+                if (o := data.get(k, _MISSING)) is not _MISSING
+                and not (
+                    o is v
+                    or (
+                        o.__class__ is v.__class__
+                        and o == v
+                        and (o.__class__ not in _CONTAINERS or same_value(o, v))
+                    )
+                )
+            ]
             conflicts = [
                 _new_tuple(
                     Conflict,
@@ -532,15 +535,15 @@ class Context:
                         t if t.__class__ not in _CONTAINERS else copy_value(t),
                     ),
                 )
-                for key, _, o, t in clashes
+                for key, o, t in clashes
             ]
             if clashes:
                 if strategy == "raise":
                     raise MergeConflictError(conflicts)
-                plan.extend(self._resolve(clashes, strategy, resolver, their_records))
+                plan.extend(self._resolve(clashes, strategy, resolver, their_records, start))
             if plan:
                 self._apply(plan, who)
-            return MergeReport([k for k, _ in plan], conflicts)
+            return MergeReport([k for k, _, _ in plan], conflicts)
 
     def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
         """What a merge reads from this context: its values and its change records.
@@ -553,47 +556,49 @@ class Context:
 
     def _resolve(
         self,
-        clashes: list[tuple[str, str, Any, Any]],
+        clashes: list[tuple[str, Any, Any]],
         strategy: MergeStrategy,
         resolver: Resolver | None,
         their_records: list[Record],
-    ) -> list[tuple[str, Any]]:
-        """The (key, value) changes that resolve ``clashes`` under ``strategy``."""
+        start: str,
+    ) -> list[tuple[str, Any, Any]]:
+        """The (key, old, new) changes that resolve ``clashes`` under ``strategy``."""
         if strategy == "theirs":
-            return [(key, theirs) for key, _, _, theirs in clashes]
+            return clashes
         if strategy == "last_writer_wins":
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
             our_times = _last_change_times(self._records)
-            their_times = _last_change_times(their_records)
+            their_times = _last_change_times(their_records, start)
             return [
-                (key, theirs)
-                for key, k, _, theirs in clashes
-                if their_times.get(k, _NO_TIME) >= our_times.get(key, _NO_TIME)
+                clash
+                for clash in clashes
+                if their_times.get(clash[0], _NO_TIME) >= our_times.get(clash[0], _NO_TIME)
             ]
         if resolver is None:  # "ours"
             return []
         resolved = []
-        for key, _, ours, theirs in clashes:
+        for key, ours, theirs in clashes:
             merged = own(resolver(key, copy_value(ours), copy_value(theirs)), f"merge[{key!r}]")
             if not same_value(ours, merged):
-                resolved.append((key, merged))
+                resolved.append((key, ours, merged))
         return resolved
 
-    def _apply(self, plan: list[tuple[str, Any]], who: str | None) -> None:
-        """Record already-validated, owned values (unique keys) as changes made at one instant."""
+    def _apply(self, plan: list[tuple[str, Any, Any]], who: str | None) -> None:
+        """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        data, records = self._data, self._records
-        get = data.get
+        records, op = self._records, SET
         first_seq = len(records) + 1
         # Bulk operations instead of a per-key loop: merges apply thousands of keys.
-        records.extend([(ts, key, SET, get(key), value, who) for key, value in plan])
-        data.update(plan)
-        keys = [key for key, _ in plan]
-        self._dirty.update(zip(keys, range(first_seq, first_seq + len(keys)), strict=True))
+        records.extend([(ts, key, op, old, new, who) for key, old, new in plan])
+        self._data.update([(key, new) for key, _, new in plan])
+        seqs = range(first_seq, first_seq + len(plan))
+        self._dirty.update(zip([key for key, _, _ in plan], seqs, strict=True))
 
 
-def _last_change_times(records: list[Record]) -> dict[str, float]:
+def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
+    if prefix:
+        return {prefix + record[1]: record[0] for record in records}
     return {record[1]: record[0] for record in records}
 
 
