@@ -5,6 +5,9 @@ grading sandbox, and returns plain-words warnings:
 
 - a graded test cell without visible asserts, or without hidden checks;
 - a probe that observes only a boolean (weak: a learner can make it true without the work);
+- a hidden assert that is not ``value == expected``: it runs whole in the learner's
+  process, so its expected values are in code the learner's code can read, and its
+  outcome is a boolean anyone can guess;
 - the same probe label twice in one cell;
 - a probe whose reference value differs between two runs (non-deterministic);
 - the reference solution failing its own tests (any reference-run problem);
@@ -50,6 +53,14 @@ def _static_warnings(plan: SourcePlan) -> list[str]:
             if count > 1:
                 warnings.append(
                     f"{name}: part {grade_id} uses the probe label {label!r} {count} times"
+                )
+        for check in hidden:
+            if check.compare == "truth":
+                warnings.append(
+                    f"{name}: part {grade_id}: {check.label} is not `value == expected`: it "
+                    "runs whole in the learner's process (its expected values are readable "
+                    "there) and passes on a guessable True; write `assert value == expected` "
+                    "or observe(label, value)"
                 )
         for label in dict.fromkeys(test.boolean_probe_labels):
             warnings.append(

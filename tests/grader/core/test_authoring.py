@@ -25,7 +25,7 @@ def test_authoring_mistakes_are_reported(tmp_path: Path) -> None:
                     "weak",
                     "### BEGIN HIDDEN TESTS\nobserve('is one', f() == 1)\n"
                     "observe('noise', random.random())\nobserve('twice', f())\n"
-                    "### END HIDDEN TESTS\n",
+                    "assert f() in (1, 2)\n### END HIDDEN TESTS\n",
                     30,
                 ),
                 graded("visible-only", "assert f() == 1\n", 30),
@@ -42,6 +42,10 @@ def test_authoring_mistakes_are_reported(tmp_path: Path) -> None:
     assert any("probe 'is one' observes only a boolean" in w for w in warnings)
     assert any("probe 'noise' observed different values" in w for w in warnings)
     assert "sloppy.ipynb: the test cells' points sum to 60, not 100" in warnings
+    assert any(
+        w.startswith("sloppy.ipynb: part weak: hidden assert 1 is not `value == expected`")
+        for w in warnings
+    )
 
 
 def test_duplicate_labels_are_reported(tmp_path: Path) -> None:
