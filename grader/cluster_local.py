@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,10 @@ class LocalGradingCluster:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     owns_log_dir: bool = False
 
+    def log_tail(self, process: str = "scheduler", lines: int = 3) -> str:
+        """The last ``lines`` lines of a log (``"scheduler"`` or ``"worker-N"``), joined."""
+        return _tail(self.log_dir / f"{process}.log", lines)
+
     def worker_logs(self) -> list[Path]:
         """Each worker's log file, in start order."""
         return [self.log_dir / f"worker-{index}.log" for index in range(len(self.workers))]
@@ -115,6 +120,17 @@ def _spawn(role: str, args: list[str], log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ClusterError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                "pick another port with --port"
+            ) from None
 
 
 def _read_address(path: Path, process: subprocess.Popen[bytes], log: Path, deadline: float) -> str:
@@ -189,6 +205,8 @@ def start_local_cluster(
         raise ValueError("workers must be at least 1")
     if threads_per_worker < 1:
         raise ValueError("threads_per_worker must be at least 1")
+    if port:
+        _check_port_free(host, port)
     owned = log_dir is None
     folder = (
         Path(tempfile.mkdtemp(prefix="context-course-cluster-")) if log_dir is None else log_dir

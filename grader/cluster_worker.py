@@ -96,7 +96,7 @@ def _refusal(key: str, message: str) -> str:
     return json.dumps(JobOutcome(key=key, error=message, instructor_side=True).to_dict())
 
 
-def grade_shipped_job(task: dict[str, Any]) -> str:
+def grade_shipped_job(task: dict[str, Any], *, folder: Path | None = None) -> str:
     """Grade one shipped job on this worker; return the outcome as JSON text.
 
     ``task`` holds ``version`` (:data:`SHIPMENT_VERSION`), ``client_version`` (the
@@ -110,6 +110,8 @@ def grade_shipped_job(task: dict[str, Any]) -> str:
     scores could differ); so does a malformed shipment. Learner problems never raise:
     like every executor, this returns an outcome. Only a failure of the worker's own
     disk raises (``OSError``), which Dask retries on another attempt.
+
+    ``folder`` replaces the worker's folder (:func:`worker_folder`), e.g. in tests.
     """
     job = GradeJob.from_dict(task["job"])
     if task.get("version") != SHIPMENT_VERSION:
@@ -137,7 +139,7 @@ def grade_shipped_job(task: dict[str, Any]) -> str:
     if digest != task["source"].get("sha256"):
         return _refusal(job.key, "the source notebook was damaged in transit (hash mismatch)")
 
-    root = worker_folder()
+    root = worker_folder() if folder is None else folder
     source = root / "sources" / digest / source_name
     _write_once(source, source_data)
     cache_dir = root / "references"
@@ -145,14 +147,14 @@ def grade_shipped_job(task: dict[str, Any]) -> str:
         _write_once(cache_dir / reference_name, str(reference["text"]).encode("utf-8"))
     jobs = root / "jobs"
     jobs.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder = Path(tempfile.mkdtemp(dir=jobs))
+    job_folder = Path(tempfile.mkdtemp(dir=jobs))
     try:
         for name, data in files.items():
-            (folder / name).write_bytes(data)
+            (job_folder / name).write_bytes(data)
         local = GradeJob(
             key=job.key,
             source=str(source),
-            submitted=str(folder / submitted_name),
+            submitted=str(job_folder / submitted_name),
             cache_dir=str(cache_dir),
             cell_timeout=job.cell_timeout,
             notebook_timeout=job.notebook_timeout,
@@ -160,5 +162,5 @@ def grade_shipped_job(task: dict[str, Any]) -> str:
         grade_function = str(task.get("grade_function") or DEFAULT_GRADE_FUNCTION)
         outcome = run_job(local.to_dict(), grade_function)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(job_folder, ignore_errors=True)
     return json.dumps(outcome, ensure_ascii=False)
