@@ -11,6 +11,7 @@ import typer
 
 from grader.cli.app import UserError, app
 from grader.config import Course, CourseConfigError, load_course
+from grader.learner_package import build_learner_wheel, project_root
 from grader.release import ReleaseError, check_release, write_release
 
 __all__ = ["authoring_warnings", "release"]
@@ -64,14 +65,34 @@ def release(
             file_okay=False,
         ),
     ] = None,
+    wheel_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--wheel-dir",
+            help="Folder for the learner package (wheel); default: dist/ in the course folder.",
+            file_okay=False,
+        ),
+    ] = None,
+    no_wheel: Annotated[
+        bool,
+        typer.Option("--no-wheel", help="Only regenerate the learner notebooks; build no wheel."),
+    ] = False,
 ) -> None:
-    """Generate the learner notebooks (exercises/) from the instructor sources (solutions/).
+    """Generate the learner notebooks (exercises/) and the learner package (a wheel).
 
     Solutions become `# YOUR CODE HERE` stubs, hidden tests disappear, outputs are
-    cleared; unchanged notebooks are left byte-for-byte as they were.
+    cleared; unchanged notebooks are left byte-for-byte as they were. Then the learner
+    package is built into dist/ (or --wheel-dir): the library, the learner tools, course.toml
+    and the learner notebooks, and nothing that gives an answer away (it is checked before
+    it is written). Learners `pip install` it and run `context-course lab`. `--check`
+    changes nothing and builds no wheel (what CI runs).
 
-    Example: `context-course release --check` (what CI runs).
+    Example: `context-course release --wheel-dir /tmp/wheels`
     """
+    if check and (wheel_dir is not None or no_wheel):
+        raise UserError("--check builds no wheel; drop --wheel-dir/--no-wheel")
+    if wheel_dir is not None and no_wheel:
+        raise UserError("--wheel-dir and --no-wheel contradict each other; choose one")
     try:
         loaded = load_course(course)
     except CourseConfigError as exc:
@@ -81,8 +102,26 @@ def release(
             _check(loaded)
         else:
             _release(loaded)
+            if not no_wheel:
+                _wheel(loaded, wheel_dir)
     except ReleaseError as exc:
         raise UserError(str(exc), exit_code=1) from None
+
+
+def _wheel(course: Course, wheel_dir: Path | None) -> None:
+    if wheel_dir is None and project_root() is None:
+        typer.echo(
+            "note: learner package not built: this installation of context-course is not a "
+            "source checkout (pass --no-wheel to silence this)",
+            err=True,
+        )
+        return
+    target = wheel_dir if wheel_dir is not None else course.root / "dist"
+    wheel = build_learner_wheel(course, target)
+    typer.echo(
+        f"wrote {_shown(wheel, course.root)}: the learner package "
+        f"(learners: pip install {wheel.name}, then context-course lab)"
+    )
 
 
 def _release(course: Course) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from grader import release
+from grader.config import Course, load_course
+from grader.learner_package import audit_wheel
 from grader.release import (
     ReleaseError,
     build_release,
@@ -351,3 +355,141 @@ def test_public_names_are_curated() -> None:
         "write_release",
     }
     assert all(getattr(release, name).__doc__ for name in release.__all__ if not name.isupper())
+
+
+# ----------------------------------------------------------------------------- learner package
+
+
+def _course(root: Path) -> Course:
+    make_course(root)
+    (root / "course.toml").write_text('[course]\nid = "adding"\n')
+    write_release(root / "solutions", root / "exercises")
+    return load_course(root)
+
+
+def _wheel(path: Path, files: dict[str, str | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _good_files(course: Course) -> dict[str, str | bytes]:
+    learner_nb = (course.release_dir / "01-adding" / "01-adding.ipynb").read_bytes()
+    return {
+        "grader/__init__.py": "",
+        "context_lib/__init__.py": "",
+        "certificates/__init__.py": "",
+        "grader/_course/course.toml": (course.root / "course.toml").read_bytes(),
+        "grader/_course/exercises/01-adding/01-adding.ipynb": learner_nb,
+        "context_course-0.1.0.dist-info/METADATA": "Name: context-course\n",
+    }
+
+
+def test_a_wheel_holding_the_learner_release_passes_the_audit(tmp_path: Path) -> None:
+    course = _course(tmp_path / "course")
+    wheel = _wheel(tmp_path / "ok.whl", _good_files(course))
+    assert audit_wheel(wheel, course) == []
+
+
+def test_the_audit_finds_everything_that_gives_answers_away(tmp_path: Path) -> None:
+    course = _course(tmp_path / "course")
+    files = _good_files(course)
+    source_nb = (course.source_dir / "01-adding" / "01-adding.ipynb").read_bytes()
+    leaky = json.loads(files.pop("grader/_course/exercises/01-adding/01-adding.ipynb"))
+    leaky["cells"][2]["source"] = "def add(a, b):\n    return total\n"
+    files.update(
+        {
+            "grader/_course/exercises/01-adding/01-adding.ipynb": json.dumps(leaky),
+            "grader/_course/solutions/01-adding/01-adding.ipynb": source_nb,
+            "tests/test_adding.py": "",
+            "grader/notes.txt": "### BEGIN HIDDEN TESTS\n",
+            "grader/stray.ipynb": "{}",
+        }
+    )
+    del files["certificates/__init__.py"]
+    problems = [p.message for p in audit_wheel(_wheel(tmp_path / "bad.whl", files), course)]
+    assert problems == [
+        "lacks certificates/__init__.py",
+        "grader/_course/exercises/01-adding/01-adding.ipynb holds solution or hidden-test "
+        "text: 'return total'",
+        "holds grader/_course/solutions/01-adding/01-adding.ipynb, from a folder no learner gets",
+        "holds the notebook grader/_course/solutions/01-adding/01-adding.ipynb outside the course",
+        "grader/_course/solutions/01-adding/01-adding.ipynb holds '### BEGIN SOLUTION'",
+        "grader/_course/solutions/01-adding/01-adding.ipynb holds '### BEGIN HIDDEN TESTS'",
+        "grader/_course/solutions/01-adding/01-adding.ipynb holds solution or hidden-test text: "
+        "'observe(\"negative numbers\", add(-4, 1))'",
+        "holds tests/test_adding.py, outside the packages",
+        "holds tests/test_adding.py, from a folder no learner gets",
+        "grader/notes.txt holds '### BEGIN HIDDEN TESTS'",
+        "holds the notebook grader/stray.ipynb outside the course",
+    ]
+
+
+def test_the_audit_reports_a_file_that_is_not_a_wheel(tmp_path: Path) -> None:
+    course = _course(tmp_path / "course")
+    (tmp_path / "x.whl").write_text("not a zip")
+    (problem,) = audit_wheel(tmp_path / "x.whl", course)
+    assert problem.path == "x.whl" and problem.message.startswith("is not a readable wheel")
+
+
+def _hook_module() -> Any:
+    path = Path(__file__).resolve().parents[2] / "tools" / "learner_wheel_hook.py"
+    spec = importlib.util.spec_from_file_location("learner_wheel_hook", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_build_hook_ships_course_toml_and_the_release_only(tmp_path: Path) -> None:
+    hook = _hook_module()
+    course = _course(tmp_path / "course")
+    (course.release_dir / "01-adding" / "data.csv").write_text("a,b\n")
+    (course.release_dir / "01-adding" / ".ipynb_checkpoints").mkdir()
+    (course.release_dir / "01-adding" / ".ipynb_checkpoints" / "x.ipynb").write_text("{}")
+    (course.release_dir / "README.txt").write_text("loose file")
+    files = hook.learner_course_files(course.root)
+    root = course.root.resolve()
+    assert files == {
+        str(root / "course.toml"): "grader/_course/course.toml",
+        str(root / "exercises/01-adding/01-adding.ipynb"): (
+            "grader/_course/exercises/01-adding/01-adding.ipynb"
+        ),
+        str(root / "exercises/01-adding/data.csv"): "grader/_course/exercises/01-adding/data.csv",
+    }
+
+
+def test_the_build_hook_refuses_a_leaking_or_empty_release(tmp_path: Path) -> None:
+    hook = _hook_module()
+    course = _course(tmp_path / "course")
+    (course.release_dir / "01-adding" / "notes.md").write_text("### BEGIN SOLUTION\n")
+    with pytest.raises(hook.LearnerCourseError, match=r"notes\.md holds 'BEGIN SOLUTION'"):
+        hook.learner_course_files(course.root)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "course.toml").write_text('[course]\nrelease = "../elsewhere"\n')
+    with pytest.raises(hook.LearnerCourseError, match="must be a folder inside the course"):
+        hook.learner_course_files(empty)
+    (empty / "course.toml").write_text("[course]\n")
+    with pytest.raises(hook.LearnerCourseError, match="holds no learner notebooks"):
+        hook.learner_course_files(empty)
+
+
+def test_the_build_hook_adds_the_course_to_standard_wheels_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = _hook_module()
+    course = _course(tmp_path / "course")
+    monkeypatch.setenv(module.COURSE_ENV, str(course.root))
+    hook = module.LearnerCourseHook(str(tmp_path), {}, None, None, str(tmp_path / "out"), "wheel")
+    editable: dict[str, Any] = {"force_include": {}}
+    hook.initialize("editable", editable)
+    assert editable == {"force_include": {}}  # `pip install -e .` stays as it was
+    standard: dict[str, Any] = {"force_include": {}}
+    hook.initialize("standard", standard)
+    assert standard["force_include"] == module.learner_course_files(course.root)
+    sdist = module.LearnerCourseHook(str(tmp_path), {}, None, None, str(tmp_path), "sdist")
+    untouched: dict[str, Any] = {"force_include": {}}
+    sdist.initialize("standard", untouched)
+    assert untouched == {"force_include": {}}
