@@ -8,6 +8,7 @@ the whole notebook; a correct grader gives each exactly the honest-but-wrong sco
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from tests.grader.core.conftest import Course
 from tests.grader.core.nbbuild import (
     answer,
     cell_index,
+    code_cell,
     delete_cell,
     edit_cell,
     insert_after,
@@ -373,6 +375,65 @@ def word_counts(text):
     return answer(nb, "words-answer", code)
 
 
+# -- restoring: cells that lie about what they are -------------------------------------------
+
+
+def claims_the_test_cells_id(nb: Notebook, course: Course) -> Notebook:
+    index = cell_index(nb, "words-tests")
+    nb = copy.deepcopy(nb)
+    nb["cells"][index]["id"] = "renamed"
+    nb["cells"][index]["metadata"] = {}
+    nb["cells"][index]["source"] = "assert True\n"
+    impostor = code_cell("pass\n", "words-tests", grade_id="words-tests", grade=True, points=20)
+    nb["cells"].insert(0, impostor)
+    return nb
+
+
+def reorders_cells_tests_first(nb: Notebook, course: Course) -> Notebook:
+    nb = copy.deepcopy(nb)
+    tests = [c for c in nb["cells"] if c.get("id", "").endswith("-tests")]
+    rest = [c for c in nb["cells"] if not c.get("id", "").endswith("-tests")]
+    nb["cells"] = tests + rest
+    return nb
+
+
+def adds_its_own_graded_cell(nb: Notebook, course: Course) -> Notebook:
+    nb = copy.deepcopy(nb)
+    bonus = code_cell("assert True\n", "bonus", grade_id="bonus", grade=True, points=1000)
+    nb["cells"].append(bonus)
+    return nb
+
+
+def markdown_turned_into_code(nb: Notebook, course: Course) -> Notebook:
+    index = cell_index(nb, "words-task")
+    nb = copy.deepcopy(nb)
+    nb["cells"][index] = code_cell(
+        "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n",
+        "words-task",
+    )
+    return nb
+
+
+def duplicates_grade_ids(nb: Notebook, course: Course) -> Notebook:
+    index = cell_index(nb, "words-tests")
+    nb = copy.deepcopy(nb)
+    decoy = copy.deepcopy(nb["cells"][index])
+    decoy["source"] = "pass\n"
+    nb["cells"][index:index] = [copy.deepcopy(decoy) for _ in range(3)]
+    answer_cell = copy.deepcopy(nb["cells"][cell_index(nb, "words-answer")])
+    answer_cell["source"] = "def word_counts(text):\n    return {'the': 3, 'cat': 1}\n"
+    nb["cells"].append(answer_cell)  # a second "words-answer", after every test
+    return nb
+
+
+def thousands_of_cells(nb: Notebook, course: Course) -> Notebook:
+    nb = copy.deepcopy(nb)
+    filler = [code_cell(f"filler_{i} = {i}\n", f"filler-{i}") for i in range(2000)]
+    index = cell_index(nb, "words-answer") + 1
+    nb["cells"][index:index] = filler
+    return nb
+
+
 ATTACKS: dict[str, Attack] = {
     "custom-exception-handler": custom_exception_handler,
     "input-transformer-rewrites-tests": input_transformer_rewrites_tests,
@@ -399,6 +460,12 @@ ATTACKS: dict[str, Attack] = {
     "duplicates-probes-with-right-values": duplicates_probes_with_right_values,
     "observes-before-the-test-cell-runs": observes_before_the_test_cell_runs,
     "floods-the-observation-channel": floods_the_observation_channel,
+    "claims-the-test-cells-id": claims_the_test_cells_id,
+    "reorders-cells-tests-first": reorders_cells_tests_first,
+    "adds-its-own-graded-cell": adds_its_own_graded_cell,
+    "markdown-turned-into-code": markdown_turned_into_code,
+    "duplicates-grade-ids": duplicates_grade_ids,
+    "thousands-of-cells": thousands_of_cells,
 }
 
 # attacks that need the wall clock to stop them (graded with a short cell timeout)
