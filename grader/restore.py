@@ -9,6 +9,7 @@ The source notebook is the authority. Walking its cells in order:
   learner gave them; a missing answer cell runs as released (``raise
   NotImplementedError()``);
 - other code cells run the learner's version if present, else the source's;
+- a text (markdown or raw) cell the learner turned into code runs as their code;
 - cells the learner added run too, after the matched cell that precedes them.
 
 Learner cells are matched to source cells by nbgrader ``grade_id`` and cell id both,
@@ -151,5 +152,16 @@ def restore_cells(source: list[Cell], learner: list[Cell]) -> Restored:
         elif cell.cell_type == "code":
             code = theirs.source if theirs is not None else cell.source
             run.append(RunCell(role, cell.grade_id, code, name, theirs is not None, cell.index))
+        elif theirs is not None and theirs.cell_type == "code" and theirs.source.strip():
+            # a text cell the learner turned into code (JupyterLab keeps the cell's id)
+            run.append(
+                RunCell(
+                    role="added",
+                    grade_id="",
+                    code=theirs.source,
+                    name=f"your cell {theirs.index + 1} (a text cell turned into code)",
+                    learner_code=True,
+                )
+            )
         add_extras(cell.index)
     return Restored(cells=tuple(run), notes=tuple(notes))

@@ -75,3 +75,17 @@ def test_a_metadata_swap_cannot_turn_an_answer_into_a_test(source_nb: dict[str, 
     cells, _ = _run(source_nb, learner)
     tests = [code for role, code in cells if role == "test"]
     assert len(tests) == 3 and all("assert" in code for code in tests)
+
+
+def test_a_text_cell_turned_into_code_runs_as_the_learners_code(
+    source_nb: dict[str, Any], honest_wrong: dict[str, Any]
+) -> None:
+    learner = edit_cell(
+        honest_wrong, "words-task", cell_type="code", source="def word_counts(text):\n    ...\n"
+    )
+    learner = delete_cell(learner, "words-answer")
+    cells, _ = _run(source_nb, learner)
+    roles = [role for role, _ in cells]
+    position = roles.index("added")
+    assert cells[position][1].startswith("def word_counts(text)")
+    assert roles[position + 1 :][:2] == ["solution", "test"]  # before the part's test cell
