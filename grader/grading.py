@@ -19,19 +19,20 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from grader.checks import LEARNER
-from grader.executor import CellOutcome, PlannedCell, execute
+from grader.executor import PlannedCell, execute
 from grader.grading_errors import GradingError
 from grader.imports import forbidden_imports_in
 from grader.nbsource import read_cells
 from grader.plan import SourcePlan, load_source_plan
 from grader.reference import Reference, load_reference
-from grader.restore import Restored, RunCell, restore_cells
+from grader.restore import restore_cells
 from grader.results import NotebookResult, PartResult, PartStatus
 from grader.sandbox import SandboxLimits, get_sandbox
-from grader.verdict import PartContext, judge_part
+from grader.verdict import judge_part, part_context, part_regions
 
 __all__ = ["GradingError", "grade_notebook", "warm_up"]
 
@@ -68,54 +69,6 @@ def _learner_files(source: Path, submitted: Path, events: list[str]) -> dict[str
         except OSError:
             continue
     return files
-
-
-def _part_regions(cells: tuple[RunCell, ...]) -> dict[int, str]:
-    """For each run position, the grade_id of the part whose test cell follows it."""
-    region: dict[int, str] = {}
-    pending: list[int] = []
-    for position, cell in enumerate(cells):
-        pending.append(position)
-        if cell.role == "test":
-            for index in pending:
-                region[index] = cell.grade_id
-            pending = []
-    if pending and cells:
-        last = next((c.grade_id for c in reversed(cells) if c.role == "test"), "")
-        for index in pending:
-            region[index] = last
-    return region
-
-
-def _context_for(
-    grade_id: str,
-    restored: Restored,
-    outcomes: list[CellOutcome],
-    region: dict[int, str],
-    forbidden: dict[int, list[str]],
-) -> PartContext:
-    status: PartStatus = "ok"
-    messages: list[str] = []
-    banned = ""
-    for position, cell in enumerate(restored.cells):
-        if region.get(position) != grade_id:
-            continue
-        outcome = outcomes[position]
-        if forbidden.get(position) and not banned:
-            banned = forbidden[position][0]
-        if outcome.status == "timeout":
-            status = "timeout"
-            messages.append(f"{cell.name} {outcome.detail or 'timed out'}")
-        elif outcome.status == "crashed":
-            status = "crashed" if status == "ok" else status
-            messages.append(f"{cell.name}: {outcome.detail or 'the process ended'}")
-        elif outcome.status == "not-run" and cell.role == "test":
-            status = "not-run"
-            messages.append(outcome.detail or "not run")
-    message = "; ".join(messages)
-    if status == "timeout":
-        message = f"part {grade_id}: {message}"
-    return PartContext(status=status, message=message, forbidden=banned)
 
 
 def _empty_result(
@@ -180,12 +133,14 @@ def _grade_learner(
         notebook_timeout=notebook_timeout,
     )
     events.extend(execution.events)
-    region = _part_regions(restored.cells)
+    region = part_regions(restored.cells)
     parts: list[PartResult] = []
     for position, cell in enumerate(restored.cells):
         if cell.role != "test":
             continue
-        context = _context_for(cell.grade_id, restored, execution.outcomes, region, forbidden)
+        context = part_context(cell.grade_id, restored.cells, execution.outcomes, region, forbidden)
+        if context.status == "timeout":
+            context = replace(context, message=f"part {cell.grade_id}: {context.message}")
         try:
             part = judge_part(
                 plan.tests[cell.grade_id],

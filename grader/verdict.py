@@ -15,15 +15,17 @@ printed is used; feedback is rendered here from the values themselves:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from grader.checks import AssertCheck, TestCellPlan, render_message
 from grader.executor import CellOutcome, Observation
 from grader.reference import ReferencePart
+from grader.restore import RunCell
 from grader.results import CheckKind, CheckResult, PartResult, PartStatus
 from grader.values import describe, values_match
 
-__all__ = ["PartContext", "judge_part"]
+__all__ = ["PartContext", "judge_part", "part_context", "part_regions"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,51 @@ class PartContext:
     status: PartStatus = "ok"
     message: str = ""
     forbidden: str = ""  # the forbidden module the learner's code imports, if any
+
+
+def part_regions(cells: Sequence[RunCell]) -> dict[int, str]:
+    """For each run position, the grade_id of the part whose test cell comes next (cells
+    after the last test cell belong to the last part)."""
+    region: dict[int, str] = {}
+    pending: list[int] = []
+    for position, cell in enumerate(cells):
+        pending.append(position)
+        if cell.role == "test":
+            region.update(dict.fromkeys(pending, cell.grade_id))
+            pending = []
+    if pending:
+        last = next((c.grade_id for c in reversed(cells) if c.role == "test"), "")
+        region.update(dict.fromkeys(pending, last))
+    return region
+
+
+def part_context(
+    grade_id: str,
+    cells: Sequence[RunCell],
+    outcomes: Sequence[CellOutcome],
+    region: Mapping[int, str],
+    forbidden: Mapping[int, list[str]],
+) -> PartContext:
+    """How the cells of one part ran (see :func:`part_regions`), in plain words."""
+    status: PartStatus = "ok"
+    messages: list[str] = []
+    banned = ""
+    for position, cell in enumerate(cells):
+        if region.get(position) != grade_id:
+            continue
+        outcome = outcomes[position]
+        if forbidden.get(position) and not banned:
+            banned = forbidden[position][0]
+        if outcome.status == "timeout":
+            status = "timeout"
+            messages.append(f"{cell.name} {outcome.detail or 'timed out'}")
+        elif outcome.status == "crashed":
+            status = "crashed" if status == "ok" else status
+            messages.append(f"{cell.name}: {outcome.detail or 'the process ended'}")
+        elif outcome.status == "not-run" and cell.role == "test":
+            status = "not-run"
+            messages.append(outcome.detail or "not run")
+    return PartContext(status=status, message="; ".join(messages), forbidden=banned)
 
 
 def _weights(test: TestCellPlan, reference: ReferencePart) -> dict[str, float]:
