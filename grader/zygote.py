@@ -91,7 +91,8 @@ def _prctl(option: int, value: int) -> bool:
 
 
 def _mount_tmpfs(target: str, mode: int, size: int) -> bool:
-    options = f"size={size},mode={mode:o}".encode()
+    # inodes cost kernel memory that size= does not count: cap them too (one per 8 KB)
+    options = f"size={size},nr_inodes={max(size // 8192, 1024)},mode={mode:o}".encode()
     flags = MS_NOSUID | MS_NODEV
     return int(_libc().mount(b"tmpfs", target.encode(), b"tmpfs", flags, options)) == 0
 

@@ -148,3 +148,22 @@ def test_notebook_processes_are_the_first_the_kernel_kills_when_memory_runs_out(
     seen = _observe(code)
     assert seen["score"] == "1000"
     assert seen["lower"] == "PermissionError"
+
+
+def test_a_notebook_cannot_exhaust_kernel_memory_with_empty_files(report: Any) -> None:
+    code = (
+        "import os\n"
+        "def _fill():\n"
+        "    made = 0\n"
+        "    try:\n"
+        "        while made < 200_000:\n"
+        "            open(f'f{made}', 'x').close()\n"
+        "            made += 1\n"
+        "    except OSError as exc:\n"
+        "        return [made, type(exc).__name__]\n"
+        "    return [made, 'no limit']\n"
+        "__cc_observe__('made', lambda: _fill())\n"
+    )
+    made, error = _observe(code)["made"]
+    assert error == "OSError"
+    assert made < 200_000
