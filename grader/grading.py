@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_LEARNER_FILES_BYTES = 20 << 20
 MAX_NOTEBOOK_BYTES = 50 << 20
+MAX_CELLS = 10_000  # course notebooks have dozens; each cell is a round trip to the sandbox
 
 
 def _learner_files(source: Path, submitted: Path, events: list[str]) -> dict[str, bytes]:
@@ -241,6 +242,15 @@ def grade_notebook(
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return _empty_result(
             plan, submission_hash, started, "the submitted notebook is not a notebook", "not-run"
+        )
+    if len(data["cells"]) > MAX_CELLS:
+        return _empty_result(
+            plan,
+            submission_hash,
+            started,
+            f"the submitted notebook has {len(data['cells'])} cells, more than the "
+            f"{MAX_CELLS} a notebook may have",
+            "not-run",
         )
     try:
         return _grade_learner(

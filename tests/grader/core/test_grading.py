@@ -166,3 +166,21 @@ def test_weights_in_cell_metadata_split_the_points(tmp_path: Path) -> None:
         ("f(1) == 1", 25.0, 25.0),
         ("big", 0.0, 75.0),
     ]
+
+
+def test_a_notebook_with_absurdly_many_cells_is_refused_in_plain_words(
+    course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    from grader.grading import MAX_CELLS
+    from tests.grader.core.nbbuild import code_cell
+
+    bloated = dict(honest_wrong)
+    bloated["cells"] = honest_wrong["cells"] + [
+        code_cell("x = 1\n", f"filler-{i}") for i in range(MAX_CELLS)
+    ]
+    result = course.grade(bloated)
+    assert result.score == 0
+    assert result.events == (
+        f"the submitted notebook has {MAX_CELLS + len(honest_wrong['cells'])} cells, more than "
+        f"the {MAX_CELLS} a notebook may have",
+    )
