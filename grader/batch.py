@@ -55,7 +55,14 @@ from grader.dispatch import (
 )
 from grader.feedback import write_learner_feedback
 from grader.gradebook import GradebookStore, grader_version
-from grader.intake import IntakeLimits, Rejection, StagedNotebook, collect_submissions
+from grader.intake import (
+    IntakeLimits,
+    IntakeReport,
+    Rejection,
+    StagedNotebook,
+    collect_submissions,
+)
+from grader.manifest import learner_key, same_email, show_value
 from grader.pipeline_errors import PipelineError
 
 __all__ = [
@@ -208,6 +215,7 @@ def grade_submissions(
                 staging_dir=Path(staging),
                 limits=limits,
             )
+            impostors = _check_identities(intake, store)
             summary.rejected = intake.rejected
             todo = _skip_unchanged(intake.accepted, store, catalog, version, force, summary)
             jobs = _jobs(
@@ -245,7 +253,11 @@ def grade_submissions(
             _write_autograded(intake.accepted, store, catalog, course)
         learners = sorted(
             {s.learner.id for s in intake.accepted}
-            | {r.learner_id for r in intake.rejected if r.learner_id}
+            | {
+                r.learner_id
+                for r in intake.rejected
+                if r.learner_id and r.learner_id not in impostors
+            }
         )
         for learner in learners:
             write_learner_feedback(
@@ -259,6 +271,54 @@ def grade_submissions(
         summary.grades_csv = write_grades_csv(store, catalog, course.output_dir / "grades.csv")
     summary.wall_seconds = time.monotonic() - started
     return summary
+
+
+def _check_identities(intake: IntakeReport, store: GradebookStore) -> set[str]:
+    """Reject submissions whose learner cannot be told apart from, or contradicts, another.
+
+    * an id that differs from a known learner's (or an earlier one in this batch) only in
+      letter case or Unicode form: the two would share a feedback folder on macOS and
+      Windows and a row under case-insensitive collations;
+    * a zip whose manifest names a learner on record but gives a different email: it was
+      not made from that learner's workspace (someone else submitting as them), and
+      grading it would replace their grade.
+
+    Returns the look-alike ids: they get no feedback folder (it would be the other's).
+    """
+    students = {student.id: student for student in store.students()}
+    owners = {learner_key(learner_id): learner_id for learner_id in students}
+    impostors: set[str] = set()
+    refused: dict[str, Rejection] = {}  # one line per submission (zip or notebook folder)
+    for staged in intake.accepted:
+        learner = staged.learner
+        owner = owners.setdefault(learner_key(learner.id), learner.id)
+        reason = ""
+        if owner != learner.id:
+            impostors.add(learner.id)
+            reason = (
+                f"learner id {learner.id!r} differs only in letter case or Unicode form from "
+                f"learner {owner!r}; ids must be unique ignoring case"
+            )
+        elif (
+            learner.id in students
+            and learner.email
+            and students[learner.id].email
+            and not same_email(learner.email, students[learner.id].email)
+        ):
+            reason = (
+                f"the manifest gives email {show_value(learner.email)}, but {learner.id!r} is "
+                "on record with another email, so this zip was not made in their workspace "
+                "(if their email changed, update it with `context-course roster import`)"
+            )
+        if reason:
+            refused.setdefault(
+                staged.origin,
+                Rejection(origin=staged.origin, reason=reason, learner_id=learner.id),
+            )
+    if refused:
+        intake.accepted = [s for s in intake.accepted if s.origin not in refused]
+        intake.rejected.extend(refused.values())
+    return impostors
 
 
 def _skip_unchanged(

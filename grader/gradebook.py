@@ -47,7 +47,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.catalog import Catalog, SourceNotebook
-from grader.manifest import LearnerInfo
+from grader.manifest import LearnerInfo, learner_key, same_email
 from grader.pipeline_errors import GradebookError
 from grader.results import NotebookResult
 
@@ -339,15 +339,31 @@ class GradebookStore:
 
     @staticmethod
     def _ensure_student(session: Session, learner: LearnerInfo) -> None:
+        """Add a learner not on the roster yet, with what their submission proposes.
+
+        Refused (nothing saved): an id that differs from an existing learner's only in
+        letter case or Unicode form. Ignored: a proposed email that already belongs to
+        another learner, since a certificate's identity hash would then name them.
+        """
         if session.get(api.Student, learner.id) is not None:
             return
+        key = learner_key(learner.id)
+        email = learner.email
+        for other_id, other_email in session.execute(select(api.Student.id, api.Student.email)):
+            if learner_key(other_id) == key:
+                raise GradebookError(
+                    f"learner id {learner.id!r} differs only in letter case or Unicode form "
+                    f"from the existing learner {other_id!r}"
+                )
+            if other_email and same_email(email, other_email):
+                email = ""
         first, last = split_name(learner.name)
         session.add(
             api.Student(
                 id=learner.id,
                 first_name=first or None,
                 last_name=last or None,
-                email=learner.email or None,
+                email=email or None,
             )
         )
         session.flush()

@@ -43,6 +43,7 @@ from grader.catalog import Catalog
 from grader.pipeline_errors import IntakeError
 
 __all__ = [
+    "EMAIL_PATTERN",
     "MANIFEST_FORMAT",
     "MANIFEST_NAME",
     "MANIFEST_VERSION",
@@ -51,7 +52,9 @@ __all__ = [
     "LearnerInfo",
     "build_submission_zip",
     "check_notebook_bytes",
+    "learner_key",
     "read_manifest",
+    "same_email",
     "validate_learner_id",
 ]
 
@@ -62,7 +65,7 @@ MIN_MANIFEST_VERSION = 1  # the oldest version this code still reads
 
 _MiB = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # a plausible address, no more
 _ID_PUNCTUATION = frozenset("._-@+")
 
 
@@ -119,7 +122,27 @@ def validate_learner_id(value: object) -> str:
             f"learner id {show_value(value)} may only contain letters, digits and . _ - @ + "
             "(and may not start with a dot)"
         )
+    if unicodedata.normalize("NFKC", value) != value:
+        raise IntakeError(
+            f"learner id {show_value(value)} uses look-alike characters (full-width letters, "
+            f"ligatures, …); write it as {show_value(unicodedata.normalize('NFKC', value))}"
+        )
     return value
+
+
+def learner_key(learner_id: str) -> str:
+    """The form under which two learner ids count as the same learner.
+
+    Ids are compared ignoring letter case and Unicode compatibility forms: ``Ada`` and
+    ``ada`` would share one folder on macOS and Windows and one row under a
+    case-insensitive database collation, so the course admits only one of them.
+    """
+    return unicodedata.normalize("NFKC", learner_id).casefold()
+
+
+def same_email(a: str, b: str) -> bool:
+    """Whether two email addresses name the same mailbox (case-insensitive, trimmed)."""
+    return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
 
 
 def check_notebook_bytes(data: bytes) -> dict[str, Any]:
@@ -238,7 +261,7 @@ def read_manifest(
         if not isinstance(value, str) or len(value) > limit or has_control(value):
             raise IntakeError(f"learner {key} in {MANIFEST_NAME} is not a short line of text")
     email = learner.get("email", "")
-    if email and not _EMAIL.match(email):
+    if email and not EMAIL_PATTERN.match(email):
         raise IntakeError(f"learner email {show_value(email)} is not an email address")
     course = manifest.get("course")
     if not isinstance(course, dict) or not isinstance(course.get("id"), str):

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader import api
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grader.gradebook import GradebookStore
-from grader.manifest import has_control, validate_learner_id
+from grader.manifest import EMAIL_PATTERN, has_control, learner_key, validate_learner_id
 from grader.pipeline_errors import IntakeError, RosterError
 
 __all__ = ["ROSTER_COLUMNS", "RosterEntry", "RosterImport", "import_roster_csv", "read_roster_csv"]
 
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MAX_ROSTER_BYTES = 16 * 1024 * 1024
 
 
@@ -83,7 +83,8 @@ def read_roster_csv(path: Path) -> list[RosterEntry]:
         )
     index = {name: header.index(name) for name in ROSTER_COLUMNS}
     entries: list[RosterEntry] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[str, int]] = {}  # learner_key -> (id, line)
+    emails: dict[str, tuple[str, int]] = {}  # casefolded email -> (id, line)
     try:
         for row in reader:
             line = reader.line_num
@@ -96,19 +97,28 @@ def read_roster_csv(path: Path) -> list[RosterEntry]:
                 learner_id = validate_learner_id(values["id"])
             except IntakeError as exc:
                 raise RosterError(f"{path} line {line}: {exc}") from None
-            if learner_id in seen:
+            key = learner_key(learner_id)
+            if key in seen:
+                other, where = seen[key]
+                same = "" if other == learner_id else f" (as {other!r}: ids ignore letter case)"
                 raise RosterError(
-                    f"{path} line {line}: learner {learner_id!r} is already on line "
-                    f"{seen[learner_id]}"
+                    f"{path} line {line}: learner {learner_id!r} is already on line {where}{same}"
                 )
-            seen[learner_id] = line
+            seen[key] = (learner_id, line)
             for key in ("first_name", "last_name", "email"):
                 if has_control(values[key]) or len(values[key]) > 128:
                     raise RosterError(f"{path} line {line}: {key} is not a short line of text")
-            if values["email"] and not _EMAIL.match(values["email"]):
+            if values["email"] and not EMAIL_PATTERN.match(values["email"]):
                 raise RosterError(
                     f"{path} line {line}: {values['email']!r} is not an email address"
                 )
+            if values["email"]:
+                owner = emails.setdefault(values["email"].casefold(), (learner_id, line))
+                if owner[0] != learner_id:
+                    raise RosterError(
+                        f"{path} line {line}: email {values['email']!r} is already "
+                        f"{owner[0]!r}'s (line {owner[1]}); certificates identify a learner by it"
+                    )
             entries.append(
                 RosterEntry(
                     id=learner_id,
@@ -131,6 +141,7 @@ def import_roster_csv(path: Path, store: GradebookStore) -> RosterImport:
     entries = read_roster_csv(path)
     outcome = RosterImport()
     with store.transaction() as session:
+        _check_against_gradebook(path, entries, session)
         for entry in entries:
             student = session.get(api.Student, entry.id)
             wanted = (entry.first_name or None, entry.last_name or None, entry.email or None)
@@ -150,3 +161,27 @@ def import_roster_csv(path: Path, store: GradebookStore) -> RosterImport:
             else:
                 outcome.unchanged.append(entry.id)
     return outcome
+
+
+def _check_against_gradebook(path: Path, entries: list[RosterEntry], session: Session) -> None:
+    """Refuse a roster that would make two learners look alike or share an email."""
+    existing = {s.id: s.email or "" for s in session.scalars(select(api.Student))}
+    by_key = {learner_key(learner_id): learner_id for learner_id in existing}
+    for entry in entries:
+        other = by_key.get(learner_key(entry.id), entry.id)
+        if other != entry.id:
+            raise RosterError(
+                f"{path}: learner {entry.id!r} differs only in letter case or Unicode form "
+                f"from {other!r}, already in the gradebook; use that id"
+            )
+    emails = {**existing, **{entry.id: entry.email for entry in entries}}
+    owners: dict[str, str] = {}
+    for learner_id, email in sorted(emails.items()):
+        if not email:
+            continue
+        owner = owners.setdefault(email.casefold(), learner_id)
+        if owner != learner_id:
+            raise RosterError(
+                f"{path}: email {email!r} would belong to both {owner!r} and {learner_id!r}; "
+                "certificates identify a learner by it"
+            )
