@@ -55,6 +55,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
@@ -109,6 +110,13 @@ def _private_filesystems(workroot: str, workroot_bytes: int, shm_bytes: int) -> 
     if not _mount_tmpfs(workroot, mode, workroot_bytes):
         return False
     return not os.path.isdir("/dev/shm") or _mount_tmpfs("/dev/shm", 0o1777, shm_bytes)
+
+
+def _mount_own_proc() -> None:
+    """A /proc that shows only this session's processes (not the zygote, not bubblewrap,
+    nor their command lines); best effort: some kernels refuse it in a user namespace."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    _libc().mount(b"proc", b"/proc", b"proc", flags, None)
 
 
 def _prefer_for_oom_kill() -> None:
@@ -324,6 +332,8 @@ class Zygote:
             self.control.close()
             if not in_namespace:
                 os.setsid()
+            elif self.features["private_filesystems"]:
+                _mount_own_proc()
             runner_pid = os.fork()
             if runner_pid == 0:
                 self._become_runner(channel_fd, output_fd, workdir, uid, limits)

@@ -167,3 +167,26 @@ def test_a_notebook_cannot_exhaust_kernel_memory_with_empty_files(report: Any) -
     made, error = _observe(code)["made"]
     assert error == "OSError"
     assert made < 200_000
+
+
+def test_a_notebook_sees_only_its_own_processes_and_cannot_raise_its_limits(report: Any) -> None:
+    code = (
+        "import os, resource\n"
+        "def _raise():\n"
+        "    resource.setrlimit(resource.RLIMIT_NPROC, (10**6, 10**6))\n"
+        "def _commands():\n"
+        "    found = []\n"
+        "    for entry in os.listdir('/proc'):\n"
+        "        if entry.isdigit():\n"
+        "            with open(f'/proc/{entry}/cmdline', 'rb') as handle:\n"
+        "                found.append(handle.read().replace(b'\\0', b' ').decode())\n"
+        "    return found\n"
+        "__cc_observe__('commands', lambda: _commands())\n"
+        "__cc_observe__('raise', lambda: _raise)\n"
+        "__cc_observe__('init', lambda: os.getppid())\n"
+    )
+    seen = _observe(code)
+    assert len(seen["commands"]) == 2  # the session's init and the notebook's process
+    assert not any("bwrap" in command for command in seen["commands"])
+    assert seen["raise"] == "ValueError"
+    assert seen["init"] == 1
