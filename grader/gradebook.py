@@ -170,6 +170,29 @@ def _redact(url: str) -> str:
     return url
 
 
+def _part_points(points: float, maximum: float) -> float:
+    """``points`` within ``0..maximum`` (NaN counts as nothing)."""
+    return min(max(points, 0.0), maximum) if points == points else 0.0
+
+
+def _bounded_score(result: NotebookResult, source: SourceNotebook) -> float:
+    """The result's score counted the way the gradebook counts it.
+
+    Only parts the source notebook grades count, each at most its points there: a
+    result that reports a part the source does not have (say, a cell the learner
+    marked ``grade: true`` with 1000 points) or more points than the source gives
+    cannot inflate the recorded score, whatever the grading core reported.
+    """
+    parts = {part.grade_id: part for part in result.parts}  # a part counts once
+    return float(
+        sum(
+            _part_points(float(parts[spec.grade_id].points), spec.points)
+            for spec in source.grade_cells
+            if spec.grade_id in parts
+        )
+    )
+
+
 class GradebookStore:
     """nbgrader's gradebook database, opened once by the (only) writing process.
 
@@ -313,8 +336,8 @@ class GradebookStore:
             notebook=source.slug,
             submission_hash=submission_hash,
             source_hash=source.sha256,
-            score=float(result.score),
-            max_score=float(result.max_score),
+            score=_bounded_score(result, source),
+            max_score=source.max_score,
             course_version=course_version,
             grader_version=grader_version,
             result_json=json.dumps(result.to_dict(), sort_keys=True),
@@ -410,7 +433,7 @@ class GradebookStore:
             part = parts.get(cell.name)
             spec = source.grade_cell(cell.name)
             if part is not None:
-                grade.auto_score = min(max(float(part.points), 0.0), float(cell.max_score))
+                grade.auto_score = _part_points(float(part.points), float(cell.max_score))
                 grade.needs_manual_grade = False
             elif spec is None or spec.autograded:
                 grade.auto_score = 0.0  # a test the core did not report earns nothing

@@ -312,3 +312,20 @@ def test_nbgrader_export_reads_our_gradebook(catalog: Catalog, db_url: str, tmp_
         5.0,
         "ann@example.org",
     )
+
+
+def test_points_the_source_does_not_give_are_never_recorded(catalog: Catalog, db_url: str) -> None:
+    # A notebook whose metadata claims other points: whatever the core reports, the
+    # gradebook counts only the source's parts, each at most its points there.
+    claimed = result(
+        "01-alpha",
+        {"test-a1": (20, 20), "test-a2": (-4, 3), "learner-added-cell": (1000, 1000)},
+    )
+    assert claimed.score == 1016
+    with GradebookStore(db_url, course_id=COURSE_ID) as store:
+        store.register_catalog(catalog)
+        record(store, catalog, LearnerInfo("ann"), claimed)
+        (row,) = store.records()
+        assert (row.score, row.max_score) == (2.0, 5.0)
+        (score,) = store.scores()
+        assert (score.score, score.max_score) == (2.0, 5.0)
