@@ -493,9 +493,18 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+_FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")  # and their full-width forms
+
+
 def _csv_safe(value: str) -> str:
-    """Defuse spreadsheet formulas in learner-controlled text (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Defuse spreadsheet formulas in learner-controlled text (CSV injection).
+
+    A cell is quoted with a leading ``'`` when it starts with a tab or line break, or its
+    first visible character could start a formula: some spreadsheets skip leading spaces,
+    and some input methods turn full-width ``＝`` into ``=``.
+    """
+    risky = value[:1] in ("\t", "\r", "\n") or value.lstrip()[:1] in _FORMULA_STARTS
+    return "'" + value if risky else value
 
 
 def render_summary(summary: BatchSummary, console: Console) -> None:

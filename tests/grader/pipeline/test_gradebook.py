@@ -329,3 +329,25 @@ def test_points_the_source_does_not_give_are_never_recorded(catalog: Catalog, db
         assert (row.score, row.max_score) == (2.0, 5.0)
         (score,) = store.scores()
         assert (score.score, score.max_score) == (2.0, 5.0)
+
+
+def test_grades_csv_defuses_formulas_in_learner_text(
+    catalog: Catalog, db_url: str, tmp_path: Path
+) -> None:
+    from grader.batch import write_grades_csv
+
+    names = {"eve": '=HYPERLINK("http://x.test") Eve', "gus": "＝1+1 Gus", "hal": "Hal O'Neil"}
+    with GradebookStore(db_url, course_id=COURSE_ID) as store:
+        store.register_catalog(catalog)
+        for learner, name in {**names, "fay": "Fay"}.items():
+            beta = result("02-beta", {"test-b1": (5, 5)})
+            record(store, catalog, LearnerInfo(learner, name), beta)
+    with Gradebook(db_url, course_id=COURSE_ID) as gb:  # edited by hand, not stripped
+        gb.update_or_create_student("fay", first_name=" =1+1", last_name="\t@SUM(A1)")
+    with GradebookStore(db_url, course_id=COURSE_ID) as store:
+        path = write_grades_csv(store, catalog, tmp_path / "grades.csv")
+    rows = {r["learner_id"]: r for r in csv.DictReader(io.StringIO(path.read_text("utf-8")))}
+    for learner in ("eve", "fay", "gus"):
+        assert rows[learner]["first_name"].startswith("'"), rows[learner]
+    assert rows["fay"]["last_name"].startswith("'")
+    assert rows["hal"]["first_name"] == "Hal"
