@@ -19,16 +19,18 @@ The manifest format is defined in :mod:`grader.manifest`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import stat
+import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from grader.catalog import Catalog
 from grader.manifest import (
@@ -104,6 +106,11 @@ class IntakeReport:
 
 # --------------------------------------------------------------------------- helpers
 
+_EOCD = struct.Struct("<4s4H2LH")  # zip's end-of-central-directory record
+_EOCD_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_MAX_DIRECTORY_ENTRY = 1024  # bytes per central directory entry: 46 + name + extras
+
 
 def _parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
@@ -134,21 +141,73 @@ class _Stager:
 # --------------------------------------------------------------------------- zip files
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (never a link, FIFO or device).
+
+    ``O_NONBLOCK`` keeps a FIFO from blocking the batch; the type is checked on the open
+    file, so swapping the file after a check changes nothing.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IntakeError(f"{path.name} is a symbolic link") from None
+        raise IntakeError(f"cannot open {path.name}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IntakeError(f"{path.name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def _check_central_directory(handle: BinaryIO, limits: IntakeLimits) -> None:
+    """Refuse an archive whose member list is too long *before* :mod:`zipfile` parses it.
+
+    :class:`zipfile.ZipFile` reads the whole central directory into memory on opening:
+    a 200 MiB archive of empty entries is millions of objects. Only the end record (the
+    last 22 bytes plus any comment) is read here.
+    """
+    size = handle.seek(0, os.SEEK_END)
+    start = max(0, size - (_EOCD.size + 0xFFFF))
+    handle.seek(start)
+    tail = handle.read()
+    at = tail.rfind(_EOCD_SIGNATURE)
+    if at < 0 or len(tail) - at < _EOCD.size:
+        raise IntakeError("not a valid zip archive (no end-of-archive record; truncated?)")
+    *_, entries, directory_size, _offset, _comment = _EOCD.unpack_from(tail, at)
+    if start + at >= 20:
+        handle.seek(start + at - 20)
+        if handle.read(4) == _ZIP64_LOCATOR:
+            raise IntakeError(
+                "archive uses ZIP64 (over 4 GiB or 65,535 entries); no submission does"
+            )
+    if entries > limits.max_archive_members or directory_size > (
+        limits.max_archive_members * _MAX_DIRECTORY_ENTRY
+    ):
+        raise IntakeError(
+            f"archive lists {entries} entries in {directory_size} bytes, over the limit of "
+            f"{limits.max_archive_members} entries"
+        )
+    handle.seek(0)
+
+
 def _read_zip(
     path: Path, catalog: Catalog, course_id: str, limits: IntakeLimits, stager: _Stager
 ) -> list[StagedNotebook]:
-    size = path.stat().st_size
-    if size > limits.max_archive_bytes:
-        raise too_big(size, limits.max_archive_bytes, "archive")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _read_zip_members(archive, path, catalog, course_id, limits, stager)
-    except IntakeError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise IntakeError(f"not a valid zip archive ({str(exc)[:100]})") from None
-    except NotImplementedError as exc:
-        raise IntakeError(f"archive uses an unsupported feature ({str(exc)[:100]})") from None
+    with _open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limits.max_archive_bytes:
+            raise too_big(size, limits.max_archive_bytes, "archive")
+        try:
+            _check_central_directory(handle, limits)
+            with zipfile.ZipFile(handle) as archive:
+                return _read_zip_members(archive, path, catalog, course_id, limits, stager)
+        except IntakeError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+            raise IntakeError(f"not a valid zip archive ({str(exc)[:100]})") from None
+        except NotImplementedError as exc:
+            raise IntakeError(f"archive uses an unsupported feature ({str(exc)[:100]})") from None
 
 
 def _read_zip_members(
@@ -243,7 +302,12 @@ def _read_learner_folder(
         report.rejected.append(Rejection(origin=origin, reason=exc.reason))
         return
     learner = LearnerInfo(id=learner_id)
-    entries = sorted(folder.iterdir())
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        reason = f"cannot list: {exc.strerror}"
+        report.rejected.append(Rejection(origin=origin, reason=reason, learner_id=learner_id))
+        return
     for entry in entries:
         if entry.name.startswith("."):
             continue
@@ -306,12 +370,7 @@ def _read_folder_notebook(
         raise IntakeError(f"{path.name} is not a regular file")
     if info.st_size > limits.max_notebook_bytes:
         raise too_big(info.st_size, limits.max_notebook_bytes, path.name)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise IntakeError(f"cannot open {path.name}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as stream:
+    with _open_regular(path) as stream:
         data = read_capped(stream, limits.max_notebook_bytes, path.name)
     check_notebook_bytes(data)
     slug = path.stem
@@ -368,13 +427,18 @@ def _collect_one(
     if not given.exists():
         report.rejected.append(Rejection(origin=str(given), reason="does not exist"))
         return
-    if given.is_file():
-        _collect_zip(given, catalog, course_id, limits, stager, report)
+    if not given.is_dir():
+        _collect_zip(given, catalog, course_id, limits, stager, report)  # refuses non-files
         return
     if _is_learner_folder(given, catalog):
         _read_learner_folder(given, catalog, limits, stager, report)
         return
-    for entry in sorted(given.iterdir()):
+    try:
+        entries = sorted(given.iterdir())
+    except OSError as exc:
+        report.rejected.append(Rejection(origin=str(given), reason=f"cannot list: {exc.strerror}"))
+        return
+    for entry in entries:
         if entry.name.startswith("."):
             continue
         if entry.is_symlink():
@@ -421,7 +485,8 @@ def _collect_zip(
 def _peek_learner(path: Path) -> str | None:
     """The learner id a rejected zip claims, if it can be read safely (for the message)."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with _open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+            _check_central_directory(handle, IntakeLimits())
             info = archive.getinfo(MANIFEST_NAME)
             if info.file_size > IntakeLimits.max_manifest_bytes:
                 return None

@@ -441,3 +441,77 @@ def test_build_submission_zip_refuses_a_bad_notebook_and_writes_nothing(tmp_path
             output=tmp_path / "out.zip",
         )
     assert not (tmp_path / "out.zip").exists()
+
+
+# ------------------------------------------------------------------ hostile files
+
+
+def _many_entries(path: Path, count: int) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for index in range(count):
+            archive.writestr(f"e{index}", b"")
+    return path
+
+
+def test_a_long_member_list_is_refused_before_zipfile_parses_it(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _many_entries(tmp_path / "many.zip", 2_000)
+
+    def parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the central directory was parsed before the caps were checked")
+
+    monkeypatch.setattr("grader.intake.zipfile.ZipFile", parse)
+    reason = only_reason(collect([path], catalog, tmp_path))
+    assert "2000 entries" in reason and "over the limit of 64 entries" in reason
+
+
+def test_an_end_record_that_understates_the_member_list_is_refused(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _many_entries(tmp_path / "lying.zip", 5_000)
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8 : end + 12] = (3).to_bytes(2, "little") * 2  # "3 entries" (this disk, total)
+    path.write_bytes(bytes(data))
+
+    def parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the central directory was parsed before the caps were checked")
+
+    monkeypatch.setattr("grader.intake.zipfile.ZipFile", parse)
+    reason = only_reason(collect([path], catalog, tmp_path))
+    assert "lists 3 entries in" in reason and "over the limit of 64 entries" in reason
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_posing_as_a_zip_is_rejected_without_blocking(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs"
+    good_zip(subs, "ann")
+    os.mkfifo(subs / "zz-bob.zip")  # reading it would wait forever for a writer
+    report = collect([subs], catalog, tmp_path)
+    assert "zz-bob.zip is not a regular file" in only_reason(report)
+    assert {s.learner.id for s in report.accepted} == {"ann"}
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_or_device_given_as_a_submission_is_one_rejection(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for given in (fifo, Path("/dev/null")):
+        assert "is not a regular file" in only_reason(collect([given], catalog, tmp_path))
+
+
+def test_a_notebook_folder_holding_a_fifo_rejects_only_that_notebook(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    submitted = tmp_path / "submitted"
+    folder_submission(submitted, "ann", {"01-alpha": answer()})
+    (submitted / "ann" / "02-beta").mkdir()
+    os.mkfifo(submitted / "ann" / "02-beta" / "02-beta.ipynb")
+    report = collect([submitted], catalog, tmp_path)
+    assert "not a regular file" in only_reason(report)
+    assert [(s.learner.id, s.notebook) for s in report.accepted] == [("ann", "01-alpha")]
