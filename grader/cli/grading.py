@@ -58,6 +58,14 @@ def _course(course_dir: Path | None) -> Course:
         return load_course(course_dir)
     except CourseConfigError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # course.toml unreadable
+        raise UserError(_os_error(exc)) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a file or folder the command could not read or write."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 def _shown(path: Path) -> str:
@@ -130,6 +138,11 @@ def grade(
         )
     except PipelineError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # e.g. the output folder cannot be written
+        raise UserError(
+            f"{_os_error(exc)} (grades already recorded stay in the gradebook; "
+            "run the command again once this is fixed)"
+        ) from None
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -162,6 +175,8 @@ def report(db: DbOption = None, course: CourseOption = None) -> None:
             write_class_report(store, catalog, course_name=loaded.name, path=path)
     except PipelineError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write the class report: {_os_error(exc)}") from None
     typer.echo(f"class report: {_shown(path)}")
 
 

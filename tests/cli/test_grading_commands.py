@@ -87,7 +87,11 @@ def test_grade_with_another_database_url(
         (["grade", "{subs}", "--timeout", "-1"], "--timeout must be a positive"),
         (["grade", "{subs}", "--db", "not a url"], "is not a database URL"),
         (["report", "--db", "nope://x"], "not a database URL"),
+        (["report", "--db", "sqlite:////nonexistent-folder/gb.db"], "cannot open the gradebook"),
+        (["report", "--db", "postgresql://nobody@127.0.0.1:9/x"], "cannot open the gradebook"),
         (["roster", "import", "missing.csv"], "missing.csv does not exist"),
+        (["roster", "import", "{subs}"], "is a folder, not a CSV file"),
+        (["roster", "import", "{subs}/bob.zip"], "is not UTF-8 text"),
     ],
 )
 def test_mistakes_are_one_line_errors(
@@ -156,3 +160,61 @@ def test_a_configured_dask_scheduler_is_refused_in_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: course.toml sets [grader] scheduler = 'tcp://10.0.0.1:8786'")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty; expected a header id,first_name,last_name,email"),
+        ("name,mail\nann,a@x.org\n", "line 1: missing column(s) id, first_name, last_name, email"),
+        ("id,first_name,last_name,email\nann,Ann\n", "line 2: expected 4 columns"),
+        (
+            "id,first_name,last_name,email\nann,A\x00,Lee,a@x.org\n",
+            "line 2: first_name is not a short line",
+        ),
+        ("id,first_name,last_name,email\nann,Ann,Lee,not-mail\n", "is not an email address"),
+    ],
+)
+def test_a_bad_roster_csv_is_one_line_and_imports_nothing(
+    course_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    message: str,
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(content, encoding="utf-8")
+    assert main(["roster", "import", str(roster), "--course", str(course_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    with GradebookStore(f"sqlite:///{course_dir / 'gradebook.db'}", course_id=COURSE_ID) as store:
+        assert store.students() == []
+
+
+def test_an_unwritable_output_folder_is_one_line(
+    course_dir: Path, subs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (course_dir / "output").write_text("a file where the output folder should be")
+    assert main(["grade", str(subs), "--course", str(course_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "Not a directory" in err and len(err.splitlines()) == 1
+    assert "grades already recorded stay in the gradebook" in err
+    assert main(["report", "--course", str(course_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot write the class report") and len(err.splitlines()) == 1
+
+
+def test_an_unreadable_course_toml_is_one_line(
+    course_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    read_text = Path.read_text
+
+    def refuse(path: Path, *args: object, **kwargs: object) -> str:
+        if path.name == "course.toml":  # as chmod 000 would, for a user other than root
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_text(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    assert main(["report", "--course", str(course_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "course.toml: Permission denied" in err
