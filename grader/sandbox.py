@@ -256,20 +256,23 @@ def _bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[
         if located is not None:
             ro_bind(located)
             package_parents.append(str(located.parent))
-    # forbidden modules: rebuild their folder without them
+    # forbidden modules: rebuild their folder without them (and a single-file module's
+    # __pycache__ without its bytecode, which would load as well as the source)
     hidden = _forbidden_paths(forbidden)
-    for folder in sorted({path.parent for path in hidden}):
-        if not _inside(folder, bound):
-            continue
+    for path in list(hidden):
+        if path.suffix == ".py" and (path.parent / "__pycache__").is_dir():
+            hidden.extend(sorted((path.parent / "__pycache__").glob(f"{path.stem}.*")))
+    folders = sorted({path.parent for path in hidden if _inside(path.parent, bound)})
+    for folder in folders:
         args.extend(["--perms", "0755", "--tmpfs", str(folder)])
         for entry in sorted(folder.iterdir()):
-            if entry in hidden:
-                continue
-            kind = "--symlink" if entry.is_symlink() else "--ro-bind"
-            if kind == "--symlink":
-                args.extend([kind, os.readlink(entry), str(entry)])
+            if entry in hidden or entry in folders:
+                continue  # hidden, or rebuilt itself next
+            if entry.is_symlink():
+                args.extend(["--symlink", os.readlink(entry), str(entry)])
             else:
-                args.extend([kind, str(entry), str(entry)])
+                args.extend(["--ro-bind", str(entry), str(entry)])
+    for folder in folders:
         args.extend(["--remount-ro", str(folder)])
     args += [
         "--proc",

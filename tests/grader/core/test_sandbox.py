@@ -190,3 +190,32 @@ def test_a_notebook_sees_only_its_own_processes_and_cannot_raise_its_limits(repo
     assert not any("bwrap" in command for command in seen["commands"])
     assert seen["raise"] == "ValueError"
     assert seen["init"] == 1
+
+
+def test_a_forbidden_single_file_module_leaves_no_bytecode_to_load(report: Any) -> None:
+    import importlib
+
+    import context_lib
+
+    importlib.import_module("context_lib.merge")  # its bytecode exists on the host
+    cache = Path(context_lib.__file__).parent / "__pycache__"
+    assert any(cache.glob("merge.*.pyc"))
+    code = (
+        "import os, importlib.machinery, importlib.util\n"
+        f"cache = {str(cache)!r}\n"
+        "def _load():\n"
+        "    for name in os.listdir(cache):\n"
+        "        if name.startswith('merge.'):\n"
+        "            path = os.path.join(cache, name)\n"
+        "            loader = importlib.machinery.SourcelessFileLoader('stolen', path)\n"
+        "            spec = importlib.util.spec_from_loader('stolen', loader)\n"
+        "            module = importlib.util.module_from_spec(spec)\n"
+        "            loader.exec_module(module)\n"
+        "            return 'loaded'\n"
+        "    return 'absent'\n"
+        "__cc_observe__('bytecode', lambda: _load())\n"
+        "others = any(n.startswith('context.') for n in os.listdir(cache))\n"
+        "__cc_observe__('others', lambda: others)\n"
+    )
+    seen = _observe(code, forbidden=("context_lib.merge",))
+    assert seen == {"bytecode": "absent", "others": True}
