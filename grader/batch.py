@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -358,8 +359,11 @@ def _write_autograded(
 ) -> None:
     """Copy each graded notebook to nbgrader's ``autograded/<learner>/<assignment>/`` folder.
 
-    formgrader shows the notebook from there when an instructor grades by hand. Copies
-    are refreshed when missing or stale (e.g. after a run killed before writing them).
+    formgrader shows the notebook from there when an instructor grades by hand. The copy
+    has its code cells' outputs removed: they are whatever the learner saved, not the
+    graded run, so they could show fake "all tests passed" lines or carry HTML and
+    scripts that formgrader would render in the instructor's browser. Copies are
+    refreshed when missing or stale (e.g. after a run killed before writing them).
     """
     for item in staged:
         record = store.graded(item.learner.id, item.notebook)
@@ -367,9 +371,19 @@ def _write_autograded(
             continue
         source = catalog[item.notebook]
         target = course.root / "autograded" / item.learner.id / source.assignment / item.path.name
-        data = item.path.read_bytes()
+        data = _without_outputs(item.path.read_bytes())
         if not target.is_file() or target.read_bytes() != data:
             write_atomic(target, data)
+
+
+def _without_outputs(data: bytes) -> bytes:
+    """The notebook ``data`` (validated by intake) with every code cell's outputs cleared."""
+    nb = json.loads(data)
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _key(item: StagedNotebook) -> str:

@@ -321,3 +321,28 @@ def test_killed_mid_batch_then_rerun_loses_and_duplicates_nothing(tmp_path: Path
     with Gradebook(course.db_url(), course_id=COURSE_ID) as gb:
         for learner in learners:
             assert len(gb.find_submission("02-beta", learner).notebooks) == 1
+
+
+def test_the_autograded_copy_shows_no_output_the_learner_saved(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    nb = notebook("02-beta", answer())
+    nb["cells"][1]["execution_count"] = 7
+    nb["cells"][1]["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": "All tests passed! 5/5\n"},
+        {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {
+                "text/html": "<script>fetch('/formgrader/api/grade', {method: 'PUT'})</script>"
+            },
+        },
+    ]
+    write_notebook(tmp_path / "subs" / "submitted" / "eve" / "02-beta" / "02-beta.ipynb", nb)
+    summary = grade(course, tmp_path / "subs")
+    assert [(i.learner_id, i.score) for i in summary.items] == [("eve", 0.0)]
+    copy = json.loads(
+        (course.root / "autograded" / "eve" / "02-beta" / "02-beta.ipynb").read_text("utf-8")
+    )
+    code = [cell for cell in copy["cells"] if cell["cell_type"] == "code"]
+    assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+    assert copy["cells"][1]["source"] == answer()  # the learner's work itself is kept
