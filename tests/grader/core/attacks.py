@@ -375,6 +375,29 @@ def word_counts(text):
     return answer(nb, "words-answer", code)
 
 
+def background_thread_forges_during_tests(nb: Notebook, course: Course) -> Notebook:
+    code = (
+        _FRAME
+        + """
+import threading, time
+
+def _forger(start):
+    sent = set()
+    runner = _builtins.__cc_observe__.__self__
+    while time.monotonic() - start < 20:
+        if runner.current > start_cell and runner.current not in sent:
+            sent.add(runner.current)
+            _frame("case folded", "probe", {"the": 3, "cat": 1})
+            _frame("assert 1", "assert", {"a": 2, "b": 1})
+        time.sleep(0.001)
+
+start_cell = _builtins.__cc_observe__.__self__.current
+threading.Thread(target=_forger, args=(time.monotonic(),), daemon=True).start()
+"""
+    )
+    return insert_after(nb, "words-answer", code, "attack")
+
+
 # -- restoring: cells that lie about what they are -------------------------------------------
 
 
@@ -460,6 +483,7 @@ ATTACKS: dict[str, Attack] = {
     "duplicates-probes-with-right-values": duplicates_probes_with_right_values,
     "observes-before-the-test-cell-runs": observes_before_the_test_cell_runs,
     "floods-the-observation-channel": floods_the_observation_channel,
+    "background-thread-forges-during-tests": background_thread_forges_during_tests,
     "claims-the-test-cells-id": claims_the_test_cells_id,
     "reorders-cells-tests-first": reorders_cells_tests_first,
     "adds-its-own-graded-cell": adds_its_own_graded_cell,
