@@ -271,7 +271,7 @@ def _read_zip_members(
                 f"notebook {slug} does not match the manifest's hash (altered after submit?)"
             )
         try:
-            check_notebook_bytes(data)
+            check_notebook_bytes(data, max_cells=limits.max_cells)
         except IntakeError as exc:
             raise IntakeError(f"notebook {slug} {exc.reason}", notebook=slug) from None
         checked.append((slug, data, digest))
@@ -372,7 +372,7 @@ def _read_folder_notebook(
         raise too_big(info.st_size, limits.max_notebook_bytes, path.name)
     with _open_regular(path) as stream:
         data = read_capped(stream, limits.max_notebook_bytes, path.name)
-    check_notebook_bytes(data)
+    check_notebook_bytes(data, max_cells=limits.max_cells)
     slug = path.stem
     return StagedNotebook(
         learner=learner,

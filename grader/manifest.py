@@ -77,6 +77,7 @@ class IntakeLimits:
     max_archive_bytes: int = 200 * _MiB
     max_archive_members: int = 64
     max_manifest_bytes: int = 1 * _MiB
+    max_cells: int = 2000  # the course's notebooks have under 40; validation cost grows with it
 
 
 @dataclass(frozen=True)
@@ -145,11 +146,11 @@ def same_email(a: str, b: str) -> bool:
     return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
 
 
-def check_notebook_bytes(data: bytes) -> dict[str, Any]:
+def check_notebook_bytes(data: bytes, *, max_cells: int = IntakeLimits.max_cells) -> dict[str, Any]:
     """Parse and validate a notebook; return it as a dict or raise :class:`IntakeError`.
 
-    Checks: UTF-8 JSON, nbformat 4, every cell has a unique id, and nbformat's own
-    schema validation.
+    Checks: UTF-8 JSON, nbformat 4, at most ``max_cells`` cells, every cell has a unique
+    id, and nbformat's own schema validation.
     """
     try:
         text = data.decode("utf-8")
@@ -171,6 +172,8 @@ def check_notebook_bytes(data: bytes) -> dict[str, Any]:
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise IntakeError("is not a valid nbformat 4 notebook (no list of cells)")
+    if len(cells) > max_cells:
+        raise IntakeError(f"has {len(cells)} cells, over the limit of {max_cells}")
     seen: dict[str, int] = {}
     for index, cell in enumerate(cells, 1):
         cell_id = cell.get("id") if isinstance(cell, dict) else None

@@ -515,3 +515,11 @@ def test_a_notebook_folder_holding_a_fifo_rejects_only_that_notebook(
     report = collect([submitted], catalog, tmp_path)
     assert "not a regular file" in only_reason(report)
     assert [(s.learner.id, s.notebook) for s in report.accepted] == [("ann", "01-alpha")]
+
+
+def test_a_notebook_with_absurdly_many_cells_is_rejected(catalog: Catalog, tmp_path: Path) -> None:
+    nb = notebook("01-alpha", answer())
+    filler = {"cell_type": "markdown", "metadata": {}, "source": "x"}
+    nb["cells"] = [*nb["cells"], *({**filler, "id": f"f{i}"} for i in range(40))]
+    report = collect([_folder_with(tmp_path, nb)], catalog, tmp_path, max_cells=30)
+    assert only_reason(report) == "has 44 cells, over the limit of 30"
