@@ -238,6 +238,38 @@ def test_notebook_settings_are_well_formed(path: Path) -> None:
     assert isinstance(settings.get("float_tolerance", 1e-9), int | float)
 
 
+@by_source
+def test_each_graded_part_ends_with_its_check_panel_and_the_notebook_with_check_notebook(
+    path: Path,
+) -> None:
+    cells = read(path).cells
+    problems: list[str] = []
+    for index, cell in enumerate(cells):
+        if role(cell) != "test":
+            continue
+        grade_id = nbgrader(cell)["grade_id"]
+        after = cells[index + 1] if index + 1 < len(cells) else None
+        expected = f'from grader.checkwidget import check_panel\ncheck_panel("{grade_id}")'
+        if after is None or after.source != expected:
+            problems.append(f"{grade_id}: the next cell must be {expected!r}")
+        elif after.cell_type != "code" or role(after) != "locked" or nbgrader(after).get("grade"):
+            problems.append(f"{after.id}: a check cell is a locked, non-graded code cell")
+    finals = [cell for cell in cells if "check_notebook(" in cell.source]
+    code = [cell for cell in cells if cell.cell_type == "code"]
+    if len(finals) != 1 or finals[0] is not code[-1] or role(finals[0]) != "locked":
+        problems.append("one locked check_notebook() cell must be the last code cell")
+    assert problems == []
+
+
+@by_source
+def test_every_graded_part_has_two_or_three_progressive_hints(path: Path) -> None:
+    for cell in graded_cells(read(path)):
+        hints = cell.metadata.get("context_course", {}).get("hints")
+        assert isinstance(hints, list) and 2 <= len(hints) <= 3, f"{cell.id}: hints {hints!r}"
+        assert all(isinstance(h, str) and len(h.strip()) > 20 for h in hints), cell.id
+        assert len(set(hints)) == len(hints), f"{cell.id}: repeated hints"
+
+
 # ----------------------------------------------------------------------------- learner versions
 
 
