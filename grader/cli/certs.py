@@ -26,6 +26,7 @@ from certificates import (
     verify_file,
 )
 from grader.cli.app import UserError, app
+from grader.cli.grading import CourseOption, os_error_line
 from grader.config import CourseConfigError, load_course
 
 __all__ = ["certify", "keys_export", "keys_init", "keys_rotate", "revoke_command", "verify"]
@@ -36,14 +37,6 @@ keys_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 
-CourseOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--course",
-        help="Course folder (holding course.toml); default: found from the current folder.",
-        file_okay=False,
-    ),
-]
 OutOption = Annotated[
     Path | None,
     typer.Option(
@@ -58,13 +51,7 @@ def _settings(course: Path | None, out: Path | None = None) -> CertificateSettin
     except (CourseConfigError, CertificateError) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(_os_error(exc)) from None
-
-
-def _os_error(exc: OSError) -> str:
-    """One line for a file the command could not read or write."""
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"{where}{exc.strerror or exc}"
+        raise UserError(os_error_line(exc)) from None
 
 
 @app.command()
@@ -114,7 +101,7 @@ def certify(
     except (CourseConfigError, CertificateError) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(_os_error(exc)) from None
+        raise UserError(os_error_line(exc)) from None
     if as_json:
         typer.echo(json.dumps([o.to_json() for o in outcomes], indent=2, ensure_ascii=False))
     else:
@@ -146,7 +133,7 @@ def keys_init(course: CourseOption = None) -> None:
     except CertificateError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(_os_error(exc)) from None
+        raise UserError(os_error_line(exc)) from None
     typer.echo(f"created issuer keys in {settings.key_dir}")
     for key in keyring.keys:
         typer.echo(f"  {key.algorithm:6} {key.kid}")
@@ -173,7 +160,7 @@ def keys_export(
     except CertificateError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(f"cannot write {target}: {_os_error(exc)}") from None
+        raise UserError(f"cannot write {target}: {os_error_line(exc)}") from None
     typer.echo(f"wrote {target} ({len(document['verificationMethod'])} keys)")
 
 
@@ -193,7 +180,7 @@ def keys_rotate(course: CourseOption = None) -> None:
     except CertificateError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(_os_error(exc)) from None
+        raise UserError(os_error_line(exc)) from None
     typer.echo("rotated issuer keys; current keys:")
     for key in keyring.keys:
         if key.status == "current":
@@ -295,6 +282,6 @@ def revoke_command(
     except CertificateError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(_os_error(exc)) from None
+        raise UserError(os_error_line(exc)) from None
     typer.echo(f"revoked {record.id} ({record.learner_id}, {record.level}): {record.reason}")
     typer.echo(f"revocation list updated: {path}")

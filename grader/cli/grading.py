@@ -23,7 +23,7 @@ from grader.pipeline_errors import PipelineError
 from grader.report import write_class_report
 from grader.roster import import_roster_csv
 
-__all__ = ["grade", "report", "roster_app", "roster_import"]
+__all__ = ["CourseOption", "grade", "os_error_line", "report", "roster_app", "roster_import"]
 
 #: The grading core the ``grade`` command uses (an import path, resolved in the workers).
 GRADE_FUNCTION = DEFAULT_GRADE_FUNCTION
@@ -59,11 +59,11 @@ def _course(course_dir: Path | None) -> Course:
     except CourseConfigError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:  # course.toml unreadable
-        raise UserError(_os_error(exc)) from None
+        raise UserError(os_error_line(exc)) from None
 
 
-def _os_error(exc: OSError) -> str:
-    """One line for a file or folder the command could not read or write."""
+def os_error_line(exc: OSError) -> str:
+    """One line for a file or folder a command could not read or write."""
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{exc.strerror or exc}"
 
@@ -140,7 +140,7 @@ def grade(
         raise UserError(str(exc)) from None
     except OSError as exc:  # e.g. the output folder cannot be written
         raise UserError(
-            f"{_os_error(exc)} (grades already recorded stay in the gradebook; "
+            f"{os_error_line(exc)} (grades already recorded stay in the gradebook; "
             "run the command again once this is fixed)"
         ) from None
     if as_json:
@@ -176,7 +176,7 @@ def report(db: DbOption = None, course: CourseOption = None) -> None:
     except PipelineError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(f"cannot write the class report: {_os_error(exc)}") from None
+        raise UserError(f"cannot write the class report: {os_error_line(exc)}") from None
     typer.echo(f"class report: {_shown(path)}")
 
 
