@@ -35,11 +35,11 @@ from grader.imports import forbidden_imports_in
 from grader.nbsource import Cell, load_notebook_json, read_cells
 from grader.plan import SourcePlan, load_source_plan
 from grader.reference import ReferencePart
-from grader.restore import RunCell, restore_cells
-from grader.results import CheckResult, NotebookResult, PartResult, PartStatus
+from grader.restore import restore_cells
+from grader.results import CheckResult, NotebookResult, PartResult
 from grader.sandbox import SandboxLimits, get_sandbox
 from grader.values import MalformedValue, encode_value, parse_observed
-from grader.verdict import PartContext, judge_part
+from grader.verdict import PartContext, judge_part, part_context, part_regions
 
 __all__ = [
     "HIDDEN_NOTE",
@@ -295,48 +295,6 @@ def _learner_files(notebook: Path) -> dict[str, bytes]:
     return files
 
 
-def _regions(cells: Sequence[RunCell]) -> dict[int, str]:
-    """For each run position, the part whose test cell comes next (or last)."""
-    region: dict[int, str] = {}
-    pending: list[int] = []
-    for position, cell in enumerate(cells):
-        pending.append(position)
-        if cell.role == "test":
-            region.update(dict.fromkeys(pending, cell.grade_id))
-            pending = []
-    last = next((c.grade_id for c in reversed(cells) if c.role == "test"), "")
-    region.update(dict.fromkeys(pending, last))
-    return region
-
-
-def _context(
-    grade_id: str,
-    cells: Sequence[RunCell],
-    outcomes: Sequence[CellOutcome],
-    region: Mapping[int, str],
-    forbidden: Mapping[int, list[str]],
-) -> PartContext:
-    status: PartStatus = "ok"
-    messages: list[str] = []
-    banned = ""
-    for position, cell in enumerate(cells):
-        if region.get(position) != grade_id:
-            continue
-        outcome = outcomes[position]
-        if forbidden.get(position) and not banned:
-            banned = forbidden[position][0]
-        if outcome.status == "timeout":
-            status = "timeout"
-            messages.append(f"{cell.name} {outcome.detail or 'timed out'}")
-        elif outcome.status == "crashed":
-            status = "crashed" if status == "ok" else status
-            messages.append(f"{cell.name}: {outcome.detail or 'the process ended'}")
-        elif outcome.status == "not-run" and cell.role == "test":
-            status = "not-run"
-            messages.append(outcome.detail or "not run")
-    return PartContext(status=status, message="; ".join(messages), forbidden=banned)
-
-
 def check_saved_notebook(
     release: Path,
     learner: Path,
@@ -383,7 +341,7 @@ def check_saved_notebook(
         notebook_timeout=notebook_timeout,
     )
     events.extend(execution.events)
-    region = _regions(restored.cells)
+    region = part_regions(restored.cells)
     parts: list[PartResult] = []
     for position, cell in enumerate(restored.cells):
         if cell.role != "test":
@@ -394,7 +352,7 @@ def check_saved_notebook(
                 plan.tests[cell.grade_id],
                 outcome.observations,
                 tolerance=plan.settings.float_tolerance,
-                context=_context(
+                context=part_context(
                     cell.grade_id, restored.cells, execution.outcomes, region, forbidden
                 ),
                 malformed=outcome.malformed,
