@@ -140,7 +140,7 @@ class DaskExecutor:
         grade_function: str = DEFAULT_GRADE_FUNCTION,
         retries: int = 2,
         max_in_flight: int | None = None,
-        connect_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
         worker_timeout: float = 120.0,
     ) -> None:
         from distributed import Client
