@@ -46,6 +46,21 @@ def _check_url(db_url: str) -> None:
             raise GradebookError(f"no gradebook at {path}; grade submissions first or pass --db")
 
 
+def _shown(db_url: str) -> str:
+    """The URL without its password, for messages (they end up in terminals and logs)."""
+    try:
+        return sa.engine.make_url(db_url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return db_url
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a driver error (SQLAlchemy appends SQL and a help link)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return (lines[0] if lines else type(original).__name__)[:200]
+
+
 @contextlib.contextmanager
 def _open(db_url: str, course_id: str) -> Iterator[Any]:
     from nbgrader.api import Gradebook
@@ -54,7 +69,7 @@ def _open(db_url: str, course_id: str) -> Iterator[Any]:
     try:
         gradebook = Gradebook(db_url, course_id=course_id)
     except Exception as exc:  # SQLAlchemy/driver errors: bad URL, unreachable server, …
-        raise GradebookError(f"cannot open gradebook {db_url}: {str(exc)[:200]}") from None
+        raise GradebookError(f"cannot open gradebook {_shown(db_url)}: {_reason(exc)}") from None
     try:
         yield gradebook
     finally:
@@ -98,7 +113,9 @@ def read_gradebook(
             if learner_ids is not None:
                 missing = [lid for lid in learner_ids if lid not in students]
                 if missing:
-                    raise GradebookError(f"no learner {missing[0]!r} in the gradebook {db_url}")
+                    raise GradebookError(
+                        f"no learner {missing[0]!r} in the gradebook {_shown(db_url)}"
+                    )
                 wanted = learner_ids
             else:
                 wanted = sorted(students)
@@ -131,5 +148,7 @@ def read_gradebook(
                 )
                 records.append(LearnerRecord(learner=learner, scores=scores))
         except sa.exc.SQLAlchemyError as exc:
-            raise GradebookError(f"cannot read gradebook {db_url}: {str(exc)[:200]}") from None
+            raise GradebookError(
+                f"cannot read gradebook {_shown(db_url)}: {_reason(exc)}"
+            ) from None
     return records

@@ -129,3 +129,17 @@ def test_an_unwritable_key_folder_is_one_line_not_a_traceback(
         code, _, err = run(capsys, *command)
         assert code == 2 and err.startswith("error: "), command
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_bad_gradebook_url_is_one_line_without_the_password(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (course / "notes.db").write_text("not a database", encoding="utf-8")
+    for url, reason in (
+        ("postgresql://grader:s3cret@127.0.0.1:9/gradebook", "connection"),
+        ("sqlite:///notes.db", "file is not a database"),
+    ):
+        code, _, err = run(capsys, "certify", "--all", "--db", url)
+        assert code == 2 and err.startswith("error: cannot open gradebook"), err
+        assert reason in err and len(err.strip().splitlines()) == 1, err
+        assert "s3cret" not in err
