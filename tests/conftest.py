@@ -85,6 +85,24 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def _wait_until_postgres_accepts(port: int, timeout: float = 60.0) -> None:
+    """The port opens before PostgreSQL accepts sessions ("the database system is starting up")."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(
+                host="127.0.0.1", port=port, user="grader", dbname="postgres"
+            ) as conn:
+                conn.execute("SELECT 1")
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL server (initdb + postgres) on a free loopback port, for the session.
@@ -136,6 +154,7 @@ def postgres_url() -> Iterator[str]:
     )
     try:
         wait_for_port(port)
+        _wait_until_postgres_accepts(port)
         yield f"postgresql+psycopg://grader@127.0.0.1:{port}/postgres"
     finally:
         proc.terminate()

@@ -2,7 +2,9 @@
 
 ``# grade: pass test-a1`` passes that part; ``half test-a2`` earns half of it;
 ``timeout test-a2`` reports a timeout; ``sleep 0.3`` sleeps first; ``instructor-error``
-raises a GradingError; ``exit-worker`` kills the worker process. Anything else fails.
+raises a GradingError; ``exit-worker`` kills the worker process; ``hang-first-run`` blocks
+forever while ``CC_FAKE_HANG=1`` is set (a batch that is certain to be killed half way).
+Anything else fails.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def fake_grade(
             raise GradingError("reference solution of 01-alpha failed: NameError in cell 2")
         if d == "exit-worker":
             os._exit(9)
+        if d == "hang-first-run" and os.environ.get("CC_FAKE_HANG") == "1":
+            time.sleep(3600)
     parts = []
     for cell in src["cells"]:
         nbg = cell["metadata"].get("nbgrader", {})
