@@ -16,6 +16,7 @@ from rich.console import Console
 from grader.batch import grade_submissions, render_summary
 from grader.catalog import load_catalog
 from grader.cli.app import UserError, app
+from grader.cluster import ClusterError, DaskExecutor
 from grader.config import Course, CourseConfigError, load_course
 from grader.dispatch import DEFAULT_GRADE_FUNCTION
 from grader.gradebook import GradebookStore
@@ -104,6 +105,14 @@ def grade(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Grade on a Dask cluster: its scheduler's address (tcp://HOST:8786); "
+            "default: scheduler in course.toml, else this machine's process pool.",
+        ),
+    ] = None,
 ) -> None:
     """Grade submissions into the gradebook; write feedback pages and grades.csv.
 
@@ -114,6 +123,7 @@ def grade(
     Exit status: 0 when every notebook was graded, 1 when some were rejected or failed.
 
     Example: `context-course grade submissions/ --workers 4`
+    (on a cluster: `context-course grade submissions/ --scheduler tcp://HOST:8786`)
     """
     loaded = _course(course)
     if workers is not None and workers < 1:
@@ -123,6 +133,13 @@ def grade(
     missing = [str(p) for p in submissions if not p.exists()]
     if missing:
         raise UserError(f"{', '.join(missing)}: no such file or folder")
+    address = scheduler or loaded.grader.scheduler
+    executor = None
+    if address:
+        try:
+            executor = DaskExecutor(address, grade_function=GRADE_FUNCTION)
+        except ClusterError as exc:
+            raise UserError(str(exc)) from None
     progress = Console(stderr=True)
     try:
         summary = grade_submissions(
@@ -133,6 +150,7 @@ def grade(
             force=force,
             cell_timeout=timeout,
             grade_function=GRADE_FUNCTION,
+            executor=executor,
             console=progress,
             show_progress=progress.is_terminal,
         )
@@ -143,6 +161,9 @@ def grade(
             f"{os_error_line(exc)} (grades already recorded stay in the gradebook; "
             "run the command again once this is fixed)"
         ) from None
+    finally:
+        if executor is not None:
+            executor.close()
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
     else:
