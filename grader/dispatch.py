@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -202,6 +204,16 @@ def _watch_parent(parent: int) -> None:
 def _worker_init() -> None:
     """Make a worker exit when the batch process dies (even by SIGKILL)."""
     parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        # The kernel's own guarantee: SIGKILL this worker when its parent dies.
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the call took effect
+            os._exit(1)
+    # And a watcher thread, for other systems (and as a second line on Linux).
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 

@@ -54,6 +54,9 @@ __all__ = [
 PREIMPORT = ("context_lib", "ipywidgets", "json", "pathlib", "tempfile", "shutil")
 TMPFS_BYTES = 512 << 20
 SHM_BYTES = 64 * 1024 * 1024
+# Where notebooks run inside bubblewrap: a path no host folder can be under, so mounting a
+# private tmpfs there per notebook never hides the Python install or the packages.
+SANDBOX_WORKROOT = "/context-course-sandbox"
 MAX_CONTROL_LINE = 1 << 20
 
 
@@ -238,6 +241,10 @@ def _bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[
             args.extend(["--ro-bind", str(path), str(path)])
             bound.append(path)
 
+    # /tmp first, so that binds below it (a virtualenv or checkout under /tmp) stay visible;
+    # it is made read-only at the end: learners write only to their private work root.
+    args.extend(["--size", str(1 << 20), "--tmpfs", "/tmp"])
+    made.add(Path("/tmp"))
     for name in ("usr", "etc"):
         ro_bind(Path("/") / name)
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -289,9 +296,11 @@ def _bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[
         "--size",
         str(TMPFS_BYTES),
         "--tmpfs",
+        SANDBOX_WORKROOT,
+        "--remount-ro",
         "/tmp",
         "--chdir",
-        "/tmp",
+        SANDBOX_WORKROOT,
         "--clearenv",
         "--setenv",
         "PATH",
@@ -301,7 +310,7 @@ def _bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[
         "C.UTF-8",
         "--setenv",
         "HOME",
-        "/tmp",
+        SANDBOX_WORKROOT,
         "--setenv",
         "PYTHONPATH",
         os.pathsep.join(dict.fromkeys(package_parents)),
@@ -369,7 +378,7 @@ class Sandbox:
             os.chmod(self._workroot, 0o711)  # the per-notebook uid must reach its folder
             workroot = self._workroot
         else:
-            workroot = "/tmp"
+            workroot = SANDBOX_WORKROOT
         config = json.dumps(
             {
                 "forbidden": list(self.forbidden),

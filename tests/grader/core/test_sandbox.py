@@ -219,3 +219,30 @@ def test_a_forbidden_single_file_module_leaves_no_bytecode_to_load(report: Any) 
     )
     seen = _observe(code, forbidden=("context_lib.merge",))
     assert seen == {"bytecode": "absent", "others": True}
+
+
+def test_no_mount_in_the_sandbox_hides_what_was_bound_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A virtualenv or checkout under /tmp (as in CI's fresh clones) must stay visible.
+    # (The folder of a forbidden module is rebuilt on purpose: tmpfs, then its entries.)
+    import grader.sandbox as sandbox
+
+    checkout = tmp_path / "checkout" / "grader"  # pytest's tmp_path is under /tmp
+    checkout.mkdir(parents=True)
+    real = sandbox._module_dir
+    monkeypatch.setattr(
+        sandbox, "_module_dir", lambda name: checkout if name == "grader" else real(name)
+    )
+    args = sandbox._bwrap_command("/usr/bin/bwrap", ("context_lib.service",), "{}")
+    assert str(checkout) in args
+    SANDBOX_WORKROOT = sandbox.SANDBOX_WORKROOT
+    shared = {"/tmp", SANDBOX_WORKROOT, "/dev/shm", "/dev", "/proc"}
+    bound: list[str] = []
+    for i, arg in enumerate(args):
+        if arg in ("--ro-bind", "--bind"):
+            bound.append(args[i + 2])
+        elif arg in ("--tmpfs", "--dev", "--proc") and args[i + 1] in shared:
+            target = args[i + 1]
+            hidden = [b for b in bound if b == target or b.startswith(target.rstrip("/") + "/")]
+            assert not hidden, f"--tmpfs {target} hides {hidden}"

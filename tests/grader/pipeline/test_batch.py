@@ -262,6 +262,15 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
+def _describe(pid: int) -> str:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (FileNotFoundError, IndexError):
+        return f"{pid}: gone"
+    return f"{pid} ({state.strip()}): {cmdline[:200]}"
+
+
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -307,7 +316,8 @@ def test_killed_mid_batch_then_rerun_loses_and_duplicates_nothing(tmp_path: Path
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [pid for pid in workers if _alive(pid)], "workers outlived the batch"
+    survivors = [pid for pid in workers if _alive(pid)]
+    assert not survivors, f"workers outlived the batch: {[_describe(pid) for pid in survivors]}"
 
     rerun = grade(course, subs)
     graded = {i.learner_id for i in rerun.items if i.status == "graded"}
