@@ -201,9 +201,14 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)  # the batch process died: do not outlive it
 
 
-def _worker_init() -> None:
-    """Make a worker exit when the batch process dies (even by SIGKILL)."""
-    parent = os.getppid()
+def _worker_init(parent: int) -> None:
+    """Make a worker exit when the batch process ``parent`` dies (even by SIGKILL).
+
+    ``parent`` comes from the batch process itself: a worker still starting up when the
+    batch died has already been handed to another parent by the time this runs.
+    """
+    if os.getppid() != parent:
+        os._exit(1)
     if sys.platform.startswith("linux"):
         # The kernel's own guarantee: SIGKILL this worker when its parent dies.
         import ctypes
@@ -244,7 +249,10 @@ class LocalProcessExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self._context, initializer=_worker_init
+            max_workers=self.workers,
+            mp_context=self._context,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
 
     def run(self, jobs: Sequence[GradeJob]) -> Iterator[JobOutcome]:

@@ -313,7 +313,9 @@ def test_killed_mid_batch_then_rerun_loses_and_duplicates_nothing(tmp_path: Path
         proc.stderr.close()
     before = {r.learner_id for r in _records(course)}
     assert before == set(learners[:6]), "the batch was killed half way"
-    deadline = time.monotonic() + 10
+    # A worker still starting up (imports take seconds on a loaded machine) notices only
+    # when its start-up finishes.
+    deadline = time.monotonic() + 60
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     survivors = [pid for pid in workers if _alive(pid)]
