@@ -135,3 +135,21 @@ def test_no_process_outlives_grading(course: Course, honest_wrong: dict[str, Any
     course.grade(ATTACKS["double-forked-daemon"](honest_wrong, course))
     assert _session_processes() == []
     assert os.path.exists(course.gradebook)
+
+
+@pytest.mark.slow
+def test_the_whole_notebook_timeout_stops_grading_in_plain_words(
+    course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    from tests.grader.core.nbbuild import insert_after
+
+    baseline = course.grade(honest_wrong, learner="honest")
+    stalling = insert_after(honest_wrong, "setup", "import time\ntime.sleep(60)\n", "stall")
+    result = course.grade(stalling, learner="staller", cell_timeout=30, notebook_timeout=2)
+    assert baseline.score > 0
+    assert result.score == 0
+    assert any("the notebook ran out of time (2 s" in event for event in result.events), (
+        result.events
+    )
+    assert {part.status for part in result.parts} <= {"timeout", "not-run"}
+    assert _session_processes() == []
