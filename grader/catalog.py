@@ -86,11 +86,17 @@ def _cell_source(cell: Mapping[str, Any]) -> str:
 
 
 def _heading(markdown: str) -> str:
-    """The text of the first ``##``/``###`` heading of a markdown cell, if any."""
+    """The text of the last ``##``/``###`` heading of a markdown cell, if any.
+
+    The last one: a cell that opens a section and then states a part ("## 2. Merging",
+    then "### Part 2 (20 points): a resolver") names the part by its own heading.
+    Backticks are dropped: titles are shown as plain text.
+    """
+    found = ""
     for line in markdown.splitlines():
         if line.startswith(("## ", "### ")):
-            return line.lstrip("#").strip()
-    return ""
+            found = line.lstrip("#").strip().replace("`", "")
+    return found
 
 
 def _title(cells: list[Any]) -> str:
