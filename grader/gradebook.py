@@ -405,6 +405,10 @@ class GradebookStore:
         A learner not in the student table is added with the name and email the
         submission proposes; an existing learner's details are left as the roster has
         them. Manual scores are never touched.
+
+        ``submitted_at`` becomes nbgrader's submission timestamp: pass when the grader
+        received the submission (intake's :attr:`StagedNotebook.submitted_at`), never a
+        time the learner's own files claim; by default, now.
         """
         now = datetime.now(UTC)
         row = GradedRecord(

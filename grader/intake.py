@@ -27,7 +27,7 @@ import stat
 import struct
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -78,7 +78,12 @@ class StagedNotebook:
     path: Path  # the staged copy
     sha256: str  # of the submitted bytes
     origin: str  # where it came from, for messages
+    #: When the grader received it: the zip's or notebook file's modification time on this
+    #: machine, never later than intake. This is what the gradebook records.
     submitted_at: datetime | None = None
+    #: The time the zip's manifest claims it was made (``created``). Written on the
+    #: learner's machine, so it is information only and never recorded as submission time.
+    claimed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,11 @@ def _parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _received_at(mtime: float) -> datetime:
+    """When the grader received a file: its modification time, but never in the future."""
+    return min(datetime.fromtimestamp(mtime, UTC), datetime.now(UTC))
 
 
 class _Stager:
@@ -195,13 +205,16 @@ def _read_zip(
     path: Path, catalog: Catalog, course_id: str, limits: IntakeLimits, stager: _Stager
 ) -> list[StagedNotebook]:
     with _open_regular(path) as handle:
-        size = os.fstat(handle.fileno()).st_size
+        info = os.fstat(handle.fileno())
+        size = info.st_size
         if size > limits.max_archive_bytes:
             raise too_big(size, limits.max_archive_bytes, "archive")
         try:
             _check_central_directory(handle, limits)
             with zipfile.ZipFile(handle) as archive:
-                return _read_zip_members(archive, path, catalog, course_id, limits, stager)
+                staged = _read_zip_members(archive, path, catalog, course_id, limits, stager)
+                received = _received_at(info.st_mtime)
+                return [replace(item, submitted_at=received) for item in staged]
         except IntakeError:
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
@@ -283,7 +296,7 @@ def _read_zip_members(
             path=stager.stage(slug, data),
             sha256=digest,
             origin=str(path),
-            submitted_at=created,
+            claimed_at=created,
         )
         for slug, data, digest in checked
     ]
@@ -380,7 +393,7 @@ def _read_folder_notebook(
         path=stager.stage(slug, data),
         sha256=hashlib.sha256(data).hexdigest(),
         origin=str(path),
-        submitted_at=datetime.fromtimestamp(info.st_mtime, UTC),
+        submitted_at=_received_at(info.st_mtime),
     )
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from tests.grader.pipeline.builders import (
     folder_submission,
     make_course,
     notebook,
+    rewrite_zip,
     write_notebook,
     zip_submission,
 )
@@ -359,3 +361,23 @@ def test_the_autograded_copy_shows_no_output_the_learner_saved(tmp_path: Path) -
     code = [cell for cell in copy["cells"] if cell["cell_type"] == "code"]
     assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
     assert copy["cells"][1]["source"] == answer()  # the learner's work itself is kept
+
+
+def test_manifest_created_claim_is_not_the_gradebook_submission_time(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    path = zip_submission(subs, "bob", {"02-beta": answer("pass test-b1")})
+
+    def backdate(members: dict[str, bytes]) -> dict[str, bytes]:
+        manifest = json.loads(members["manifest.json"])
+        manifest["created"] = "2001-01-01T00:00:00Z"  # "I handed it in long before the deadline"
+        members["manifest.json"] = json.dumps(manifest).encode()
+        return members
+
+    rewrite_zip(path, backdate)
+    received = path.stat().st_mtime
+    assert grade(course, subs).count("graded") == 1
+    with Gradebook(course.db_url(), course_id=COURSE_ID) as gb:
+        stamp = gb.find_submission("02-beta", "bob").timestamp
+    assert stamp.year != 2001
+    assert abs(stamp.replace(tzinfo=UTC).timestamp() - received) < 1

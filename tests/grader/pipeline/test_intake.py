@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -523,3 +524,41 @@ def test_a_notebook_with_absurdly_many_cells_is_rejected(catalog: Catalog, tmp_p
     nb["cells"] = [*nb["cells"], *({**filler, "id": f"f{i}"} for i in range(40))]
     report = collect([_folder_with(tmp_path, nb)], catalog, tmp_path, max_cells=30)
     assert only_reason(report) == "has 44 cells, over the limit of 30"
+
+
+# ------------------------------------------------------------------ submission time
+
+
+def _claim_created(path: Path, created: str) -> Path:
+    def edit(members: dict[str, bytes]) -> dict[str, bytes]:
+        manifest = json.loads(members[MANIFEST_NAME])
+        manifest["created"] = created
+        members[MANIFEST_NAME] = json.dumps(manifest).encode()
+        return members
+
+    return rewrite_zip(path, edit)
+
+
+def test_zip_submission_time_is_when_the_grader_received_it_not_the_manifest_claim(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    path = _claim_created(good_zip(tmp_path / "subs"), "1999-01-01T00:00:00Z")
+    received = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    os.utime(path, (received.timestamp(), received.timestamp()))
+    report = collect([path], catalog, tmp_path)
+    assert report.rejected == []
+    assert {item.submitted_at for item in report.accepted} == {received}
+    assert {item.claimed_at for item in report.accepted} == {datetime(1999, 1, 1, tzinfo=UTC)}
+
+
+def test_a_file_time_in_the_future_counts_as_received_now(catalog: Catalog, tmp_path: Path) -> None:
+    path = good_zip(tmp_path / "subs")
+    future = datetime(2999, 1, 1, tzinfo=UTC).timestamp()
+    os.utime(path, (future, future))
+    before = datetime.now(UTC)
+    report = collect([path], catalog, tmp_path)
+    after = datetime.now(UTC)
+    assert report.accepted
+    for item in report.accepted:
+        assert item.submitted_at is not None
+        assert before <= item.submitted_at <= after
