@@ -13,7 +13,9 @@
    in one transaction, so a run killed half way loses nothing already graded and the
    next run grades only what is missing;
 6. copy graded notebooks to nbgrader's ``autograded/`` folder (for formgrader), write
-   feedback pages for every learner in the batch and ``grades.csv``, atomically.
+   feedback pages for every learner in the batch (and for learners with manual scores
+   from formgrader, so a changed manual score reaches their pages) and ``grades.csv``,
+   atomically. A page whose content is unchanged is not rewritten.
 
 The default executor starts worker processes with ``spawn``: a script that calls
 :func:`grade_submissions` must do so under ``if __name__ == "__main__":``, as with any
@@ -54,7 +56,7 @@ from grader.dispatch import (
     JobOutcome,
     LocalProcessExecutor,
 )
-from grader.feedback import write_learner_feedback
+from grader.feedback import refresh_feedback, write_learner_feedback
 from grader.gradebook import GradebookStore, grader_version
 from grader.intake import (
     IntakeLimits,
@@ -260,6 +262,7 @@ def grade_submissions(
                 if r.learner_id and r.learner_id not in impostors
             }
         )
+        manual = store.manual_scores()
         for learner in learners:
             write_learner_feedback(
                 learner,
@@ -268,7 +271,17 @@ def grade_submissions(
                 course_name=course.name,
                 rejections=[r for r in intake.rejected if r.learner_id == learner],
                 out_dir=course.output_dir / "feedback",
+                manual=manual.get(learner, {}),
             )
+        # Manual scores entered in formgrader since the last run reach the pages of
+        # learners who did not submit again; unchanged pages are left alone.
+        refresh_feedback(
+            store,
+            catalog,
+            course_name=course.name,
+            out_dir=course.output_dir / "feedback",
+            learners=sorted(set(manual) - set(learners) - impostors),
+        )
         summary.grades_csv = write_grades_csv(store, catalog, course.output_dir / "grades.csv")
     summary.wall_seconds = time.monotonic() - started
     return summary

@@ -10,7 +10,8 @@ as PostgreSQL), written through nbgrader's own SQLAlchemy models so that
   student (created from the submission's proposed name/email if not on the roster), the
   submission, an automatic score per grade cell, and a row of ``cc_graded_notebooks``.
   Only ``auto_score`` is ever written: a manual score entered in formgrader stays, and
-  nbgrader's ``Grade.score`` already prefers it.
+  nbgrader's ``Grade.score`` already prefers it (:meth:`GradebookStore.manual_scores`
+  reads them back for the learners' feedback pages).
 
 ``cc_graded_notebooks`` (one row per learner and notebook) holds the submission and
 source hashes and the grader version (for idempotence), the automatic score, the course
@@ -57,6 +58,7 @@ __all__ = [
     "GRADED_NOTEBOOKS_TABLE",
     "GradebookStore",
     "GradedRecord",
+    "ManualScores",
     "NotebookScore",
     "StudentRow",
     "driver_url",
@@ -114,6 +116,10 @@ class GradedRecord:
     def result(self) -> NotebookResult:
         """The stored grading result."""
         return NotebookResult.from_dict(json.loads(self.result_json))
+
+
+#: One learner's manual scores from formgrader: notebook -> grade cell id -> points.
+ManualScores = dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -621,6 +627,37 @@ class GradebookStore:
             )
             for learner, notebook, score, manual in rows
         ]
+
+    def manual_scores(self, *, learner_id: str | None = None) -> dict[str, ManualScores]:
+        """Manual scores entered in formgrader, by learner, notebook and grade cell id.
+
+        Only grade cells that carry a manual score appear; a learner without any does
+        not appear at all.
+        """
+        query = (
+            select(
+                api.SubmittedAssignment.student_id,
+                api.Notebook.name,
+                api.GradeCell.name,
+                api.Grade.manual_score,
+            )
+            .join(api.SubmittedNotebook, api.SubmittedNotebook.id == api.Grade.notebook_id)
+            .join(
+                api.SubmittedAssignment,
+                api.SubmittedAssignment.id == api.SubmittedNotebook.assignment_id,
+            )
+            .join(api.Notebook, api.Notebook.id == api.SubmittedNotebook.notebook_id)
+            .join(api.GradeCell, api.GradeCell.id == api.Grade.cell_id)
+            .where(api.Grade.manual_score.is_not(None))
+            .order_by(api.SubmittedAssignment.student_id, api.Notebook.name, api.GradeCell.name)
+        )
+        if learner_id is not None:
+            query = query.where(api.SubmittedAssignment.student_id == learner_id)
+        found: dict[str, ManualScores] = {}
+        with self.transaction() as session:
+            for learner, notebook, cell, score in session.execute(query):
+                found.setdefault(learner, {}).setdefault(notebook, {})[cell] = float(score)
+        return found
 
     def students(self) -> list[StudentRow]:
         """Everyone in nbgrader's student table, by id."""

@@ -1,4 +1,4 @@
-"""``context-course grade``, ``report`` and ``roster import``: the instructor's grading commands.
+"""``context-course grade``, ``feedback``, ``report``, ``roster import``: the grading commands.
 
 Each command loads the course (``course.toml``), calls one library function and turns
 known errors into one line (:class:`~grader.cli.app.UserError`).
@@ -19,12 +19,21 @@ from grader.cli.app import UserError, app
 from grader.cluster import ClusterError, DaskExecutor
 from grader.config import Course, CourseConfigError, load_course
 from grader.dispatch import DEFAULT_GRADE_FUNCTION
+from grader.feedback import refresh_feedback
 from grader.gradebook import GradebookStore
 from grader.pipeline_errors import PipelineError
 from grader.report import write_class_report
 from grader.roster import import_roster_csv
 
-__all__ = ["CourseOption", "grade", "os_error_line", "report", "roster_app", "roster_import"]
+__all__ = [
+    "CourseOption",
+    "feedback",
+    "grade",
+    "os_error_line",
+    "report",
+    "roster_app",
+    "roster_import",
+]
 
 #: The grading core the ``grade`` command uses (an import path, resolved in the workers).
 GRADE_FUNCTION = DEFAULT_GRADE_FUNCTION
@@ -180,6 +189,47 @@ def grade(
         raise typer.Exit(130)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def feedback(
+    learner: Annotated[
+        str | None,
+        typer.Option("--learner", help="Only this learner's pages; default: every graded learner."),
+    ] = None,
+    db: DbOption = None,
+    course: CourseOption = None,
+) -> None:
+    """Re-render learners' feedback pages from the gradebook, without grading.
+
+    Picks up scores entered by hand in formgrader; pages that would not change are
+    left untouched.
+
+    Example: `context-course feedback --learner ann`
+    """
+    loaded = _course(course)
+    out_dir = loaded.output_dir / "feedback"
+    try:
+        catalog = load_catalog(loaded.source_dir)
+        with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
+            if learner is not None and not store.records(learner_id=learner):
+                raise UserError(f"learner {learner!r} has no graded notebook in the gradebook")
+            written = refresh_feedback(
+                store,
+                catalog,
+                course_name=loaded.name,
+                out_dir=out_dir,
+                learners=None if learner is None else [learner],
+            )
+    except PipelineError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write feedback pages: {os_error_line(exc)}") from None
+    pages = sum(len(pages.written) for pages in written)
+    typer.echo(
+        f"feedback: {pages} page{'s' * (pages != 1)} updated for {len(written)} "
+        f"learner{'s' * (len(written) != 1)} in {_shown(out_dir)}"
+    )
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""``context-course grade``, ``report`` and ``roster import``, run in-process through ``main``."""
+"""``context-course grade``, ``feedback``, ``report``, ``roster import``, run through ``main``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 
 import grader.cli.grading as grading_cli
 from grader.cli import main
+from grader.config import load_course
 from grader.gradebook import GradebookStore
 from tests.conftest import free_port
 from tests.grader.pipeline.builders import (
@@ -142,7 +144,7 @@ def test_roster_import(
     assert "line 2: learner id 'ann/x'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [["grade"], ["report"], ["roster", "import"]])
+@pytest.mark.parametrize("command", [["grade"], ["feedback"], ["report"], ["roster", "import"]])
 def test_every_command_has_help_with_an_example(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -221,3 +223,25 @@ def test_an_unreadable_course_toml_is_one_line(
     assert main(["report", "--course", str(course_dir)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "course.toml: Permission denied" in err
+
+
+def test_feedback_rerenders_manual_scores_without_grading(
+    course_dir: Path, subs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grade", str(subs), "--course", str(course_dir)]) == 0
+    capsys.readouterr()
+    assert main(["feedback", "--course", str(course_dir)]) == 0
+    assert "feedback: 0 pages updated for 2 learners in " in capsys.readouterr().out
+    # A manual score entered through nbgrader's own API, as formgrader does.
+    with Gradebook(load_course(course_dir).db_url(), course_id=COURSE_ID) as gb:
+        gb.find_grade("test-a2", "01-alpha", "01-alpha", "ann").manual_score = 3.0
+        gb.db.commit()
+    assert main(["feedback", "--learner", "bob", "--course", str(course_dir)]) == 0
+    assert "feedback: 0 pages updated for 1 learner in " in capsys.readouterr().out
+    assert main(["feedback", "--learner", "ann", "--course", str(course_dir)]) == 0
+    assert "feedback: 2 pages updated for 1 learner in " in capsys.readouterr().out
+    page = (course_dir / "output" / "feedback" / "ann" / "01-alpha.html").read_text("utf-8")
+    assert "adjusted by your instructor" in page and ">5<" in page
+    assert main(["feedback", "--learner", "nobody", "--course", str(course_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: learner 'nobody' has no graded notebook in the gradebook"

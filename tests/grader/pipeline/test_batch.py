@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -381,3 +382,71 @@ def test_manifest_created_claim_is_not_the_gradebook_submission_time(tmp_path: P
         stamp = gb.find_submission("02-beta", "bob").timestamp
     assert stamp.year != 2001
     assert abs(stamp.replace(tzinfo=UTC).timestamp() - received) < 1
+
+
+def _set_manual(course: Course, learner: str, slug: str, cell: str, score: float) -> None:
+    """Enter a manual score the way formgrader does: through nbgrader's own Gradebook API."""
+    with Gradebook(course.db_url(), course_id=COURSE_ID) as gb:
+        gb.find_grade(cell, slug, slug, learner).manual_score = score
+        gb.db.commit()
+
+
+def _pages(course: Course) -> dict[str, tuple[int, int]]:
+    """Each feedback page's identity on disk (a rewrite makes a new file)."""
+    folder = course.output_dir / "feedback"
+    return {
+        page.relative_to(folder).as_posix(): (page.stat().st_ino, page.stat().st_mtime_ns)
+        for page in folder.rglob("*.html")
+    }
+
+
+def _visible_text(page: Path) -> str:
+    html = page.read_text(encoding="utf-8")
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_manual_scores_reach_the_feedback_pages_and_reruns_are_otherwise_no_ops(
+    tmp_path: Path,
+) -> None:
+    course = make_course(tmp_path / "course")
+    subs, later = tmp_path / "subs", tmp_path / "later"
+    folder_submission(subs / "submitted", "ann", {"01-alpha": answer("pass test-a1")})
+    zip_submission(later, "bob", {"02-beta": answer("pass test-b1")})
+    grade(course, subs)
+    grade(course, later)
+    ann = course.output_dir / "feedback" / "ann" / "01-alpha.html"
+    assert "2 / 5 points" in _visible_text(ann)
+    pages = _pages(course)
+    again = grade(course, subs)
+    assert again.count("unchanged") == 1
+    assert _pages(course) == pages  # nothing changed: no page rewritten
+
+    _set_manual(course, "ann", "01-alpha", "test-a2", 2.5)
+    _set_manual(course, "bob", "02-beta", "test-b1", 4.0)
+    rerun = grade(course, subs)  # bob is not in this batch
+    assert rerun.count("unchanged") == 1 and rerun.count("graded") == 0
+    text = _visible_text(ann)
+    assert "4.5 / 5 points" in text
+    assert "2.5 / 3" in text and "adjusted by your instructor" in text
+    assert "4.5 / 5 (adjusted by your instructor)" in _visible_text(ann.with_name("index.html"))
+    bob = course.output_dir / "feedback" / "bob" / "02-beta.html"
+    assert "4 / 5 points" in _visible_text(bob) and "adjusted by your instructor" in _visible_text(
+        bob
+    )
+    now = _pages(course)
+    assert {page for page in now if now[page] != pages[page]} == {
+        "ann/01-alpha.html",
+        "ann/index.html",
+        "bob/02-beta.html",
+        "bob/index.html",
+    }
+    pages = _pages(course)
+    grade(course, subs)
+    assert _pages(course) == pages
+    rows = {
+        r["learner_id"]: r
+        for r in csv.DictReader(
+            io.StringIO((course.output_dir / "grades.csv").read_text(encoding="utf-8"))
+        )
+    }
+    assert (rows["ann"]["total"], rows["bob"]["total"]) == ("4.5", "4")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from grader.catalog import Catalog, load_catalog
-from grader.feedback import render_learner_summary, render_notebook_feedback
+from grader.feedback import (
+    render_learner_summary,
+    render_notebook_feedback,
+    write_learner_feedback,
+)
 from grader.gradebook import GradebookStore, GradedRecord
 from grader.intake import LearnerInfo, Rejection
 from grader.report import build_class_report, histogram_svg, render_class_report
@@ -188,3 +193,82 @@ def test_histogram_bins_include_100_percent_in_the_last_bin() -> None:
     svg = str(histogram_svg([0.0, 5.0, 100.0, 100.0, 95.0]))
     assert "0–10%: 2 learners" in svg
     assert "90–100%: 3 learners" in svg
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_a_manual_score_replaces_the_part_and_counts_in_the_total(catalog: Catalog) -> None:
+    html = render_notebook_feedback(
+        alpha_result(), learner_id="ann", course_name="C", catalog=catalog, manual={"test-a2": 2.5}
+    )
+    text = _text(html)
+    assert "4.5 / 5 points" in text  # 2 automatic + 2.5 by hand
+    assert "2.5 / 3" in text
+    assert "Score adjusted by your instructor (automatic grading gave 0)" in text
+    assert text.count("adjusted by your instructor") == 2  # the part's note and the total
+    plain = _text(
+        render_notebook_feedback(alpha_result(), learner_id="ann", course_name="C", catalog=catalog)
+    )
+    assert "2 / 5 points" in plain and "by your instructor" not in plain
+
+
+def test_summary_page_totals_count_manual_scores(catalog: Catalog) -> None:
+    result = alpha_result()
+    record = GradedRecord(
+        learner_id="ann",
+        notebook="01-alpha",
+        submission_hash="a" * 64,
+        source_hash="b" * 64,
+        score=2.0,
+        max_score=5.0,
+        course_version="t1",
+        grader_version="1",
+        result_json=json.dumps(result.to_dict()),
+        graded_at=datetime.now(UTC),
+    )
+    text = _text(
+        render_learner_summary(
+            "ann",
+            [record],
+            catalog=catalog,
+            course_name="C",
+            manual={"01-alpha": {"test-a1": 0.0, "test-a2": 3.0}},
+        )
+    )
+    assert "3 / 5 (adjusted by your instructor)" in text
+    assert "3 / 10 points over the course" in text
+
+
+def test_the_same_feedback_written_twice_leaves_the_pages_untouched(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    result = alpha_result()
+    record = GradedRecord(
+        learner_id="ann",
+        notebook="01-alpha",
+        submission_hash="a" * 64,
+        source_hash="b" * 64,
+        score=2.0,
+        max_score=5.0,
+        course_version="t1",
+        grader_version="1",
+        result_json=json.dumps(result.to_dict()),
+        graded_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    options = {"catalog": catalog, "course_name": "C", "out_dir": tmp_path}
+    first = write_learner_feedback("ann", [record], **options)  # type: ignore[arg-type]
+    assert sorted(p.name for p in first.written) == ["01-alpha.html", "index.html"]
+    stamps = {p: p.stat().st_mtime_ns for p in first.written}
+    again = write_learner_feedback("ann", [record], **options)  # type: ignore[arg-type]
+    assert again.written == ()
+    assert {p: p.stat().st_mtime_ns for p in first.written} == stamps
+    adjusted = write_learner_feedback(
+        "ann",
+        [record],
+        manual={"01-alpha": {"test-a2": 1.0}},
+        **options,  # type: ignore[arg-type]
+    )
+    assert sorted(p.name for p in adjusted.written) == ["01-alpha.html", "index.html"]
+    assert "3 / 5" in _text((tmp_path / "ann" / "01-alpha.html").read_text(encoding="utf-8"))
