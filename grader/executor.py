@@ -11,11 +11,19 @@ cells planned as observed (test cells), at most :data:`MAX_CELL_BYTES` of them p
 :data:`MAX_OBSERVED_BYTES` per run (beyond that the cell's observations are malformed), and
 a long line the parent will not keep is skipped without being parsed.
 
-The runaway policy: a cell that exceeds its time, or a process that dies (``os._exit``, a
-signal, a crashed interpreter), costs only that cell. The session is killed (with
-everything it spawned), a fresh one replays the cells that had completed (their
-observations are not counted twice), skipping the runaway cell, and execution continues
-with the next cell. Every such event is recorded in plain words.
+The runaway policy, interrupt then kill: a cell that exceeds its time, or a process that
+dies (``os._exit``, a signal, a crashed interpreter), costs only that cell. A cell past its
+own time limit is first interrupted (SIGINT, a ``KeyboardInterrupt`` in the cell, sent to
+the notebook's process alone) and given :data:`INTERRUPT_GRACE` seconds to stop; if it
+stops and the process still runs an empty cell cleanly, execution continues in the same
+process with its state intact (no replay). That is done only where it cannot change the
+verdict on the cell's own part: for an observed (test) cell, or when no observed cell
+follows. Otherwise (an unobserved cell before a test, the interrupt ignored, the process
+broken, or the notebook as a whole out of time) the session is killed (with everything it
+spawned), a fresh one replays the cells that had completed (their observations are not
+counted twice), skipping the runaway cell, and execution continues with the next cell.
+Either way the cell counts as timed out, and nothing it sends after its time ran out is
+kept: catching the interrupt earns nothing. Every such event is recorded in plain words.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from grader.sandbox import Sandbox, SandboxLimits, Session
 from grader.values import MalformedValue, parse_observed
 
 __all__ = [
+    "INTERRUPT_GRACE",
     "MAX_CELL_BYTES",
     "MAX_LINE_BYTES",
     "MAX_OBSERVED_BYTES",
@@ -53,6 +62,8 @@ SHORT_LINE = 512  # a line this short is always parsed: "done" messages fit
 MAX_OUTPUT_KEPT = 64 << 10
 MAX_RESTARTS = 8
 READY_TIMEOUT = 20.0
+INTERRUPT_GRACE = 1.0  # seconds an interrupted cell has to stop before its process is killed
+_HEALTH_CHECK = -1  # the number of the empty cell that shows an interrupted process still works
 _KINDS = frozenset({"assert", "truth", "expect", "probe", "statement"})
 _STATUSES = frozenset({"value", "raises", "error"})
 
@@ -104,8 +115,11 @@ class Execution:
 class _Channel:
     """Reads newline-delimited JSON from a session with hard size limits."""
 
-    def __init__(self, session: Session, execution: Execution) -> None:
+    def __init__(
+        self, session: Session, execution: Execution, sandbox: Sandbox | None = None
+    ) -> None:
         self.session = session
+        self.sandbox = sandbox
         self.execution = execution
         self.buffer = bytearray()
         self.scanned = 0  # the buffer holds no newline before this offset
@@ -124,6 +138,10 @@ class _Channel:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.selector.close()
+
+    def interrupt(self) -> bool:
+        """Interrupt the session's process (see :meth:`Sandbox.interrupt`)."""
+        return self.sandbox.interrupt(self.session) if self.sandbox is not None else False
 
     def send(self, message: dict[str, Any]) -> bool:
         data = json.dumps(message).encode() + b"\n"
@@ -237,12 +255,53 @@ def _observation(message: dict[str, Any]) -> Observation | None:
         return Observation(check, str(kind), "malformed")
 
 
+def _wait_done(channel: _Channel, number: int, deadline: float) -> str | None:
+    """Wait for cell ``number`` to say it is done, keeping nothing else it sends.
+
+    Returns the exception class it reported (``""`` for none), or ``None`` if it did not
+    finish by ``deadline`` or the process ended.
+    """
+    channel.parse_limit = 0  # long lines (observations) are skipped unparsed
+    while True:
+        messages = channel.messages(deadline)
+        if not messages:
+            return None
+        for message, _ in messages:
+            if message.get("n") == number and message.get("t") == "done":
+                error = message.get("error")
+                return error if isinstance(error, str) else ""
+
+
+def _interrupt(channel: _Channel, number: int, grace_deadline: float) -> bool:
+    """Interrupt the cell that ran out of time; whether the process is still usable.
+
+    Usable means: the cell stopped before ``grace_deadline`` and then an empty cell ran
+    without an error (the interrupt did not break the runner, and was not still pending).
+    """
+    if not channel.interrupt():
+        return False
+    if _wait_done(channel, number, grace_deadline) is None:
+        return False
+    if not channel.send({"t": "cell", "n": _HEALTH_CHECK, "code": ""}):
+        return False
+    return _wait_done(channel, _HEALTH_CHECK, grace_deadline) == ""
+
+
 def _run_cell(
-    channel: _Channel, number: int, code: str, timeout: float, *, observed: bool
+    channel: _Channel,
+    number: int,
+    code: str,
+    timeout: float,
+    *,
+    observed: bool,
+    grace_until: float | None = None,
 ) -> tuple[CellOutcome, bool]:
     """Run one cell; return its outcome and whether the session is still usable.
 
-    Observations are kept only when ``observed``, within the cell's and the run's budgets.
+    Observations are kept only when ``observed``, within the cell's and the run's budgets,
+    and only until the cell's time runs out. With ``grace_until``, a cell that runs out of
+    time is interrupted and may stop until then (see :func:`_interrupt`); without, or if
+    that fails, the session is not usable.
     """
     execution = channel.execution
     outcome = CellOutcome()
@@ -259,7 +318,11 @@ def _run_cell(
         outcome.seconds = time.monotonic() - started
         if messages is None:
             outcome.status = "timeout"
-            return outcome, False
+            if grace_until is None:
+                return outcome, False
+            usable = _interrupt(channel, number, max(grace_until, time.monotonic()))
+            outcome.seconds = time.monotonic() - started
+            return outcome, usable
         if not messages:
             outcome.status = "crashed"
             return outcome, False
@@ -345,7 +408,7 @@ def execute(
         session = sandbox.open_session(files, limits)
         execution.sessions += 1
         crashed_at: int | None = None
-        channel = _Channel(session, execution)
+        channel = _Channel(session, execution, sandbox)
         try:
             if not _wait_ready(channel, READY_TIMEOUT):
                 status = sandbox.end_session(session)
@@ -387,27 +450,34 @@ def execute(
                     cells[position].code,
                     limit,
                     observed=cells[position].observed,
+                    grace_until=(
+                        min(time.monotonic() + limit + INTERRUPT_GRACE, notebook_deadline)
+                        if limit >= own and _may_continue(cells, position)
+                        else None
+                    ),
                 )
                 execution.outcomes[position] = outcome
                 execution.cell_seconds += outcome.seconds
+                if outcome.status == "timeout":
+                    name = cells[position].name
+                    if limit < own:
+                        outcome.detail = (
+                            f"the notebook ran out of time ({notebook_timeout:g} s in total)"
+                        )
+                        execution.events.append(
+                            f"{name} was stopped: the notebook ran out of "
+                            f"time ({notebook_timeout:g} s in total)"
+                        )
+                    else:
+                        outcome.detail = f"timed out after {own:g} s"
+                        execution.events.append(
+                            f"{name} timed out after {own:g} s"
+                            + ("; it was interrupted and grading continued" if usable else "")
+                        )
                 if not usable:
                     skip.add(position)
                     if outcome.status == "crashed":
                         crashed_at = position
-                    if outcome.status == "timeout":
-                        if limit < own:
-                            outcome.detail = (
-                                f"the notebook ran out of time ({notebook_timeout:g} s in total)"
-                            )
-                            execution.events.append(
-                                f"{cells[position].name} was stopped: the notebook ran out of "
-                                f"time ({notebook_timeout:g} s in total)"
-                            )
-                        else:
-                            outcome.detail = f"timed out after {own:g} s"
-                            execution.events.append(
-                                f"{cells[position].name} timed out after {own:g} s"
-                            )
                     position += 1
                     break
                 position += 1
@@ -436,6 +506,18 @@ def execute(
             f"{len(cells) - position} cell(s) did not run"
         )
     return execution
+
+
+def _may_continue(cells: Sequence[PlannedCell], position: int) -> bool:
+    """Whether the process may carry on after interrupting the cell at ``position``.
+
+    Only where that cannot change a verdict: the cell is observed (a test cell: what it
+    sends after its time ran out is dropped), or no observed cell follows. An unobserved
+    cell (learner code) followed by a test cell is killed and left out of the replay, as
+    the test would otherwise run on whatever the cell did after catching the interrupt.
+    (Past the notebook's own limit nothing more runs, so nothing is interrupted either.)
+    """
+    return cells[position].observed or not any(cell.observed for cell in cells[position + 1 :])
 
 
 def _replay_words(outcome: CellOutcome) -> str:

@@ -545,6 +545,24 @@ class Sandbox:
                 f"the grading sandbox could not start a session: {self._stderr_tail()}"
             )
 
+    def interrupt(self, session: Session) -> bool:
+        """Send an interrupt (SIGINT) to the session's own process, nothing it spawned.
+
+        Returns whether it was delivered; when it was, the signal is pending on that
+        process before anything sent to the session afterwards is read.
+        """
+        if session.closed:
+            return False
+        with self._lock:
+            if not self.alive:
+                return False
+            self._send({"t": "interrupt", "pid": session.pid})
+            reply = self._receive(timeout=10.0)
+            if isinstance(reply, dict) and reply.get("t") == "interrupted":
+                return reply.get("pid") == session.pid and reply.get("sent") is True
+            self.close()  # no reply, or not in step: the zygote cannot be trusted any more
+        return False
+
     def end_session(self, session: Session, *, grace: float = 0.0) -> str:
         """Kill everything the session started; return how its process ended.
 

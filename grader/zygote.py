@@ -16,10 +16,17 @@ namespaces: fresh, size-capped tmpfs file systems over the working root and
 ``/dev/shm``, and its own System V IPC objects. Nothing a notebook leaves there (files,
 shared memory segments, message queues) is seen by the next notebook, or outlives it.
 
+An *interrupt* (SIGINT, a ``KeyboardInterrupt`` in the running cell) goes to the session's
+runner alone, never to the processes the notebook spawned: when the session starts, before
+any learner code runs, the zygote finds the runner (the only child of the session's init)
+and keeps a pidfd for it, so the signal cannot reach a process that later reuses its pid.
+
 Control protocol (JSON lines on fd 0; replies may carry file descriptors)::
 
     parent → zygote  {"t": "session", "files": {name: base64}, "limits": {...}}
     zygote → parent  {"t": "session", "pid": P, "uid": U}   + fds [channel, output]
+    parent → zygote  {"t": "interrupt", "pid": P}
+    zygote → parent  {"t": "interrupted", "pid": P, "sent": true | false}
     parent → zygote  {"t": "kill", "pid": P}
     zygote → parent  {"t": "ended", "pid": P, "status": "exit 0" | "signal 9" | ...}
 """
@@ -63,6 +70,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 UID_LOW = 200_000
 UID_SPAN = 1 << 30
+RUNNER_WAIT = 2.0  # seconds to wait for a new session's runner to exist
 
 
 class ForbiddenImportFinder(MetaPathFinder):
@@ -192,6 +200,7 @@ class Zygote:
             "private_filesystems": False,
         }
         self._buffer = b""
+        self.runners: dict[int, int] = {}  # session init pid -> pidfd of its runner
 
     def send(self, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
         data = json.dumps(message).encode() + b"\n"
@@ -255,6 +264,8 @@ class Zygote:
             kind = message.get("t")
             if kind == "session":
                 self.start_session(message)
+            elif kind == "interrupt":
+                self.interrupt_session(int(message["pid"]))
             elif kind == "kill":
                 self.end_session(int(message["pid"]), float(message.get("grace", 0.0)))
 
@@ -312,6 +323,9 @@ class Zygote:
             return
         if not private:
             self.workdirs[init_pid] = workdir
+        runner = _runner_pidfd(init_pid)
+        if runner is not None:
+            self.runners[init_pid] = runner
         self.send(
             {"t": "session", "pid": init_pid, "uid": uid}, [parent_channel.fileno(), output_read]
         )
@@ -401,10 +415,30 @@ class Zygote:
                 sys.stdout.flush()
             os._exit(0)
 
+    def interrupt_session(self, pid: int) -> None:
+        """Deliver SIGINT to the session's runner only; reply whether it was sent.
+
+        When the reply leaves, the signal is already pending on the runner: whatever the
+        parent sends next is read by the runner only after it has seen the interrupt.
+        """
+        runner = self.runners.get(pid)
+        sent = False
+        if runner is not None:
+            try:
+                signal.pidfd_send_signal(runner, signal.SIGINT)
+                sent = True
+            except OSError:
+                sent = False
+        self.send({"t": "interrupted", "pid": pid, "sent": sent})
+
     def end_session(self, pid: int, grace: float = 0.0) -> None:
         if pid <= 0 or pid == os.getpid():
             self.send({"t": "ended", "pid": pid, "status": "unknown"})
             return
+        runner = self.runners.pop(pid, None)
+        if runner is not None:
+            with contextlib.suppress(OSError):
+                os.close(runner)
         raw: int | None = None
         deadline = time.monotonic() + min(max(grace, 0.0), 5.0)
         while raw is None and time.monotonic() < deadline:  # a crashed session is ending
@@ -447,6 +481,48 @@ class Zygote:
                 return
             if pid == 0:
                 return
+
+
+def _parent_pid(pid: int) -> int | None:
+    """The parent of ``pid`` as this process's /proc sees it (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()  # after the command name, which may hold ")"
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
+def _runner_pidfd(init_pid: int) -> int | None:
+    """A pidfd for the runner of the session whose init is ``init_pid``, or None.
+
+    Called before the session is handed out, when no learner code has run: the init's
+    only child is then the runner. The pidfd is checked after it is opened (the process
+    it pins is still the init's child), so a reused pid is never signalled.
+    """
+    deadline = time.monotonic() + RUNNER_WAIT
+    while time.monotonic() < deadline:
+        try:
+            entries = os.listdir("/proc")
+        except OSError:
+            return None
+        children = [int(e) for e in entries if e.isdigit() and _parent_pid(int(e)) == init_pid]
+        if len(children) > 1:
+            return None
+        if children:
+            try:
+                pidfd = os.pidfd_open(children[0])
+            except OSError:
+                return None
+            if _parent_pid(children[0]) == init_pid:
+                return pidfd
+            os.close(pidfd)
+            return None
+        if _parent_pid(init_pid) is None:
+            return None  # the session already ended
+        time.sleep(0.001)
+    return None
 
 
 def _set_limits(limits: dict[str, Any]) -> None:
