@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,12 @@ class KillAWorkerMidBatch:
     def _kill_a_busy_worker(self) -> None:
         client = self.inner.client
         pids: dict[str, int] = client.run(os.getpid)
+        # Tasks reach a worker a moment after they are submitted: wait until one holds some.
+        deadline = time.monotonic() + 30
         processing: dict[str, Any] = client.processing()
+        while not any(processing.get(a) for a in pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            processing = client.processing()
         busy = max(pids, key=lambda address: len(processing.get(address, ())))
         index = next(i for i, w in enumerate(self.cluster.workers) if w.pid == pids[busy])
         self.cluster.kill_worker(index, signal.SIGKILL)
