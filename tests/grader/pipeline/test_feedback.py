@@ -117,8 +117,9 @@ def test_timeouts_and_crashes_are_explained_in_plain_words(
     assert EVIL not in html and "&lt;script&gt;" in html
 
 
-def test_summary_page_lists_every_notebook_and_rejections(catalog: Catalog) -> None:
-    record = GradedRecord(
+def ann_record(result_json: str, graded_at: datetime) -> GradedRecord:
+    """Learner ann's graded 01-alpha (2 of 5 points), as the gradebook stores it."""
+    return GradedRecord(
         learner_id="ann",
         notebook="01-alpha",
         submission_hash="a" * 64,
@@ -127,9 +128,13 @@ def test_summary_page_lists_every_notebook_and_rejections(catalog: Catalog) -> N
         max_score=5.0,
         course_version="t1",
         grader_version="1",
-        result_json="{}",
-        graded_at=datetime.now(UTC),
+        result_json=result_json,
+        graded_at=graded_at,
     )
+
+
+def test_summary_page_lists_every_notebook_and_rejections(catalog: Catalog) -> None:
+    record = ann_record("{}", datetime.now(UTC))
     rejection = Rejection(
         origin="x.zip",
         reason=f"notebook 02-beta is not JSON {EVIL}",
@@ -216,18 +221,7 @@ def test_a_manual_score_replaces_the_part_and_counts_in_the_total(catalog: Catal
 
 def test_summary_page_totals_count_manual_scores(catalog: Catalog) -> None:
     result = alpha_result()
-    record = GradedRecord(
-        learner_id="ann",
-        notebook="01-alpha",
-        submission_hash="a" * 64,
-        source_hash="b" * 64,
-        score=2.0,
-        max_score=5.0,
-        course_version="t1",
-        grader_version="1",
-        result_json=json.dumps(result.to_dict()),
-        graded_at=datetime.now(UTC),
-    )
+    record = ann_record(json.dumps(result.to_dict()), datetime.now(UTC))
     text = _text(
         render_learner_summary(
             "ann",
@@ -245,18 +239,7 @@ def test_the_same_feedback_written_twice_leaves_the_pages_untouched(
     catalog: Catalog, tmp_path: Path
 ) -> None:
     result = alpha_result()
-    record = GradedRecord(
-        learner_id="ann",
-        notebook="01-alpha",
-        submission_hash="a" * 64,
-        source_hash="b" * 64,
-        score=2.0,
-        max_score=5.0,
-        course_version="t1",
-        grader_version="1",
-        result_json=json.dumps(result.to_dict()),
-        graded_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    record = ann_record(json.dumps(result.to_dict()), datetime(2026, 1, 1, tzinfo=UTC))
     options = {"catalog": catalog, "course_name": "C", "out_dir": tmp_path}
     first = write_learner_feedback("ann", [record], **options)  # type: ignore[arg-type]
     assert sorted(p.name for p in first.written) == ["01-alpha.html", "index.html"]
