@@ -69,15 +69,21 @@ class Sample:
     ops: int = 1
 
 
-def command_sample(argv: Sequence[str], *, cwd: str | Path | None = None,
-                   env: dict[str, str] | None = None, check: bool = True) -> Sample:
+def command_sample(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> Sample:
     """Run a command to completion; its process tree's CPU (user+sys of every waited-for
     descendant) and wall time. Output is discarded; a failing command raises unless
     ``check=False``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(
+        list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if check and done.returncode != 0:
@@ -95,8 +101,12 @@ def interleaved_order(names: Sequence[str], round_index: int) -> list[str]:
 
 def machine_load() -> dict[str, float | int]:
     one, five, fifteen = os.getloadavg()
-    return {"load1": round(one, 2), "load5": round(five, 2), "load15": round(fifteen, 2),
-            "cpus": os.cpu_count() or 1}
+    return {
+        "load1": round(one, 2),
+        "load5": round(five, 2),
+        "load15": round(fifteen, 2),
+        "cpus": os.cpu_count() or 1,
+    }
 
 
 @dataclass
@@ -161,27 +171,35 @@ class BenchResult:
         raise KeyError((subject, baseline, clock))
 
     def markdown(self, unit: str = "µs", scale: float = 1e6) -> str:
-        lines = [f"### {self.name}", "",
-                 f"{self.when}, {self.rounds} interleaved rounds, load "
-                 f"{self.load_before['load1']}→{self.load_after['load1']} on "
-                 f"{self.load_before['cpus']} CPUs", "",
-                 f"| side | CPU {unit}/op (median) | wall {unit}/op (median) |",
-                 "| --- | ---: | ---: |"]
+        lines = [
+            f"### {self.name}",
+            "",
+            f"{self.when}, {self.rounds} interleaved rounds, load "
+            f"{self.load_before['load1']}→{self.load_after['load1']} on "
+            f"{self.load_before['cpus']} CPUs",
+            "",
+            f"| side | CPU {unit}/op (median) | wall {unit}/op (median) |",
+            "| --- | ---: | ---: |",
+        ]
         for s in self.sides:
             tag = " (baseline)" if s.baseline else ""
-            lines.append(f"| {s.name}{tag} | {s.cpu_median * scale:.3g} | "
-                         f"{s.wall_median * scale:.3g} |")
+            lines.append(
+                f"| {s.name}{tag} | {s.cpu_median * scale:.3g} | {s.wall_median * scale:.3g} |"
+            )
         lines += ["", "| ratio | clock | median | min–max |", "| --- | --- | ---: | ---: |"]
         for r in self.ratios:
-            lines.append(f"| {r.subject} / {r.baseline} | {r.clock} | {r.median:.2f}× | "
-                         f"{r.low:.2f}–{r.high:.2f}× |")
+            lines.append(
+                f"| {r.subject} / {r.baseline} | {r.clock} | {r.median:.2f}× | "
+                f"{r.low:.2f}–{r.high:.2f}× |"
+            )
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
-        data["ratios"] = [dict(asdict(r), median=r.median, low=r.low, high=r.high)
-                          for r in self.ratios]
+        data["ratios"] = [
+            dict(asdict(r), median=r.median, low=r.low, high=r.high) for r in self.ratios
+        ]
         return data
 
     def save(self, folder: str | Path) -> Path:
@@ -198,16 +216,16 @@ class Bench:
     """Sides measured in interleaved rounds; every non-baseline side gets a ratio against
     every baseline, per round, on CPU and on wall time."""
 
-    def __init__(self, name: str, *, clock: Clock = thread_cpu_clock,
-                 collect_garbage: bool = True) -> None:
+    def __init__(
+        self, name: str, *, clock: Clock = thread_cpu_clock, collect_garbage: bool = True
+    ) -> None:
         self.name = name
         self.clock = clock
         self.collect_garbage = collect_garbage
         self._sides: list[_Side] = []
         self.notes: list[str] = []
 
-    def side(self, name: str, run: Callable[[], int | Sample], *,
-             baseline: bool = False) -> None:
+    def side(self, name: str, run: Callable[[], int | Sample], *, baseline: bool = False) -> None:
         if any(s.name == name for s in self._sides):
             raise ValueError(f"side {name!r} added twice")
         self._sides.append(_Side(name, run, baseline))
@@ -256,8 +274,12 @@ class Bench:
                         values.append(num / den if den > 0 else float("inf"))
                     ratios.append(Ratio(subj.name, base.name, clock, values))
         return BenchResult(
-            name=self.name, rounds=rounds, sides=list(results.values()), ratios=ratios,
-            load_before=load_before, load_after=machine_load(),
+            name=self.name,
+            rounds=rounds,
+            sides=list(results.values()),
+            ratios=ratios,
+            load_before=load_before,
+            load_after=machine_load(),
             when=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             notes=list(self.notes),
         )
