@@ -45,11 +45,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.catalog import load_catalog  # noqa: E402
-from grader.cluster import DaskExecutor, start_local_cluster  # noqa: E402
-from grader.dispatch import Executor, GradeJob, JobOutcome, LocalProcessExecutor  # noqa: E402
-from grader.gradebook import GradebookStore, grader_version  # noqa: E402
-from grader.manifest import LearnerInfo  # noqa: E402
+from grader.pipeline.catalog import load_catalog  # noqa: E402
+from grader.pipeline.cluster import DaskExecutor, start_local_cluster  # noqa: E402
+from grader.pipeline.dispatch import Executor, GradeJob, JobOutcome, LocalProcessExecutor  # noqa: E402
+from grader.pipeline.gradebook import GradebookStore, grader_version  # noqa: E402
+from grader.pipeline.manifest import LearnerInfo  # noqa: E402
 
 CONFIGS = ("local-1", "local-2", "dask-1", "dask-2", "dask-4")
 

@@ -32,7 +32,7 @@ NBGRADER = Path(sys.executable).parent / "nbgrader"
 
 
 def _grade_one(job: tuple[str, str, str]) -> tuple[float, float, float]:
-    from grader.grading import grade_notebook
+    from grader.core.grading import grade_notebook
 
     source, submitted, cache = job
     result = grade_notebook(Path(source), Path(submitted), cache_dir=Path(cache))
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         serial = [_grade_one(job) for job in jobs]
         serial_seconds = time.perf_counter() - started
-        from grader.grading import warm_up
+        from grader.core.grading import warm_up
 
         with ProcessPoolExecutor(
             max_workers=args.workers, initializer=warm_up, initargs=([j[0] for j in jobs],)

@@ -47,7 +47,7 @@ class CertificateSettings:
 
     @classmethod
     def from_course(cls, course: Any, *, out_dir: Path | None = None) -> CertificateSettings:
-        """Settings from a loaded :class:`grader.config.Course`."""
+        """Settings from a loaded :class:`grader.pipeline.config.Course`."""
         raw: Mapping[str, Any] = course.raw
         section = raw.get("certificates", {})
         if not isinstance(section, Mapping):

@@ -22,7 +22,7 @@ source = "solutions"
 release = "exercises"
 """
 
-CHECK_CELL = "from grader.checkwidget import check_panel\ncheck_panel()"
+CHECK_CELL = "from context_course.checkpanel import check_panel\ncheck_panel()"
 
 
 def _cell(kind: str, source: str, cell_id: str, **nbgrader: Any) -> Any:
@@ -94,7 +94,7 @@ def adding_notebook(add_body: str = STUB, double_body: str = STUB) -> Any:
         check_cell("check-part2"),
         _cell(
             "code",
-            "from grader.checkwidget import check_notebook\ncheck_notebook()",
+            "from context_course.checkpanel import check_notebook\ncheck_notebook()",
             "check-all",
             grade=False,
             grade_id="check-all",

@@ -6,10 +6,10 @@ release`` switches it on for one wheel build with hatch's own switch,
 ``HATCH_BUILD_HOOK_ENABLE_CUSTOM=true``, and names the course folder in
 ``CONTEXT_COURSE_LEARNER_COURSE`` (default: the project root). The wheel then carries::
 
-    grader/_course/course.toml
-    grader/_course/<release folder>/<slug>/<slug>.ipynb   (and the assignment's other files)
+    context_course/_course/course.toml
+    context_course/_course/<release folder>/<slug>/<slug>.ipynb   (and the assignment's other files)
 
-which is where ``grader.workspace.shipped_course_root`` looks. Only the course's learner
+which is where ``context_course.workspace.shipped_course_root`` looks. Only the course's learner
 release is added (never its source notebooks), and the build stops if any added file
 still holds an nbgrader solution or hidden-test region.
 """
@@ -24,7 +24,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 COURSE_ENV = "CONTEXT_COURSE_LEARNER_COURSE"
-SHIPPED = PurePosixPath("grader/_course")
+SHIPPED = PurePosixPath("context_course/_course")
 _MARKERS = (b"BEGIN SOLUTION", b"END SOLUTION", b"BEGIN HIDDEN TESTS", b"END HIDDEN TESTS")
 _SKIPPED = {".ipynb_checkpoints", "__pycache__"}
 

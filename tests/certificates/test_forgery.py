@@ -25,7 +25,7 @@ from certificates.issue import publish_revocations, rotate_keys
 from certificates.registry import Registry
 from certificates.revocation import MAX_LIST_BYTES, build_status_list
 from certificates.vcjwt import JwtError, parse_jwt
-from grader.cli import main
+from context_course.cli import main
 from tests.certificates.builders import NOW
 from tests.certificates.conftest import Issued
 from tests.certificates.test_verify import LATER, b64, check, html_with

@@ -26,7 +26,12 @@ from typing import Any
 
 import pytest
 
-from grader.workspace import locate_release, open_workspace, shipped_course_root, sync_workspace
+from context_course.workspace import (
+    locate_release,
+    open_workspace,
+    shipped_course_root,
+    sync_workspace,
+)
 from tests.conftest import free_port, require_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -45,7 +50,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # gotcha 9
 ]
-CONTEXT_COURSE = [sys.executable, "-m", "grader"]
+CONTEXT_COURSE = [sys.executable, "-m", "context_course"]
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -97,7 +102,7 @@ def _ensure_check_cell(notebook: Path) -> int:
             "id": "check-part1-e2e",
             "metadata": {},
             "outputs": [],
-            "source": "from grader.checkwidget import check_panel\ncheck_panel()",
+            "source": "from context_course.checkpanel import check_panel\ncheck_panel()",
         },
     )
     notebook.write_text(json.dumps(data, indent=1), encoding="utf-8")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading import grade_notebook
-from grader.results import NotebookResult
+from grader.core.grading import grade_notebook
+from grader.core.results import NotebookResult
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(ROOT.glob("solutions/*/*.ipynb"))

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader.release import build_release, find_leaks
+from grader.authoring.release import build_release, find_leaks
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(ROOT.glob("solutions/*/*.ipynb"))
@@ -249,7 +249,7 @@ def test_each_graded_part_ends_with_its_check_panel_and_the_notebook_with_check_
             continue
         grade_id = nbgrader(cell)["grade_id"]
         after = cells[index + 1] if index + 1 < len(cells) else None
-        expected = f'from grader.checkwidget import check_panel\ncheck_panel("{grade_id}")'
+        expected = f'from context_course.checkpanel import check_panel\ncheck_panel("{grade_id}")'
         if after is None or after.source != expected:
             problems.append(f"{grade_id}: the next cell must be {expected!r}")
         elif after.cell_type != "code" or role(after) != "locked" or nbgrader(after).get("grade"):

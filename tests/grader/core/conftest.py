@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from grader.grading import grade_notebook
-from grader.results import NotebookResult
+from grader.core.grading import grade_notebook
+from grader.core.results import NotebookResult
 from tests.grader.core.nbbuild import FIXTURES, answer, load, release, write
 
 SOURCE_NAME = "arithmetic.ipynb"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from grader.results import NotebookResult
+from grader.core.results import NotebookResult
 from tests.grader.core.attacks import ATTACKS, SLOW_ATTACKS, Attack
 from tests.grader.core.conftest import Course
 

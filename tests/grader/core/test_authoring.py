@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.authoring import lint_source
+from grader.authoring.lint import lint_source
 from tests.grader.core.nbbuild import FIXTURES, graded, notebook, solution, write
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks import LEARNER, REFERENCE, plan_test_cell, render_message
-from grader.grading_errors import GradingError
-from grader.nbsource import Cell
+from grader.core.checks import LEARNER, REFERENCE, plan_test_cell, render_message
+from grader.core.errors import GradingError
+from grader.core.nbsource import Cell
 
 
 def make_test_cell(source: str, **metadata: object) -> Cell:

@@ -32,8 +32,8 @@ POISON = """
 import builtins, json
 import IPython.core.interactiveshell as _shell_module
 import context_lib
-import grader.observe
-import grader.values
+import grader.child.observe
+import grader.child.values
 
 def word_counts(text):
     return {"the": 3, "cat": 1}
@@ -41,7 +41,7 @@ def word_counts(text):
 _right = word_counts
 builtins.word_counts = _right  # every later notebook's name lookup would find it
 context_lib.word_counts = _right
-grader.values.encode_value = lambda value: {"the": 3, "cat": 1}
+grader.child.values.encode_value = lambda value: {"the": 3, "cat": 1}
 json.dumps = lambda *args, **kwargs: '{"t": "done", "n": 0, "error": null}'
 _shell_module.InteractiveShell.run_cell = lambda *args, **kwargs: None
 """

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grader.executor import MAX_CELL_BYTES, MAX_OBSERVED_BYTES, PlannedCell, execute
-from grader.sandbox import SandboxLimits, get_sandbox
+from grader.core.executor import MAX_CELL_BYTES, MAX_OBSERVED_BYTES, PlannedCell, execute
+from grader.core.sandbox import SandboxLimits, get_sandbox
 
 FLOOD = """
 import builtins, json, os

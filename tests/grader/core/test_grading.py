@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from grader.grading import GradingError, grade_notebook
-from grader.results import NotebookResult
+from grader.core.grading import GradingError, grade_notebook
+from grader.core.results import NotebookResult
 from tests.grader.core.conftest import Course
 from tests.grader.core.nbbuild import FIXTURES, graded, load, notebook, solution, write
 
@@ -171,7 +171,7 @@ def test_weights_in_cell_metadata_split_the_points(tmp_path: Path) -> None:
 def test_a_notebook_with_absurdly_many_cells_is_refused_in_plain_words(
     course: Course, honest_wrong: dict[str, Any]
 ) -> None:
-    from grader.grading import MAX_CELLS
+    from grader.core.grading import MAX_CELLS
     from tests.grader.core.nbbuild import code_cell
 
     bloated = dict(honest_wrong)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.imports import forbidden_imports_in
+from grader.core.imports import forbidden_imports_in
 
 POLICY = ["context_lib.service"]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from grader.executor import Execution, PlannedCell, execute
-from grader.sandbox import SandboxLimits, get_sandbox
+from grader.core.executor import Execution, PlannedCell, execute
+from grader.core.sandbox import SandboxLimits, get_sandbox
 from tests.grader.core.conftest import Course
 from tests.grader.core.nbbuild import answer
 

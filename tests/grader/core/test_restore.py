@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.nbsource import read_cells
-from grader.restore import restore_cells
+from grader.core.nbsource import read_cells
+from grader.core.restore import restore_cells
 from tests.grader.core.nbbuild import code_cell, delete_cell, edit_cell, insert_after
 
 

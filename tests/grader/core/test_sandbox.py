@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from grader.executor import PlannedCell, execute
-from grader.sandbox import Sandbox, SandboxLimits, get_sandbox, isolation_report
+from grader.core.executor import PlannedCell, execute
+from grader.core.sandbox import Sandbox, SandboxLimits, get_sandbox, isolation_report
 from tests.conftest import require_binary
 
 PROBE = """
@@ -226,7 +226,7 @@ def test_no_mount_in_the_sandbox_hides_what_was_bound_before_it(
 ) -> None:
     # A virtualenv or checkout under /tmp (as in CI's fresh clones) must stay visible.
     # (The folder of a forbidden module is rebuilt on purpose: tmpfs, then its entries.)
-    import grader.sandbox as sandbox
+    import grader.core.sandbox as sandbox
 
     checkout = tmp_path / "checkout" / "grader"  # pytest's tmp_path is under /tmp
     checkout.mkdir(parents=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from grader.values import MalformedValue, describe, encode_value, parse_observed, values_match
+from grader.child.values import MalformedValue, describe, encode_value, parse_observed, values_match
 
 
 def roundtrip(value: Any) -> Any:

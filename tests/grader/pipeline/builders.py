@@ -7,8 +7,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from grader.config import Course, load_course
-from grader.intake import LearnerInfo, build_submission_zip
+from grader.pipeline.config import Course, load_course
+from grader.pipeline.intake import LearnerInfo, build_submission_zip
 
 COURSE_ID = "test-course"
 

@@ -15,11 +15,11 @@ import os
 import time
 from pathlib import Path
 
-from grader.results import CheckResult, NotebookResult, PartResult
+from grader.core.results import CheckResult, NotebookResult, PartResult
 
 
 class GradingError(Exception):
-    """Stands for grader.grading.GradingError (matched by name)."""
+    """Stands for grader.core.grading.GradingError (matched by name)."""
 
 
 def _directives(nb: dict) -> list[str]:

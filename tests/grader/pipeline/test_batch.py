@@ -21,10 +21,10 @@ import pytest
 from nbgrader.api import Gradebook
 from rich.console import Console
 
-from grader.batch import BatchSummary, grade_submissions, render_summary
-from grader.config import Course
-from grader.dispatch import SerialExecutor
-from grader.gradebook import GradebookStore
+from grader.pipeline.batch import BatchSummary, grade_submissions, render_summary
+from grader.pipeline.config import Course
+from grader.pipeline.dispatch import SerialExecutor
+from grader.pipeline.gradebook import GradebookStore
 from tests.grader.pipeline.builders import (
     COURSE_ID,
     answer,
@@ -233,8 +233,8 @@ RUNNER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from grader.batch import grade_submissions
-    from grader.config import load_course
+    from grader.pipeline.batch import grade_submissions
+    from grader.pipeline.config import load_course
 
     if __name__ == "__main__":
         summary = grade_submissions(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.catalog import load_catalog
+from grader.pipeline.catalog import load_catalog
 
 
 def _source(folder: Path, cells: list[nbformat.NotebookNode]) -> None:

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import Catalog, load_catalog
-from grader.feedback import (
+from grader.core.results import CheckResult, NotebookResult, PartResult
+from grader.pipeline.catalog import Catalog, load_catalog
+from grader.pipeline.feedback import (
     render_learner_summary,
     render_notebook_feedback,
     write_learner_feedback,
 )
-from grader.gradebook import GradebookStore, GradedRecord
-from grader.intake import LearnerInfo, Rejection
-from grader.report import build_class_report, histogram_svg, render_class_report
-from grader.results import CheckResult, NotebookResult, PartResult
+from grader.pipeline.gradebook import GradebookStore, GradedRecord
+from grader.pipeline.intake import LearnerInfo, Rejection
+from grader.pipeline.report import build_class_report, histogram_svg, render_class_report
 from tests.grader.pipeline.builders import COURSE_ID, make_course
 
 EVIL = "<script>alert('x')</script>"

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.catalog import Catalog, load_catalog
-from grader.gradebook import GRADED_NOTEBOOKS_TABLE, GradebookStore, split_name
-from grader.intake import LearnerInfo
-from grader.pipeline_errors import GradebookError, RosterError
-from grader.results import CheckResult, NotebookResult, PartResult
-from grader.roster import import_roster_csv
+from grader.core.results import CheckResult, NotebookResult, PartResult
+from grader.pipeline.catalog import Catalog, load_catalog
+from grader.pipeline.errors import GradebookError, RosterError
+from grader.pipeline.gradebook import GRADED_NOTEBOOKS_TABLE, GradebookStore, split_name
+from grader.pipeline.intake import LearnerInfo
+from grader.pipeline.roster import import_roster_csv
 from tests.grader.pipeline.builders import COURSE_ID, make_course
 
 
@@ -334,7 +334,7 @@ def test_points_the_source_does_not_give_are_never_recorded(catalog: Catalog, db
 def test_grades_csv_defuses_formulas_in_learner_text(
     catalog: Catalog, db_url: str, tmp_path: Path
 ) -> None:
-    from grader.batch import write_grades_csv
+    from grader.pipeline.batch import write_grades_csv
 
     names = {"eve": '=HYPERLINK("http://x.test") Eve', "gus": "＝1+1 Gus", "hal": "Hal O'Neil"}
     with GradebookStore(db_url, course_id=COURSE_ID) as store:

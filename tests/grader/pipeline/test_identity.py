@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.batch import BatchSummary, grade_submissions
-from grader.catalog import load_catalog
-from grader.config import Course
-from grader.dispatch import SerialExecutor
-from grader.gradebook import GradebookStore
-from grader.intake import LearnerInfo
-from grader.manifest import validate_learner_id
-from grader.pipeline_errors import GradebookError, IntakeError, RosterError
-from grader.results import NotebookResult, PartResult
-from grader.roster import import_roster_csv
+from grader.core.results import NotebookResult, PartResult
+from grader.pipeline.batch import BatchSummary, grade_submissions
+from grader.pipeline.catalog import load_catalog
+from grader.pipeline.config import Course
+from grader.pipeline.dispatch import SerialExecutor
+from grader.pipeline.errors import GradebookError, IntakeError, RosterError
+from grader.pipeline.gradebook import GradebookStore
+from grader.pipeline.intake import LearnerInfo
+from grader.pipeline.manifest import validate_learner_id
+from grader.pipeline.roster import import_roster_csv
 from tests.grader.pipeline.builders import (
     COURSE_ID,
     answer,

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import Catalog, load_catalog
-from grader.intake import (
+from grader.pipeline.catalog import Catalog, load_catalog
+from grader.pipeline.errors import IntakeError
+from grader.pipeline.intake import (
     MANIFEST_NAME,
     IntakeLimits,
     IntakeReport,
@@ -23,7 +24,6 @@ from grader.intake import (
     read_manifest,
     validate_learner_id,
 )
-from grader.pipeline_errors import IntakeError
 from tests.grader.pipeline.builders import (
     COURSE_ID,
     answer,
@@ -462,7 +462,7 @@ def test_a_long_member_list_is_refused_before_zipfile_parses_it(
     def parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the central directory was parsed before the caps were checked")
 
-    monkeypatch.setattr("grader.intake.zipfile.ZipFile", parse)
+    monkeypatch.setattr("grader.pipeline.intake.zipfile.ZipFile", parse)
     reason = only_reason(collect([path], catalog, tmp_path))
     assert "2000 entries" in reason and "over the limit of 64 entries" in reason
 
@@ -479,7 +479,7 @@ def test_an_end_record_that_understates_the_member_list_is_refused(
     def parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the central directory was parsed before the caps were checked")
 
-    monkeypatch.setattr("grader.intake.zipfile.ZipFile", parse)
+    monkeypatch.setattr("grader.pipeline.intake.zipfile.ZipFile", parse)
     reason = only_reason(collect([path], catalog, tmp_path))
     assert "lists 3 entries in" in reason and "over the limit of 64 entries" in reason
 

@@ -11,9 +11,9 @@ import pytest
 from nbgrader.api import Gradebook
 from rich.console import Console
 
-from grader.batch import grade_submissions
-from grader.config import load_course
-from grader.intake import LearnerInfo, build_submission_zip
+from grader.pipeline.batch import grade_submissions
+from grader.pipeline.config import load_course
+from grader.pipeline.intake import LearnerInfo, build_submission_zip
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "grading" / "arithmetic.ipynb"
 SLUG = "01-arithmetic"

@@ -1,0 +1,5 @@
+import sys
+
+from context_course.cli import main
+
+sys.exit(main())

@@ -1,0 +1,436 @@
+"""The learner's commands: ``lab``, ``submit``, ``check``, ``progress`` (and ``demo``).
+
+Each command parses its options, calls one library function and turns known errors into
+one ``error: …`` line (:class:`~context_course.cli.app.UserError`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from context_course.cli.app import UserError, app
+from context_course.demo import DEFAULT_OUT, LEARNERS, DemoError, run_demo
+from context_course.progress import course_progress, record_results
+from context_course.submit import submit_workspace
+from context_course.workspace import (
+    DEFAULT_WORKSPACE,
+    LAB_CONFIG_DIR,
+    STATE_DIR,
+    SyncReport,
+    Workspace,
+    WorkspaceError,
+    find_workspace,
+    lab_argv,
+    lab_environment,
+    locate_release,
+    open_workspace,
+    regular_file_inside,
+    start_lab,
+    sync_workspace,
+    widgets_extension_missing,
+    write_lab_config,
+)
+from grader.core.errors import GradingError
+from grader.core.localcheck import HIDDEN_NOTE, check_saved_notebook, load_checks
+from grader.core.results import NotebookResult
+from grader.core.sandbox import shutdown_sandboxes
+
+__all__ = ["check", "demo", "lab", "progress", "submit"]
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="The learner workspace; default: the one you are in, else ./context-course-workspace.",
+        file_okay=False,
+    ),
+]
+
+
+def _workspace(path: Path | None) -> Workspace:
+    try:
+        return open_workspace(path) if path is not None else find_workspace()
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _say_sync(report: SyncReport, root: Path) -> None:
+    for label, slugs in (
+        ("added", report.added),
+        ("restored (it was missing)", report.restored),
+        ("updated to the course's new version (you had not started it)", report.updated),
+        ("kept as it is (a notebook was already there)", report.adopted),
+    ):
+        for slug in slugs:
+            typer.echo(f"{slug}: {label}")
+    for slug in report.upstream_changed:
+        typer.echo(
+            f"{slug}: the course has a newer version of this notebook; your copy is kept "
+            f"unchanged (the new one is in the course package)"
+        )
+    total = sum(
+        map(
+            len,
+            (report.added, report.restored, report.updated, report.adopted, report.unchanged),
+        )
+    ) + len(report.upstream_changed)
+    typer.echo(f"workspace {root}: {total} notebooks")
+
+
+@app.command()
+def lab(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help=f"Folder for your copy of the notebooks (default: ./{DEFAULT_WORKSPACE}, "
+            "or the workspace you are in).",
+            file_okay=False,
+        ),
+    ] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Take the notebooks from this course folder or exercises/ folder "
+            "(default: the course you are in, else the one installed with this package).",
+            file_okay=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65535, help="Port for JupyterLab (default: 8888+)."),
+    ] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a browser; print the URL.")
+    ] = False,
+) -> None:
+    """Copy the learner notebooks into your workspace and open it in JupyterLab.
+
+    Your copies are yours: running `lab` again adds notebooks the course gained and never
+    overwrites your work. nbgrader's instructor menus are hidden in this session (your own
+    Jupyter settings are not changed). Stop JupyterLab with Ctrl+C.
+
+    Example: `context-course lab --workspace ~/context-course --port 8890`
+    """
+    try:
+        release = locate_release(source)
+        if workspace is not None:
+            root = workspace
+        else:
+            try:
+                root = find_workspace().root
+            except WorkspaceError:
+                root = Path.cwd() / DEFAULT_WORKSPACE
+        report = sync_workspace(root, release)
+        config_dir = write_lab_config(root / STATE_DIR / LAB_CONFIG_DIR)
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write the workspace: {exc.strerror or exc}") from None
+    root = root.resolve()
+    _say_sync(report, root)
+    if widgets_extension_missing():
+        typer.echo(
+            "warning: the JupyterLab widgets extension is missing, so the check panels will "
+            "show as text; pip install jupyterlab_widgets",
+            err=True,
+        )
+    typer.echo("starting JupyterLab (stop it with Ctrl+C) …")
+    argv = lab_argv(root, port=port, open_browser=not no_browser)
+    code = start_lab(argv, root, env=lab_environment(config_dir))
+    if code != 0:
+        raise UserError(f"JupyterLab exited with code {code}", exit_code=code)
+
+
+@app.command()
+def submit(
+    learner_id: Annotated[
+        str | None,
+        typer.Option("--id", help="Your learner id (from your instructor); remembered."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Your name; remembered.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Your email; remembered.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The zip to write (default: ./<course>-<id>.zip).",
+            dir_okay=False,
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Bundle your notebooks into one zip to hand in (with a manifest of hashes).
+
+    Save your notebooks in JupyterLab first; you are warned about notebooks that look
+    unsaved or not started. Nothing outside your workspace goes in.
+
+    Example: `context-course submit --id ada --name "Ada Lovelace" --email ada@example.org`
+    """
+    ws = _workspace(workspace)
+    try:
+        path, check = submit_workspace(
+            ws, learner_id=learner_id, name=name, email=email, output=output
+        )
+    except WorkspaceError as exc:
+        raise UserError(str(exc), exit_code=1) from None
+    for warning in check.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"wrote {path} ({len(check.notebooks)} notebooks); hand this file in")
+
+
+def _mark(passed: bool) -> str:
+    return "[green]✓[/]" if passed else "[red]✗[/]"
+
+
+def _check_one(ws: Workspace, slug: str, cell_timeout: float, console: Console) -> NotebookResult:
+    mine = ws.notebook_path(slug)
+    if not regular_file_inside(mine, ws.root):
+        raise UserError(f"{slug}: {mine} is missing; run `context-course lab` to restore it")
+    release = ws.pristine_path(slug)
+    if not release.is_file():
+        raise UserError(f"{slug}: the workspace lost its copy of the course notebook; run lab")
+    with console.status(f"running {slug} as grading will (sandboxed) …"):
+        try:
+            result = check_saved_notebook(
+                release, mine, cell_timeout=cell_timeout, notebook_timeout=cell_timeout * 10
+            )
+        except GradingError as exc:
+            raise UserError(f"{slug}: {exc.message}", exit_code=1) from None
+    with contextlib.suppress(OSError):
+        record_results(ws.root, slug, result.parts, how="check")
+    return result
+
+
+def _result_table(result: NotebookResult, titles: dict[str, str]) -> Table:
+    table = Table(title=f"{result.notebook}: visible tests", title_justify="left")
+    table.add_column("")
+    table.add_column("part / check")
+    table.add_column("result")
+    for part in result.parts:
+        passed = bool(part.checks) and all(c.passed for c in part.checks)
+        count = sum(c.passed for c in part.checks)
+        table.add_row(
+            _mark(passed),
+            f"[bold]{escape(titles.get(part.grade_id, part.grade_id))}[/]",
+            f"{count} of {len(part.checks)} visible checks passed"
+            + (f" — {escape(part.message)}" if part.message else ""),
+        )
+        for check in part.checks:
+            table.add_row(
+                "", f"  {_mark(check.passed)} {escape(check.label)}", escape(check.message)
+            )
+    return table
+
+
+@app.command()
+def check(
+    notebook: Annotated[
+        str | None,
+        typer.Argument(help="Notebook number or name (e.g. 3); default: every notebook."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    cell_timeout: Annotated[
+        float, typer.Option("--cell-timeout", min=1, help="Seconds per cell, as in grading.")
+    ] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Run your saved notebook as grading will (sandboxed) and show its visible tests.
+
+    Uses the grader's own sandbox, restore step and verdict, so what passes here passes
+    the visible tests at grading; hidden tests run only at grading. Exits 1 when a
+    visible check fails. Save the notebook in JupyterLab first.
+
+    Example: `context-course check 3`
+    """
+    ws = _workspace(workspace)
+    try:
+        slugs = [ws.resolve(notebook)] if notebook is not None else ws.slugs
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    console = Console(stderr=as_json)
+    results: list[NotebookResult] = []
+    try:
+        for slug in slugs:
+            results.append(_check_one(ws, slug, cell_timeout, console))
+            if not as_json:
+                titles = {
+                    gid: info.title
+                    for gid, info in load_checks(ws.pristine_path(slug)).parts.items()
+                }
+                console.print(_result_table(results[-1], titles))
+                for event in results[-1].events:
+                    console.print(f"  [yellow]note:[/] {escape(event)}")
+    finally:
+        shutdown_sandboxes()
+    failed = sum(1 for r in results for p in r.parts for c in p.checks if not c.passed)
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        verdict = (
+            f"[red]{failed} visible check(s) fail[/]"
+            if failed
+            else "[green]all visible checks pass[/]"
+        )
+        console.print(f"{verdict} · {HIDDEN_NOTE}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def progress(
+    workspace: WorkspaceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the progress as JSON.")] = False,
+) -> None:
+    """Show the whole course: parts passing locally and the certificate level within reach.
+
+    Counts the results of your last "Check my work" or `context-course check` per part.
+
+    Example: `context-course progress`
+    """
+    ws = _workspace(workspace)
+    state = course_progress(ws)
+    if as_json:
+        data = {
+            "parts_passing": state.parts_passing,
+            "parts_total": state.parts_total,
+            "within_reach": state.within_reach.key if state.within_reach else None,
+            "next_needs": state.next_needs,
+            "notebooks": [
+                {
+                    "notebook": nb.slug,
+                    "parts": len(nb.parts),
+                    "parts_passing": len(nb.passing),
+                    "parts_checked": len(nb.checked),
+                    "points_passing": nb.points_passing,
+                    "max_points": nb.max_points,
+                    "percent": round(nb.percent, 2),
+                }
+                for nb in state.notebooks
+            ],
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console = Console()
+    table = Table(title=f"{ws.course_id} {ws.course_version}: local progress", title_justify="left")
+    for column in ("notebook", "parts passing", "points (visible tests)", ""):
+        table.add_column(column)
+    for nb in state.notebooks:
+        done = len(nb.parts) > 0 and len(nb.passing) == len(nb.parts)
+        table.add_row(
+            nb.slug,
+            f"{len(nb.passing)} of {len(nb.parts)}",
+            f"{nb.points_passing:g} / {nb.max_points:g} ({nb.percent:.0f}%)",
+            "[green]✓[/]" if done else ("not checked yet" if not nb.checked else nb.problem),
+        )
+    console.print(table)
+    console.print(escape(state.summary()) + " (if the hidden tests agree)")
+    if state.next_needs:
+        console.print(escape(state.next_needs))
+    console.print(HIDDEN_NOTE)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for the demo (made afresh; a previous demo there is replaced).",
+            file_okay=False,
+        ),
+    ] = Path(DEFAULT_OUT),
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Parallel graders (default: CPUs).")
+    ] = None,
+    cell_timeout: Annotated[
+        float, typer.Option("--cell-timeout", min=1, help="Seconds per cell (short for a demo).")
+    ] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Run the instructor's whole job on the shipped course, with four synthetic learners.
+
+    Makes submissions (one solved everything, one half, one nothing, one hostile), grades
+    them in the sandbox, writes the gradebook, feedback pages, grades.csv and the class
+    report, issues the certificates they earned and verifies one. Runs from any folder.
+
+    Example: `context-course demo --out /tmp/demo`
+    """
+    console = Console(stderr=True)
+    try:
+        result = run_demo(
+            out,
+            console=console,
+            cell_timeout=cell_timeout,
+            notebook_timeout=cell_timeout * 6,
+            workers=workers,
+            show_progress=console.is_terminal,
+        )
+    except DemoError as exc:
+        raise UserError(str(exc), exit_code=1) from None
+    finally:
+        shutdown_sandboxes()
+    levels = {o.learner_id: o.level for o in result.outcomes}
+    maxima: dict[str, float] = {}
+    for item in result.summary.items:
+        maxima[item.learner_id] = maxima.get(item.learner_id, 0.0) + item.max_score
+    if as_json:
+        data = {
+            "out": str(result.out),
+            "seconds": round(result.seconds, 1),
+            "learners": [
+                {
+                    "id": who.info.id,
+                    "story": who.story,
+                    "score": result.scores().get(who.info.id, 0.0),
+                    "max_score": maxima.get(who.info.id, 0.0),
+                    "certificate": levels.get(who.info.id),
+                }
+                for who in LEARNERS
+            ],
+            "verified": str(result.verified) if result.verified else None,
+            "verdict": result.verdict.to_json() if result.verdict else None,
+            "paths": {name: str(path) for name, path in result.paths.items()},
+        }
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    screen = Console()
+    table = Table(title="the demo class", title_justify="left")
+    for column in ("learner", "what they did", "score", "certificate"):
+        table.add_column(column)
+    for who in LEARNERS:
+        score = result.scores().get(who.info.id, 0.0)
+        table.add_row(
+            escape(f"{who.info.name} ({who.info.id})"),
+            escape(who.story),
+            f"{score:.4g} / {maxima.get(who.info.id, 0.0):g}",
+            (levels.get(who.info.id) or "—").capitalize(),
+        )
+    screen.print(table)
+    if result.verdict is not None and result.verified is not None:
+        screen.print(f"verify {escape(str(result.verified))}:")
+        screen.print(escape(result.verdict.summary()))
+    where = Table(title="where everything is", title_justify="left", show_header=False)
+    where.add_column(no_wrap=True)
+    where.add_column(overflow="fold")
+    for name, path in result.paths.items():
+        where.add_row(name, escape(str(path)))
+    screen.print(where)
+    screen.print(
+        f"done in {result.seconds:.0f} s. Next: open {escape(str(result.paths['class report']))}, "
+        f"or try `context-course verify {escape(str(result.verified or 'CERT.pdf'))} --issuer "
+        f"{escape(str(result.paths['issuer file']))}`"
+    )

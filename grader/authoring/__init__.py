@@ -1,0 +1,1 @@
+"""Authoring: learner notebooks generated from the sources (release) and the checks on sources."""

@@ -1,0 +1,180 @@
+"""Inside the sandboxed child: run cells through IPython and report observed values.
+
+This module runs in the untrusted process, next to the learner's code, so it decides
+nothing: it executes each cell it is sent, and writes one JSON line per observation and
+one when the cell ends, on the channel the parent reads (with its own size limits).
+Anything here can be tampered with by learner code; the parent's verdict does not depend
+on it behaving.
+
+Channel protocol (newline-delimited JSON, parent → child)::
+
+    {"t": "cell", "n": 7, "code": "..."}     run this cell
+    {"t": "bye"}                             exit
+
+child → parent::
+
+    {"t": "ready"}
+    {"t": "obs", "n": 7, "check": "assert 1" | label, "kind": K, "status": S, "value": V}
+    {"t": "done", "n": 7, "error": "NameError" | null}
+
+``kind`` is ``assert``/``truth``/``expect`` (visible or hidden asserts), ``probe``
+(``observe``) or ``statement`` (a top-level statement of a test cell raised). ``status`` is
+``value`` (``value`` holds the encoded value), ``raises`` (an ``observe(label, callable)``
+raised: ``value`` is the exception class name) or ``error`` (evaluating the probe raised).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from grader.child.observe import set_sink
+from grader.child.values import encode_value
+
+__all__ = ["MAX_MESSAGE_BYTES", "Runner"]
+
+MAX_MESSAGE_BYTES = 4 << 20
+
+
+def _exception_name(exc: BaseException) -> str:
+    name = getattr(type(exc), "__name__", "Exception")
+    return name if isinstance(name, str) and name.isidentifier() else "Exception"
+
+
+class Runner:
+    """Runs cells in an IPython ``InteractiveShell`` and reports over ``channel_fd``."""
+
+    def __init__(self, shell: Any, channel_fd: int) -> None:
+        self.shell = shell
+        self.fd = channel_fd
+        self.current = -1
+        self._buffer = b""
+
+    # -- channel -------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        if len(data) >= MAX_MESSAGE_BYTES:
+            message = {**message, "status": "error", "value": "ValueTooLarge"}
+            data = json.dumps(message, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        view = memoryview(data + b"\n")
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def receive(self) -> dict[str, Any] | None:
+        while b"\n" not in self._buffer:
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message = json.loads(line)
+        return message if isinstance(message, dict) else None
+
+    # -- observations --------------------------------------------------------------
+    def _report(self, check: Any, kind: str, status: str, value: Any) -> None:
+        label = check if isinstance(check, str) else str(type(check).__name__)
+        try:
+            encoded = encode_value(value) if status == "value" else value
+            self.send(
+                {
+                    "t": "obs",
+                    "n": self.current,
+                    "check": label,
+                    "kind": kind,
+                    "status": status,
+                    "value": encoded,
+                }
+            )
+        except Exception as exc:  # an unencodable value must not stop the cell
+            self.send(
+                {
+                    "t": "obs",
+                    "n": self.current,
+                    "check": label,
+                    "kind": kind,
+                    "status": "error",
+                    "value": _exception_name(exc),
+                }
+            )
+
+    def _evaluate(self, check: str, kind: str, thunk: Callable[[], Any], truth: bool) -> None:
+        try:
+            value = thunk()
+            if truth:
+                value = bool(value)
+        except BaseException as exc:
+            self._report(check, kind, "error", _exception_name(exc))
+            return
+        self._report(check, kind, "value", value)
+
+    def assert_(self, check: str, thunk: Callable[[], Any]) -> None:
+        self._evaluate(check, "assert", thunk, truth=False)
+
+    def truth(self, check: str, thunk: Callable[[], Any]) -> None:
+        self._evaluate(check, "truth", thunk, truth=True)
+
+    def expect(self, check: str, thunk: Callable[[], Any]) -> None:
+        self._evaluate(check, "expect", thunk, truth=False)
+
+    def probe(self, label: Any, thunk: Callable[[], Any]) -> None:
+        try:
+            value = thunk()
+        except BaseException as exc:
+            self._report(label, "probe", "error", _exception_name(exc))
+            return
+        if callable(value):
+            try:
+                value = value()
+            except BaseException as exc:
+                self._report(label, "probe", "raises", _exception_name(exc))
+                return
+        self._report(label, "probe", "value", value)
+
+    def statement_error(self, exc: BaseException) -> None:
+        self._report("statement", "statement", "error", _exception_name(exc))
+
+    def _sink(self, label: str, kind: str, value: Any) -> None:
+        # a plain grader.child.observe() call that escaped the rewrite (e.g. called indirectly)
+        self._report(label, "probe", "raises" if kind == "raises" else "value", value)
+
+    # -- main loop -----------------------------------------------------------------
+    def install(self) -> None:
+        """Make the probe functions visible to the rewritten cells."""
+        names = {
+            "__cc_assert__": self.assert_,
+            "__cc_truth__": self.truth,
+            "__cc_expect__": self.expect,
+            "__cc_observe__": self.probe,
+            "__cc_statement_error__": self.statement_error,
+        }
+        for name, function in names.items():
+            setattr(builtins, name, function)
+        set_sink(self._sink)
+
+    def run(self) -> None:
+        """Serve cells until the parent says bye or the channel closes."""
+        self.install()
+        self.send({"t": "ready"})
+        while True:
+            message = self.receive()
+            if message is None or message.get("t") != "cell":
+                return
+            self.current = int(message["n"])
+            result = self.shell.run_cell(str(message["code"]), store_history=False)
+            error = result.error_before_exec or result.error_in_exec
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            self.send(
+                {
+                    "t": "done",
+                    "n": self.current,
+                    "error": _exception_name(error) if error is not None else None,
+                }
+            )

@@ -1,0 +1,1 @@
+"""Grade one notebook: sandbox, executor, restore, checks, reference values, verdict."""

@@ -1,0 +1,370 @@
+"""Visible checks on the learner's machine, judged exactly as the grader judges them.
+
+The learner has the learner notebooks only: no solution, no hidden test, no reference
+value. Their visible tests (``assert a == b, msg``) carry the expected side ``b`` in plain
+sight, so a local check runs each test cell in *reference mode* (see :mod:`grader.core.checks`):
+the learner's ``a`` and the test's ``b`` are both observed, in the learner's own process,
+and then judged by the grader's own :func:`grader.core.verdict.judge_part` with the same values,
+tolerance and message rendering. Only the origin of ``b`` differs from grading (computed
+here rather than by the instructor's solution), so a visible test that passes here passes
+at grading; hidden tests run at grading only.
+
+Two ways to run:
+
+- :func:`run_part_live` runs one part's test cell in the learner's live kernel (the
+  "Check my work" widget), on a copy of the notebook's namespace;
+- :func:`check_saved_notebook` runs the saved notebook through the grader's own sandbox,
+  restore step and timeouts (``context-course check``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from grader.child.values import MalformedValue, encode_value, parse_observed
+from grader.core.checks import REFERENCE, TestCellPlan
+from grader.core.errors import GradingError
+from grader.core.executor import CellOutcome, Observation, PlannedCell, execute
+from grader.core.imports import forbidden_imports_in
+from grader.core.nbsource import Cell, load_notebook_json, read_cells
+from grader.core.plan import SourcePlan, load_source_plan
+from grader.core.reference import ReferencePart
+from grader.core.restore import restore_cells
+from grader.core.results import CheckResult, NotebookResult, PartResult
+from grader.core.sandbox import SandboxLimits, get_sandbox
+from grader.core.verdict import PartContext, judge_part, part_context, part_regions
+
+__all__ = [
+    "HIDDEN_NOTE",
+    "LocalChecks",
+    "PartInfo",
+    "check_saved_notebook",
+    "judge_visible",
+    "load_checks",
+    "run_part_live",
+]
+
+#: What every local result says about the tests it cannot run.
+HIDDEN_NOTE = "Visible tests only: hidden tests run at grading."
+
+MAX_FILES_BYTES = 20 << 20
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """A graded part as the learner sees it: its name, worth and hints."""
+
+    grade_id: str
+    title: str
+    points: float
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LocalChecks:
+    """A learner notebook's visible checks (from the release copy of the notebook)."""
+
+    plan: SourcePlan
+    parts: Mapping[str, PartInfo]  # by grade_id, in notebook order
+
+    @property
+    def notebook(self) -> str:
+        """The notebook's slug."""
+        return self.plan.notebook
+
+    def parts_between(self, start: str | None, end: str | None) -> list[str]:
+        """The graded parts whose test cells lie after cell ``start`` and before ``end``.
+
+        Cells are named by id; ``None`` means the notebook's start (or end).
+        """
+        ids = [cell.id for cell in self.plan.cells]
+        lo = ids.index(start) if start in ids else -1
+        hi = ids.index(end) if end in ids else len(ids)
+        return [
+            cell.grade_id
+            for cell in self.plan.cells[lo + 1 : hi]
+            if cell.role == "test" and cell.grade_id in self.parts
+        ]
+
+
+def _hints(cell: Cell) -> tuple[str, ...]:
+    extra = cell.metadata.get("context_course")
+    if not isinstance(extra, dict):
+        return ()
+    hints = extra.get("hints")
+    if isinstance(hints, list):
+        return tuple(h.strip() for h in hints if isinstance(h, str) and h.strip())
+    hint = extra.get("hint")
+    return (hint.strip(),) if isinstance(hint, str) and hint.strip() else ()
+
+
+def _title(cells: Sequence[Cell], test: Cell) -> str:
+    extra = test.metadata.get("context_course")
+    if isinstance(extra, dict) and isinstance(extra.get("title"), str) and extra["title"].strip():
+        return str(extra["title"]).strip()
+    for cell in reversed(cells[: test.index]):
+        if cell.cell_type == "markdown":
+            headings = _HEADING.findall(cell.source)
+            if headings:
+                return str(headings[-1]).replace("*", "").strip()
+        if cell.role == "test":
+            break
+    return test.grade_id
+
+
+def load_checks(path: Path) -> LocalChecks:
+    """Read a learner notebook's visible checks; :class:`GradingError` if it is malformed."""
+    plan = load_source_plan(Path(path))
+    cells = list(plan.cells)
+    parts = {
+        cell.grade_id: PartInfo(
+            grade_id=cell.grade_id,
+            title=_title(cells, cell),
+            points=plan.tests[cell.grade_id].points,
+            hints=_hints(cell),
+        )
+        for cell in cells
+        if cell.role == "test" and cell.grade_id in plan.tests
+    }
+    return LocalChecks(plan=plan, parts=parts)
+
+
+# --------------------------------------------------------------------------- judging
+
+
+def _exception_name(exc: BaseException) -> str:
+    name = type(exc).__name__
+    return name if name.isidentifier() else "Exception"
+
+
+def _reference_for(
+    test: TestCellPlan, observations: Iterable[Observation]
+) -> tuple[ReferencePart, dict[str, str]]:
+    """The expected values as this run observed them, and checks whose ``b`` failed."""
+    expected: dict[str, list[Any]] = {}
+    broken: dict[str, str] = {}
+    for obs in observations:
+        if obs.kind == "truth":
+            expected.setdefault(obs.check, []).append(True)
+        elif obs.kind == "expect":
+            if obs.status == "value":
+                expected.setdefault(obs.check, []).append(obs.value)
+            else:
+                broken.setdefault(obs.check, str(obs.value or "an error"))
+                expected.setdefault(obs.check, []).append(None)
+    asserts: dict[str, list[Any]] = {}
+    for check in test.asserts:
+        if check.kind != "visible":
+            continue
+        # an assert this run never reached still counts: it fails as "not checked"
+        asserts[check.key] = expected.get(check.key) or [None]
+    return (
+        ReferencePart(grade_id=test.grade_id, asserts=asserts, probes={}, order=tuple(asserts)),
+        broken,
+    )
+
+
+def judge_visible(
+    test: TestCellPlan,
+    observations: Sequence[Observation],
+    *,
+    tolerance: float,
+    context: PartContext | None = None,
+    malformed: bool = False,
+) -> PartResult:
+    """Judge one part's visible checks with the grader's verdict, from one local run.
+
+    ``observations`` are those of the test cell run in reference mode: the learner's
+    values (``assert``/``truth``) and the test's own expected values (``expect``).
+    """
+    reference, broken = _reference_for(test, observations)
+    outcome = CellOutcome(
+        status="ok",
+        observations=[o for o in observations if o.kind in ("assert", "truth")],
+        malformed=malformed,
+    )
+    result = judge_part(test, reference, outcome, tolerance=tolerance, context=context)
+    if not broken:
+        return result
+    by_label = {check.label: check.key for check in test.asserts}
+    checks: list[CheckResult] = []
+    for check in result.checks:
+        key = by_label.get(check.label, "")
+        if key in broken and not check.passed:
+            check = replace(
+                check,
+                message=f"the expected value could not be computed (the test raised "
+                f"{broken[key]}); {check.message}",
+            )
+        checks.append(check)
+    return replace(result, checks=tuple(checks))
+
+
+# --------------------------------------------------------------------------- live kernel
+
+
+class _Recorder:
+    """The probe functions a reference-mode test cell calls, recording observations."""
+
+    def __init__(self) -> None:
+        self.observations: list[Observation] = []
+
+    def _record(self, check: str, kind: str, status: str, value: Any) -> None:
+        if status == "value":
+            try:
+                value = parse_observed(encode_value(value))
+            except MalformedValue:
+                status, value = "error", "ValueError"
+        self.observations.append(Observation(check, kind, status, value))  # type: ignore[arg-type]
+
+    def _evaluate(self, check: str, kind: str, thunk: Callable[[], Any], truth: bool) -> None:
+        try:
+            value = thunk()
+            if truth:
+                value = bool(value)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit from learner code must not end the kernel
+            self._record(check, kind, "error", _exception_name(exc))
+            return
+        self._record(check, kind, "value", value)
+
+    def namespace(self) -> dict[str, Callable[..., None]]:
+        def probe(label: Any, thunk: Callable[[], Any]) -> None:
+            with contextlib.suppress(Exception):
+                thunk()
+
+        def statement_error(exc: BaseException) -> None:
+            if isinstance(exc, KeyboardInterrupt):
+                raise exc
+            self._record("statement", "statement", "error", _exception_name(exc))
+
+        return {
+            "__cc_assert__": lambda c, t: self._evaluate(c, "assert", t, truth=False),
+            "__cc_truth__": lambda c, t: self._evaluate(c, "truth", t, truth=True),
+            "__cc_expect__": lambda c, t: self._evaluate(c, "expect", t, truth=False),
+            "__cc_observe__": probe,
+            "__cc_statement_error__": statement_error,
+        }
+
+
+def run_part_live(checks: LocalChecks, grade_id: str, namespace: Mapping[str, Any]) -> PartResult:
+    """Run part ``grade_id``'s visible tests against ``namespace`` (the live kernel's).
+
+    The test cell runs on a shallow copy of the namespace, so it cannot rebind the
+    learner's variables; what it prints is discarded. Interrupting the kernel stops it.
+    """
+    test = checks.plan.tests[grade_id]
+    recorder = _Recorder()
+    scope = dict(namespace)
+    scope.update(recorder.namespace())
+    code = compile(test.code(REFERENCE), f"<visible tests of {grade_id}>", "exec")
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        exec(code, scope)
+    return judge_visible(
+        test, recorder.observations, tolerance=checks.plan.settings.float_tolerance
+    )
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+def _learner_files(notebook: Path) -> dict[str, bytes]:
+    """The notebook and the regular files beside it, as grading copies them."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for entry in sorted(notebook.parent.iterdir()):
+        if entry.is_symlink() or not entry.is_file() or entry.name.startswith("."):
+            continue
+        if entry.suffix == ".ipynb" and entry.name != notebook.name:
+            continue
+        size = entry.stat().st_size
+        if total + size > MAX_FILES_BYTES:
+            continue
+        files[entry.name] = entry.read_bytes()
+        total += size
+    return files
+
+
+def check_saved_notebook(
+    release: Path,
+    learner: Path,
+    *,
+    cell_timeout: float = 30.0,
+    notebook_timeout: float = 300.0,
+) -> NotebookResult:
+    """Run a saved learner notebook as grading will and judge its visible tests.
+
+    ``release`` is the learner version of the notebook (whose locked and test cells are
+    restored, as grading restores the source's); the cells run in the grader's sandbox
+    with its limits and timeouts. Raises :class:`GradingError` when ``release`` is not a
+    gradable notebook; problems of the learner's notebook end up in the result.
+    """
+    started = time.perf_counter()
+    plan = load_source_plan(Path(release))
+    events: list[str] = []
+    try:
+        data = load_notebook_json(Path(learner), what="your notebook")
+    except GradingError as exc:
+        raise GradingError(f"{exc.message}; save it again from JupyterLab") from None
+    restored = restore_cells(list(plan.cells), read_cells(data))
+    events.extend(restored.notes)
+    planned = [
+        PlannedCell(
+            code=plan.tests[cell.grade_id].code(REFERENCE) if cell.role == "test" else cell.code,
+            name=cell.name,
+        )
+        for cell in restored.cells
+    ]
+    forbidden = {
+        position: found
+        for position, cell in enumerate(restored.cells)
+        if cell.learner_code
+        and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
+    }
+    timeout = plan.settings.cell_timeout or cell_timeout
+    execution = execute(
+        planned,
+        sandbox=get_sandbox(plan.settings.forbidden_imports),
+        files=_learner_files(Path(learner)),
+        limits=SandboxLimits(),
+        cell_timeout=timeout,
+        notebook_timeout=notebook_timeout,
+    )
+    events.extend(execution.events)
+    region = part_regions(restored.cells)
+    parts: list[PartResult] = []
+    for position, cell in enumerate(restored.cells):
+        if cell.role != "test":
+            continue
+        outcome = execution.outcomes[position]
+        parts.append(
+            judge_visible(
+                plan.tests[cell.grade_id],
+                outcome.observations,
+                tolerance=plan.settings.float_tolerance,
+                context=part_context(
+                    cell.grade_id, restored.cells, execution.outcomes, region, forbidden
+                ),
+                malformed=outcome.malformed,
+            )
+        )
+    return NotebookResult(
+        notebook=plan.notebook,
+        score=round(sum(part.points for part in parts), 6),
+        max_score=plan.max_score,
+        parts=tuple(parts),
+        events=tuple(events),
+        learner_seconds=round(execution.cell_seconds, 6),
+        wall_seconds=round(time.perf_counter() - started, 6),
+        source_hash=plan.source_hash,
+    )

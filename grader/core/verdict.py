@@ -1,0 +1,235 @@
+"""The trusted verdict: compare a learner's observations with the reference's.
+
+A check passes only when the learner's run observed, for that check, exactly what the
+reference observed: the same number of observations, each a value (not an error) equal
+to the reference's (floats within the notebook's tolerance). Missing, extra, duplicated
+or malformed observations, or an error while probing, fail the check. Nothing the child
+printed is used; feedback is rendered here from the values themselves:
+
+- a visible ``assert a == b, msg``: "expected B, got A" and the author's message;
+- a visible truth assert: "this assert failed: CODE" and the author's message;
+- a hidden check: never its code or expected value, only whether it passed, and why in
+  general words (an exception's class name, or "not reached").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from grader.child.values import describe, values_match
+from grader.core.checks import AssertCheck, TestCellPlan, render_message
+from grader.core.executor import CellOutcome, Observation
+from grader.core.reference import ReferencePart
+from grader.core.restore import RunCell
+from grader.core.results import CheckKind, CheckResult, PartResult, PartStatus
+
+__all__ = ["PartContext", "judge_part", "part_context", "part_regions"]
+
+
+@dataclass(frozen=True)
+class PartContext:
+    """How the part's cells ran, in plain words, for the part's status and message."""
+
+    status: PartStatus = "ok"
+    message: str = ""
+    forbidden: str = ""  # the forbidden module the learner's code imports, if any
+
+
+def part_regions(cells: Sequence[RunCell]) -> dict[int, str]:
+    """For each run position, the grade_id of the part whose test cell comes next (cells
+    after the last test cell belong to the last part)."""
+    region: dict[int, str] = {}
+    pending: list[int] = []
+    for position, cell in enumerate(cells):
+        pending.append(position)
+        if cell.role == "test":
+            region.update(dict.fromkeys(pending, cell.grade_id))
+            pending = []
+    if pending:
+        last = next((c.grade_id for c in reversed(cells) if c.role == "test"), "")
+        region.update(dict.fromkeys(pending, last))
+    return region
+
+
+def part_context(
+    grade_id: str,
+    cells: Sequence[RunCell],
+    outcomes: Sequence[CellOutcome],
+    region: Mapping[int, str],
+    forbidden: Mapping[int, list[str]],
+) -> PartContext:
+    """How the cells of one part ran (see :func:`part_regions`), in plain words."""
+    status: PartStatus = "ok"
+    messages: list[str] = []
+    banned = ""
+    for position, cell in enumerate(cells):
+        if region.get(position) != grade_id:
+            continue
+        outcome = outcomes[position]
+        if forbidden.get(position) and not banned:
+            banned = forbidden[position][0]
+        if outcome.status == "timeout":
+            status = "timeout"
+            messages.append(f"{cell.name} {outcome.detail or 'timed out'}")
+        elif outcome.status == "crashed":
+            status = "crashed" if status == "ok" else status
+            messages.append(f"{cell.name}: {outcome.detail or 'the process ended'}")
+        elif outcome.status == "not-run" and cell.role == "test":
+            status = "not-run"
+            messages.append(outcome.detail or "not run")
+    return PartContext(status=status, message="; ".join(messages), forbidden=banned)
+
+
+def _weights(test: TestCellPlan, reference: ReferencePart) -> dict[str, float]:
+    by_key = {check.key: check for check in test.asserts}
+    weights: dict[str, float] = {}
+    for check_id in reference.order:
+        if check_id.startswith("probe:"):
+            label = check_id[len("probe:") :]
+            weights[check_id] = test.weights.get(label, 1.0)
+        else:
+            check = by_key[check_id]
+            weights[check_id] = test.weights.get(check.key, test.weights.get(check.label, 1.0))
+    return weights
+
+
+def _with_message(text: str, author: str) -> str:
+    if not author:
+        return text
+    return f"{text}. {author}" if text else author
+
+
+def _judge_assert(
+    check: AssertCheck,
+    expected: list[object],
+    observations: list[Observation],
+    tolerance: float,
+    malformed: bool,
+) -> tuple[bool, str]:
+    hidden = check.kind == "hidden"
+    if malformed:
+        return False, "the notebook's process sent unreadable results while this test ran"
+    for position, want in enumerate(expected):
+        if position >= len(observations):
+            return False, "not checked: the test stopped before reaching this assert"
+        got = observations[position]
+        if got.status == "error":
+            text = f"your code raised {got.value}"
+            author = "" if hidden else render_message(check.message, check.observed_source, "…")
+            return False, _with_message(text, author)
+        if got.status != "value":
+            return False, "the value could not be read"
+        if not values_match(want, got.value, tolerance=tolerance):
+            if hidden:
+                return False, "a hidden check did not match the reference solution"
+            shown = describe(got.value)
+            author = render_message(check.message, check.observed_source, shown)
+            if check.compare == "truth":
+                return False, _with_message(f"this assert failed: {check.label}", author)
+            return False, _with_message(f"expected {describe(want)}, got {shown}", author)
+    if len(observations) > len(expected):
+        return False, "this assert ran more often than in the reference solution"
+    return True, ""
+
+
+def _judge_probe(
+    reference: tuple[str, object],
+    observations: list[Observation],
+    tolerance: float,
+    malformed: bool,
+) -> tuple[bool, str]:
+    if malformed:
+        return False, "the notebook's process sent unreadable results while this test ran"
+    if not observations:
+        return False, "not checked: the test stopped before reaching this check"
+    if len(observations) > 1:
+        return False, "observed more than once (something re-ran or imitated the check)"
+    got = observations[0]
+    if got.status == "error":
+        return False, f"your code raised {got.value}"
+    status, value = reference
+    if got.status == "raises" and (status != "raises" or got.value != value):
+        return False, f"did not behave like the reference solution (it raised {got.value})"
+    if got.status != status:
+        return False, "did not behave like the reference solution"
+    if status == "raises":
+        return True, ""
+    if not values_match(value, got.value, tolerance=tolerance):
+        return False, "did not match the reference solution"
+    return True, ""
+
+
+def judge_part(
+    test: TestCellPlan,
+    reference: ReferencePart,
+    outcome: CellOutcome,
+    *,
+    tolerance: float,
+    context: PartContext | None = None,
+) -> PartResult:
+    """Score one test cell from its outcome in the learner's run."""
+    context = context or PartContext()
+    by_check: dict[str, list[Observation]] = defaultdict(list)
+    for obs in outcome.observations:
+        if obs.kind in ("assert", "truth"):
+            by_check[obs.check].append(obs)
+        elif obs.kind == "probe":
+            by_check[f"probe:{obs.check}"].append(obs)
+        # "expect" from a learner is never used; "statement" errors are informative only
+    weights = _weights(test, reference)
+    total_weight = sum(weights.values()) or 1.0
+    asserts = {check.key: check for check in test.asserts}
+    results: list[CheckResult] = []
+    for check_id in reference.order:
+        max_points = test.points * weights[check_id] / total_weight
+        kind: CheckKind
+        if check_id.startswith("probe:"):
+            label, kind = check_id[len("probe:") :], "hidden"
+            passed, message = _judge_probe(
+                reference.probes[label], by_check[check_id], tolerance, outcome.malformed
+            )
+        else:
+            check = asserts[check_id]
+            label, kind = check.label, check.kind
+            passed, message = _judge_assert(
+                check,
+                reference.asserts[check_id],
+                by_check[check_id],
+                tolerance,
+                outcome.malformed,
+            )
+        if context.forbidden:
+            passed = False
+            message = f"not graded: your code imports {context.forbidden}"
+        results.append(
+            CheckResult(
+                label=label,
+                kind=kind,
+                passed=passed,
+                points=round(max_points, 6) if passed else 0.0,
+                max_points=round(max_points, 6),
+                message=message,
+            )
+        )
+    if results and all(r.passed for r in results):
+        points = test.points
+    else:
+        points = round(sum(r.points for r in results), 6)
+    status: PartStatus = context.status
+    message = context.message
+    if context.forbidden:
+        status = "forbidden-import"
+        message = (
+            f"part {test.grade_id} scored nothing: your code imports {context.forbidden}, "
+            "which this exercise does not allow"
+        )
+    return PartResult(
+        grade_id=test.grade_id,
+        points=points,
+        max_points=test.points,
+        status=status,
+        checks=tuple(results),
+        message=message,
+    )

@@ -1,0 +1,1 @@
+"""A class's submissions: intake, catalog, gradebook, batch, feedback, report, roster, executors."""

@@ -1,0 +1,529 @@
+"""Intake: turn submissions into validated notebooks ready to grade, or one-line rejections.
+
+Two shapes of submission are accepted:
+
+* a **zip** made by ``context-course submit``: ``manifest.json`` (see below) plus one
+  file per notebook. A zip is one signed-off unit: any problem in it (bad archive,
+  unsafe path, symbolic link, manifest error, hash mismatch, bad notebook) rejects the
+  whole zip, so a tampered or truncated upload is never half-graded;
+* a **folder** in nbgrader's layout, ``submitted/<learner>/<NN-slug>/<NN-slug>.ipynb``
+  (the folder given may be ``submitted/`` itself or one learner's folder). Here each
+  notebook stands alone: a malformed notebook is rejected and the learner's other
+  notebooks are graded.
+
+Every size cap is checked before anything is read or extracted. Validated bytes are
+copied to a private staging folder, so what is graded is exactly what was checked.
+
+The manifest format is defined in :mod:`grader.pipeline.manifest`.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import stat
+import struct
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from grader.pipeline.catalog import Catalog
+from grader.pipeline.errors import IntakeError
+from grader.pipeline.manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    MANIFEST_VERSION,
+    MIN_MANIFEST_VERSION,
+    IntakeLimits,
+    LearnerInfo,
+    build_submission_zip,
+    check_notebook_bytes,
+    read_capped,
+    read_manifest,
+    safe_member_path,
+    show_value,
+    too_big,
+    validate_learner_id,
+)
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "MANIFEST_NAME",
+    "MANIFEST_VERSION",
+    "MIN_MANIFEST_VERSION",
+    "IntakeLimits",
+    "IntakeReport",
+    "LearnerInfo",
+    "Rejection",
+    "StagedNotebook",
+    "build_submission_zip",
+    "check_notebook_bytes",
+    "collect_submissions",
+    "read_manifest",
+    "validate_learner_id",
+]
+
+
+@dataclass(frozen=True)
+class StagedNotebook:
+    """A validated notebook, copied to the staging folder, ready to grade."""
+
+    learner: LearnerInfo
+    notebook: str  # slug
+    path: Path  # the staged copy
+    sha256: str  # of the submitted bytes
+    origin: str  # where it came from, for messages
+    #: When the grader received it: the zip's or notebook file's modification time on this
+    #: machine, never later than intake. This is what the gradebook records.
+    submitted_at: datetime | None = None
+    #: The time the zip's manifest claims it was made (``created``). Written on the
+    #: learner's machine, so it is information only and never recorded as submission time.
+    claimed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a submission (or one notebook of it) was not graded, as one line."""
+
+    origin: str
+    reason: str
+    learner_id: str | None = None
+    notebook: str | None = None
+
+    def __str__(self) -> str:
+        who = self.learner_id if self.learner_id is not None else "unknown learner"
+        what = f" {self.notebook}" if self.notebook else ""
+        return f"{who}{what} ({self.origin}): {self.reason}"
+
+
+@dataclass
+class IntakeReport:
+    """What intake accepted and what it rejected, in input order."""
+
+    accepted: list[StagedNotebook] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- helpers
+
+_EOCD = struct.Struct("<4s4H2LH")  # zip's end-of-central-directory record
+_EOCD_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_MAX_DIRECTORY_ENTRY = 1024  # bytes per central directory entry: 46 + name + extras
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _received_at(mtime: float) -> datetime:
+    """When the grader received a file: its modification time, but never in the future."""
+    return min(datetime.fromtimestamp(mtime, UTC), datetime.now(UTC))
+
+
+class _Stager:
+    """Writes validated notebooks into a private staging folder under unique names."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.count = 0
+
+    def stage(self, slug: str, data: bytes) -> Path:
+        self.count += 1
+        folder = self.root / f"{self.count:06d}"
+        folder.mkdir(parents=True, exist_ok=False)
+        path = folder / f"{slug}.ipynb"
+        path.write_bytes(data)
+        return path
+
+
+# --------------------------------------------------------------------------- zip files
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (never a link, FIFO or device).
+
+    ``O_NONBLOCK`` keeps a FIFO from blocking the batch; the type is checked on the open
+    file, so swapping the file after a check changes nothing.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IntakeError(f"{path.name} is a symbolic link") from None
+        raise IntakeError(f"cannot open {path.name}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IntakeError(f"{path.name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def _check_central_directory(handle: BinaryIO, limits: IntakeLimits) -> None:
+    """Refuse an archive whose member list is too long *before* :mod:`zipfile` parses it.
+
+    :class:`zipfile.ZipFile` reads the whole central directory into memory on opening:
+    a 200 MiB archive of empty entries is millions of objects. Only the end record (the
+    last 22 bytes plus any comment) is read here.
+    """
+    size = handle.seek(0, os.SEEK_END)
+    start = max(0, size - (_EOCD.size + 0xFFFF))
+    handle.seek(start)
+    tail = handle.read()
+    at = tail.rfind(_EOCD_SIGNATURE)
+    if at < 0 or len(tail) - at < _EOCD.size:
+        raise IntakeError("not a valid zip archive (no end-of-archive record; truncated?)")
+    *_, entries, directory_size, _offset, _comment = _EOCD.unpack_from(tail, at)
+    if start + at >= 20:
+        handle.seek(start + at - 20)
+        if handle.read(4) == _ZIP64_LOCATOR:
+            raise IntakeError(
+                "archive uses ZIP64 (over 4 GiB or 65,535 entries); no submission does"
+            )
+    if entries > limits.max_archive_members or directory_size > (
+        limits.max_archive_members * _MAX_DIRECTORY_ENTRY
+    ):
+        raise IntakeError(
+            f"archive lists {entries} entries in {directory_size} bytes, over the limit of "
+            f"{limits.max_archive_members} entries"
+        )
+    handle.seek(0)
+
+
+def _read_zip(
+    path: Path, catalog: Catalog, course_id: str, limits: IntakeLimits, stager: _Stager
+) -> list[StagedNotebook]:
+    with _open_regular(path) as handle:
+        info = os.fstat(handle.fileno())
+        size = info.st_size
+        if size > limits.max_archive_bytes:
+            raise too_big(size, limits.max_archive_bytes, "archive")
+        try:
+            _check_central_directory(handle, limits)
+            with zipfile.ZipFile(handle) as archive:
+                staged = _read_zip_members(archive, path, catalog, course_id, limits, stager)
+                received = _received_at(info.st_mtime)
+                return [replace(item, submitted_at=received) for item in staged]
+        except IntakeError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+            raise IntakeError(f"not a valid zip archive ({str(exc)[:100]})") from None
+        except NotImplementedError as exc:
+            raise IntakeError(f"archive uses an unsupported feature ({str(exc)[:100]})") from None
+
+
+def _read_zip_members(
+    archive: zipfile.ZipFile,
+    path: Path,
+    catalog: Catalog,
+    course_id: str,
+    limits: IntakeLimits,
+    stager: _Stager,
+) -> list[StagedNotebook]:
+    infos = archive.infolist()
+    if len(infos) > limits.max_archive_members:
+        raise IntakeError(
+            f"archive has {len(infos)} entries, over the limit of {limits.max_archive_members}"
+        )
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        safe_member_path(info.filename)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise IntakeError(f"archive holds a symbolic link {show_value(info.filename)}")
+        if info.flag_bits & 0x1:
+            raise IntakeError(f"archive member {show_value(info.filename)} is encrypted")
+        if info.is_dir():
+            continue
+        if info.filename in members:
+            raise IntakeError(f"archive holds {show_value(info.filename)} twice")
+        members[info.filename] = info
+    if MANIFEST_NAME not in members:
+        raise IntakeError(f"archive has no {MANIFEST_NAME}; make it with `context-course submit`")
+    manifest_info = members[MANIFEST_NAME]
+    if manifest_info.file_size > limits.max_manifest_bytes:
+        raise too_big(manifest_info.file_size, limits.max_manifest_bytes, MANIFEST_NAME)
+    with archive.open(manifest_info) as stream:
+        raw = read_capped(stream, limits.max_manifest_bytes, MANIFEST_NAME)
+    manifest = read_manifest(raw, catalog=catalog, course_id=course_id)
+    listed = {entry["path"] for entry in manifest["notebooks"]}
+    for name in members:
+        if name != MANIFEST_NAME and name not in listed:
+            raise IntakeError(f"archive holds {show_value(name)}, which the manifest does not list")
+    learner = LearnerInfo(
+        id=manifest["learner"]["id"],
+        name=manifest["learner"].get("name", ""),
+        email=manifest["learner"].get("email", ""),
+    )
+    created = _parse_time(manifest.get("created"))
+    checked: list[tuple[str, bytes, str]] = []
+    for entry in manifest["notebooks"]:
+        slug, member = entry["name"], entry["path"]
+        found = members.get(member)
+        if found is None:
+            raise IntakeError(f"manifest lists {show_value(member)} but the archive lacks it")
+        what = f"notebook {slug}"
+        if found.file_size > limits.max_notebook_bytes:
+            raise too_big(found.file_size, limits.max_notebook_bytes, what)
+        with archive.open(found) as stream:
+            data = read_capped(stream, limits.max_notebook_bytes, what)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry["sha256"]:
+            raise IntakeError(
+                f"notebook {slug} does not match the manifest's hash (altered after submit?)"
+            )
+        try:
+            check_notebook_bytes(data, max_cells=limits.max_cells)
+        except IntakeError as exc:
+            raise IntakeError(f"notebook {slug} {exc.reason}", notebook=slug) from None
+        checked.append((slug, data, digest))
+    # Stage only once the whole archive is known to be good.
+    return [
+        StagedNotebook(
+            learner=learner,
+            notebook=slug,
+            path=stager.stage(slug, data),
+            sha256=digest,
+            origin=str(path),
+            claimed_at=created,
+        )
+        for slug, data, digest in checked
+    ]
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def _read_learner_folder(
+    folder: Path, catalog: Catalog, limits: IntakeLimits, stager: _Stager, report: IntakeReport
+) -> None:
+    origin = str(folder)
+    try:
+        learner_id = validate_learner_id(folder.name)
+    except IntakeError as exc:
+        report.rejected.append(Rejection(origin=origin, reason=exc.reason))
+        return
+    learner = LearnerInfo(id=learner_id)
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        reason = f"cannot list: {exc.strerror}"
+        report.rejected.append(Rejection(origin=origin, reason=reason, learner_id=learner_id))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            report.rejected.append(
+                Rejection(origin=str(entry), reason="is a symbolic link", learner_id=learner_id)
+            )
+            continue
+        if entry.suffix == ".ipynb":
+            report.rejected.append(
+                Rejection(
+                    origin=str(entry),
+                    reason=f"is not in nbgrader's layout; expected {learner_id}/"
+                    f"{entry.stem}/{entry.stem}.ipynb",
+                    learner_id=learner_id,
+                    notebook=entry.stem,
+                )
+            )
+            continue
+        if not entry.is_dir():
+            continue  # stray files next to the assignment folders (e.g. notes) are ignored
+        slug = entry.name
+        rejection = Rejection(origin=str(entry), reason="", learner_id=learner_id, notebook=slug)
+        if slug not in catalog:
+            report.rejected.append(
+                _with(
+                    rejection,
+                    f"unknown notebook {show_value(slug)}; this course has {catalog.describe()}",
+                    notebook=None,
+                )
+            )
+            continue
+        try:
+            staged = _read_folder_notebook(entry / f"{slug}.ipynb", learner, limits, stager)
+        except IntakeError as exc:
+            report.rejected.append(_with(rejection, exc.reason))
+            continue
+        report.accepted.append(staged)
+
+
+def _with(rejection: Rejection, reason: str, **changes: Any) -> Rejection:
+    return Rejection(
+        origin=rejection.origin,
+        reason=reason,
+        learner_id=rejection.learner_id,
+        notebook=changes.get("notebook", rejection.notebook),
+    )
+
+
+def _read_folder_notebook(
+    path: Path, learner: LearnerInfo, limits: IntakeLimits, stager: _Stager
+) -> StagedNotebook:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise IntakeError(f"folder has no {path.name}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise IntakeError(f"{path.name} is a symbolic link")
+    if not stat.S_ISREG(info.st_mode):
+        raise IntakeError(f"{path.name} is not a regular file")
+    if info.st_size > limits.max_notebook_bytes:
+        raise too_big(info.st_size, limits.max_notebook_bytes, path.name)
+    with _open_regular(path) as stream:
+        data = read_capped(stream, limits.max_notebook_bytes, path.name)
+    check_notebook_bytes(data, max_cells=limits.max_cells)
+    slug = path.stem
+    return StagedNotebook(
+        learner=learner,
+        notebook=slug,
+        path=stager.stage(slug, data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        origin=str(path),
+        submitted_at=_received_at(info.st_mtime),
+    )
+
+
+def _is_learner_folder(folder: Path, catalog: Catalog) -> bool:
+    return any((folder / slug).is_dir() for slug in catalog)
+
+
+# --------------------------------------------------------------------------- batch intake
+
+
+def collect_submissions(
+    paths: Iterable[Path],
+    *,
+    catalog: Catalog,
+    course_id: str,
+    staging_dir: Path,
+    limits: IntakeLimits | None = None,
+) -> IntakeReport:
+    """Read every submission under ``paths``; never raises for a malformed submission.
+
+    Each path is a zip file, a learner's folder (``<learner>/<NN-slug>/…``) or a folder
+    holding zips and/or learner folders (nbgrader's ``submitted/``). Accepted notebooks
+    are copied into ``staging_dir``. The same learner's notebook submitted twice in one
+    batch is graded once (the first one given) and the other copy rejected.
+    """
+    limits = limits or IntakeLimits()
+    stager = _Stager(staging_dir)
+    report = IntakeReport()
+    for given in paths:
+        _collect_one(Path(given), catalog, course_id, limits, stager, report)
+    _reject_duplicates(report)
+    return report
+
+
+def _collect_one(
+    given: Path,
+    catalog: Catalog,
+    course_id: str,
+    limits: IntakeLimits,
+    stager: _Stager,
+    report: IntakeReport,
+    depth: int = 0,
+) -> None:
+    if not given.exists():
+        report.rejected.append(Rejection(origin=str(given), reason="does not exist"))
+        return
+    if not given.is_dir():
+        _collect_zip(given, catalog, course_id, limits, stager, report)  # refuses non-files
+        return
+    if _is_learner_folder(given, catalog):
+        _read_learner_folder(given, catalog, limits, stager, report)
+        return
+    try:
+        entries = sorted(given.iterdir())
+    except OSError as exc:
+        report.rejected.append(Rejection(origin=str(given), reason=f"cannot list: {exc.strerror}"))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            report.rejected.append(Rejection(origin=str(entry), reason="is a symbolic link"))
+        elif entry.is_dir():
+            if depth < 2 and _holds_submissions(entry, catalog):
+                _collect_one(entry, catalog, course_id, limits, stager, report, depth + 1)
+            else:
+                _read_learner_folder(entry, catalog, limits, stager, report)
+        elif entry.suffix.lower() == ".zip":
+            _collect_zip(entry, catalog, course_id, limits, stager, report)
+
+
+def _holds_submissions(folder: Path, catalog: Catalog) -> bool:
+    """A folder of submissions (nbgrader's ``submitted/``, a folder of zips), not a learner."""
+    if _is_learner_folder(folder, catalog):
+        return False
+    for entry in folder.iterdir():
+        if entry.is_symlink() or entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix.lower() == ".zip":
+            return True
+        if entry.is_dir() and _is_learner_folder(entry, catalog):
+            return True
+    return False
+
+
+def _collect_zip(
+    path: Path,
+    catalog: Catalog,
+    course_id: str,
+    limits: IntakeLimits,
+    stager: _Stager,
+    report: IntakeReport,
+) -> None:
+    try:
+        report.accepted.extend(_read_zip(path, catalog, course_id, limits, stager))
+    except IntakeError as exc:
+        report.rejected.append(
+            Rejection(origin=str(path), reason=exc.reason, learner_id=_peek_learner(path))
+        )
+
+
+def _peek_learner(path: Path) -> str | None:
+    """The learner id a rejected zip claims, if it can be read safely (for the message)."""
+    try:
+        with _open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+            _check_central_directory(handle, IntakeLimits())
+            info = archive.getinfo(MANIFEST_NAME)
+            if info.file_size > IntakeLimits.max_manifest_bytes:
+                return None
+            learner = json.loads(archive.read(info)).get("learner", {})
+            return validate_learner_id(learner.get("id"))
+    except Exception:  # best effort only: the rejection reason already says what is wrong
+        return None
+
+
+def _reject_duplicates(report: IntakeReport) -> None:
+    first: dict[tuple[str, str], StagedNotebook] = {}
+    kept: list[StagedNotebook] = []
+    for staged in report.accepted:
+        key = (staged.learner.id, staged.notebook)
+        if key in first:
+            report.rejected.append(
+                Rejection(
+                    origin=staged.origin,
+                    reason=f"submitted twice in this batch; graded {first[key].origin} instead",
+                    learner_id=staged.learner.id,
+                    notebook=staged.notebook,
+                )
+            )
+            continue
+        first[key] = staged
+        kept.append(staged)
+    report.accepted = kept

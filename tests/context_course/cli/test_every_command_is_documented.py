@@ -1,0 +1,45 @@
+"""Docs you can check: every command of ``context-course`` has help with an example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import typer
+
+from context_course.cli import app, main
+
+
+def _commands() -> list[tuple[list[str], Any]]:
+    found: list[tuple[list[str], Any]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in sorted(subcommands.items()):
+                walk(sub, [*path, name])
+        else:
+            found.append((path, command))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+COMMANDS = _commands()
+
+
+def test_the_cli_has_the_commands_of_both_journeys() -> None:
+    names = {path[0] for path, _ in COMMANDS}
+    assert {
+        "lab", "check", "progress", "submit", "demo", "grade", "report", "certify",
+        "verify", "revoke", "release", "roster", "keys", "run", "serve", "cluster", "tour",
+    } <= names  # fmt: skip
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=lambda p: " ".join(p))
+def test_every_command_has_help_with_an_example(
+    path: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*path, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "Example" in text, f"`context-course {' '.join(path)} --help` shows no example"
