@@ -44,7 +44,13 @@ def contents(wheel: Path) -> dict[str, bytes]:
 def test_the_wheel_holds_packages_course_toml_and_every_learner_notebook(
     contents: dict[str, bytes],
 ) -> None:
-    for package in ("context_lib", "grader", "certificates", "grader/cli"):
+    for package in (
+        "context_lib",
+        "grader",
+        "certificates",
+        "context_course",
+        "context_course/cli",
+    ):
         assert f"{package}/__init__.py" in contents
     assert "certificates/policy.py" in contents and "context_course/checkpanel.py" in contents
     assert contents[f"{SHIPPED}/course.toml"] == (ROOT / "course.toml").read_bytes()
@@ -61,9 +67,9 @@ def test_the_wheel_holds_packages_course_toml_and_every_learner_notebook(
 def test_nothing_in_the_wheel_gives_an_answer_away(wheel: Path, contents: dict[str, bytes]) -> None:
     for name, data in contents.items():
         parts = name.split("/")
-        assert parts[0] in {"context_lib", "grader", "certificates"} or parts[0].endswith(
-            ".dist-info"
-        ), name
+        assert parts[0] in {"context_lib", "grader", "certificates", "context_course"} or parts[
+            0
+        ].endswith(".dist-info"), name
         assert not {"solutions", "tests", ".cache"} & set(parts[:-1]), name
         assert b"### BEGIN SOLUTION" not in data, name
         assert b"### BEGIN HIDDEN TESTS" not in data, name
