@@ -17,7 +17,8 @@ from certificates import CertificateSettings, LevelPolicy
 from certificates.curriculum import EXERCISES
 
 COURSE_ID = "context-course"
-ISSUER_ID = "https://certs.example.test/issuer"
+ISSUER_URL = "https://certs.example.test/issuer"
+ISSUER_DID = "did:web:certs.example.test:issuer"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
 
@@ -150,14 +151,16 @@ def add_evidence_table(url: str, rows: Mapping[tuple[str, str], str]) -> None:
 def make_settings(tmp: Path, *, policy: LevelPolicy | None = None) -> CertificateSettings:
     """Settings with keys and output inside ``tmp`` (never the real ~/.config)."""
     return CertificateSettings(
-        issuer_id=ISSUER_ID,
+        issuer_url=ISSUER_URL,
         issuer_name="Test Academy",
+        issuer_email="certificates@example.test",
         key_dir=tmp / "keys",
         course_id=COURSE_ID,
         course_name="Context.py Mastery",
         course_version="2026.11",
         policy=policy or LevelPolicy.default(),
         output_dir=tmp / "out",
+        site_dir=tmp / "site",
     )
 
 
