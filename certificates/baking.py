@@ -118,6 +118,8 @@ def read_svg(text: str) -> str | None:
     """The VC-JWT baked into an SVG, ``None`` if there is none."""
     if f'xmlns:openbadges="{OB_NAMESPACE}"' not in text[:8192]:
         return None
+    if "</svg>" not in text[-4096:]:
+        raise CredentialError("the SVG is incomplete (no closing </svg>; truncated?)")
     found = _SVG_CREDENTIAL.findall(text)
     if not found:
         return None

@@ -29,13 +29,17 @@ def site_root(did_json: Path) -> Path:
     return folder.parent if folder.name == ".well-known" else folder
 
 
-def _own_issuer(settings: CertificateSettings) -> tuple[PinnedIssuer, Path | None]:
+def _own_issuer(settings: CertificateSettings) -> tuple[PinnedIssuer | None, Path | None]:
+    """This course's published site, else its own keys and latest list, else nothing."""
     site = settings.published_site
     try:
         return PinnedIssuer.from_file(find_did_document(site)), site
     except CertificateError:
-        keyring = settings.keystore.load()
-        return pin_keyring(keyring, settings.issuer_did), None
+        pass
+    try:
+        return pin_keyring(settings.keystore.load(), settings.issuer_did), settings.output_dir
+    except CertificateError:
+        return None, None
 
 
 def verify_against_site(
@@ -49,21 +53,17 @@ def verify_against_site(
     """Verify ``path`` against the issuer at ``issuer`` (site folder or did.json).
 
     Without ``issuer`` the course's own published site (or, before publishing, its own
-    keys and latest list) is used; that needs ``settings``. Raises
-    :class:`CertificateError` only when no issuer can be read at all.
+    keys and latest list) is used, when ``settings`` are given; with no issuer at all the
+    verdict says so (after reporting what is wrong with the file itself). Raises
+    :class:`CertificateError` only when the given ``issuer`` cannot be read.
     """
-    site: Path | None
+    pinned: PinnedIssuer | None = None
+    site: Path | None = None
     if issuer is not None:
         pinned = PinnedIssuer.from_file(issuer)
         site = site_root(pinned.source) if pinned.source else None
     elif settings is not None:
         pinned, site = _own_issuer(settings)
-        if site is None:
-            site = settings.output_dir
-    else:
-        raise CertificateError(
-            "say whose certificate this is: --issuer SITE_FOLDER (or its did.json)"
-        )
     candidates = list(revocations)
     if site is not None and (site / LIST_FILE).is_file():
         candidates.append(site / LIST_FILE)

@@ -91,11 +91,15 @@ def check_status(
             "revocation status unknown: no revocation list signed by the issuer was found",
             tuple(notes),
         )
-    newest = max(counted, key=lambda item: _moment(item.updated) or now)
+    latest = max(_moment(item.updated) or now for item in counted)
+    # the newest list decides; two signed in the same second agree on any revocation
+    newest_lists = [item for item in counted if (_moment(item.updated) or now) == latest]
     try:
-        revoked = newest.is_revoked(status)
+        flags = [item.is_revoked(status) for item in newest_lists]
     except ProofError as exc:
         return StatusOutcome("unknown", f"revocation status unknown: {exc}", tuple(notes))
+    revoked = any(flags)
+    newest = newest_lists[flags.index(True) if revoked else 0]
     if revoked:
         return StatusOutcome(
             "revoked",

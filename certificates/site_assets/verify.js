@@ -316,6 +316,8 @@ function show(status, verdict, message, credential) {
 }
 
 async function check(file) {
+  const result = document.getElementById("result");
+  result.dataset.done = "false";
   show("unknown", "Checking…", "", null);
   try {
     const token = await tokenFrom(file);
@@ -350,6 +352,7 @@ async function check(file) {
     const message = error instanceof Invalid ? error.message : `unreadable certificate (${error.message})`;
     show(status === "unknown" ? "unknown" : "invalid", "INVALID", message, null);
   }
+  result.dataset.done = "true";
 }
 
 function start() {

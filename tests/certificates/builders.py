@@ -37,7 +37,9 @@ GOLD = Student(
     "ana", "Ana", "Ñúñez-Gómez", "Ana.Nunez@Example.org", [10, 9.5, 9, 10, 9, 8.5, 9.5, 9]
 )
 SILVER = Student("li", "小龍", "李", "li@example.org", [8, 7.5, 9, 7, 7, 8, 7, 5])
-BRONZE = Student("zoe", "Zoë", "🚀 Okafor", "zoe@example.org", [7, 8, 9, 7.5, 3, None, None, None])
+BRONZE = Student(
+    "zoe", "Zoë", "Okafor-N'Diaye", "zoe@example.org", [7, 8, 9, 7.5, 3, None, None, None]
+)
 NONE = Student("max", "Max", "Mustermann", "max@example.org", [6.9, 9, 9, 9, 9, 9, 9, 9])
 
 
