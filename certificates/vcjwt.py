@@ -1,7 +1,8 @@
 """VC-JWT as Open Badges 3.0 defines it: a compact JWS, ES256, over the credential.
 
-The payload is the credential (without its embedded ``proof``) plus the registered
-claims ``iss`` (issuer id), ``jti`` (credential id), ``sub`` (subject id), ``nbf``
+The payload is the credential — with its embedded Data Integrity ``proof``, as OB 3.0
+§8.2 says when both proof formats are used ("add the embedded proof first") — plus the
+registered claims ``iss`` (issuer id), ``jti`` (credential id), ``sub`` (subject id), ``nbf``
 (``validFrom``) and ``exp`` (``validUntil``, when set); the header carries ``alg``,
 ``typ: JWT`` and the ``kid`` of the signing key (``<issuer DID>#<key id>``, a
 verification method of the issuer's DID document). Signing and
@@ -54,8 +55,8 @@ def _issuer_id(issuer: Any) -> str:
 def sign_jwt(
     credential: Mapping[str, Any], private_key: ec.EllipticCurvePrivateKey, kid: str
 ) -> str:
-    """The compact VC-JWT of ``credential`` (its ``proof``, if any, is left out)."""
-    body = {key: value for key, value in credential.items() if key != "proof"}
+    """The compact VC-JWT of ``credential`` (its embedded ``proof``, if any, included)."""
+    body = dict(credential)
     try:
         claims: dict[str, Any] = {
             "iss": _issuer_id(body["issuer"]),

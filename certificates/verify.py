@@ -292,8 +292,7 @@ def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[st
     if bundle.credential is not None:
         try:
             _verify_integrity(bundle.credential, pinned)
-            body = {k: v for k, v in bundle.credential.items() if k != "proof"}
-            outcomes.append((f"Data Integrity {CRYPTOSUITE}", body, None))
+            outcomes.append((f"Data Integrity {CRYPTOSUITE}", bundle.credential, None))
         except _Failure as failure:
             outcomes.append(("Data Integrity", None, failure))
     if bundle.jwt is not None:
@@ -304,14 +303,19 @@ def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[st
     passed = [(name, body) for name, body, failure in outcomes if body is not None]
     failed = [failure for _, _, failure in outcomes if failure is not None]
     if bundle.credential is not None and bundle.jwt is not None and passed:
-        # Two signed copies: whichever verified tells us what the other should say.
+        # Two signed copies: whichever verified tells us what the other should say. The
+        # JWT carries the embedded proof too (OB 3.0 §8.2); one made without it is
+        # compared without it.
         trusted = passed[0][1]
-        other = {k: v for k, v in bundle.credential.items() if k != "proof"}
+        other: dict[str, Any] = bundle.credential
         if passed[0][0].startswith("Data Integrity"):
             try:
                 other = parse_jwt(bundle.jwt).credential
             except JwtError:
                 other = trusted
+        if "proof" not in trusted or "proof" not in other:
+            trusted = {k: v for k, v in trusted.items() if k != "proof"}
+            other = {k: v for k, v in other.items() if k != "proof"}
         changed = _first_difference(trusted, other)
         if changed is not None:
             raise _Failure(

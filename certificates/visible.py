@@ -33,6 +33,7 @@ __all__ = [
 LEVEL_NAMES = ("Bronze", "Silver", "Gold")
 _HIDDEN = {"script", "style", "head", "title", "template"}
 _MAX_TEXT = 1024 * 1024
+_MAX_PAGES = 8  # every page's text is read: a page added at the end cannot hide
 
 
 def long_date(stamp: str) -> str:
@@ -82,7 +83,9 @@ def pdf_visible_text(data: bytes) -> str:
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     reader = PdfReader(io.BytesIO(data), strict=True)
-    return _normal(" ".join(page.extract_text() or "" for page in reader.pages[:4]))
+    if len(reader.pages) > _MAX_PAGES:
+        raise ValueError(f"a certificate has one page, this PDF {len(reader.pages)}")
+    return _normal(" ".join(page.extract_text() or "" for page in reader.pages))
 
 
 def expected_lines(credential: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -204,11 +204,11 @@ def publish(
 def keys_rotate(course: CourseOption = None) -> None:
     """Retire the current signing keys and create new ones.
 
-    Retired keys stay listed in the issuer file, so certificates they signed keep
-    verifying. The issuer file and the revocation list (re-signed with the new key) are
-    rewritten: publish both.
+    Retired keys stay in the DID document (marked with when they stopped signing), so
+    certificates they signed keep verifying. The revocation list is re-signed with the
+    new key; run `context-course publish` so verifiers see both.
 
-    Example: `context-course keys rotate && context-course keys export`
+    Example: `context-course keys rotate && context-course publish`
     """
     settings = _settings(course)
     try:

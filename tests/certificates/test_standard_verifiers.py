@@ -41,10 +41,10 @@ def _node() -> str:
     return node
 
 
-def run_js(site: Path, *files: Path) -> dict[str, dict[str, Any]]:
+def run_js(site: Path, *files: Path, issuer_url: str = ISSUER_URL) -> dict[str, dict[str, Any]]:
     """Verdicts of the JS verifiers, by file name."""
     result = subprocess.run(
-        [_node(), str(JS / "verify_site.mjs"), str(site), ISSUER_URL, str(CONTEXTS)]
+        [_node(), str(JS / "verify_site.mjs"), str(site), issuer_url, str(CONTEXTS)]
         + [str(f) for f in files],
         capture_output=True,
         text=True,
