@@ -111,8 +111,9 @@ def visible_mismatch(text: str, credential: Mapping[str, Any]) -> str | None:
         return f"visible text differs from the signed credential: it should read {statement!r}"
     if issued not in text:
         return f"visible text differs from the signed credential: it should read {issued!r}"
+    rest = text.replace(statement, " ").casefold()  # a name may hold a level word (Silver)
     for other in LEVEL_NAMES:
-        if other != level and re.search(rf"\b{other.casefold()}\b", folded):
+        if other != level and re.search(rf"\b{other.casefold()}\b", rest):
             return (
                 f"visible text differs from the signed credential: it shows {other}, "
                 f"the credential is {level}"

@@ -13,7 +13,8 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from certificates import Reason
-from certificates.render import pdf_document
+from certificates.render import html_page, pdf_document
+from certificates.visible import html_visible_text, visible_mismatch
 from tests.certificates.conftest import Issued
 from tests.certificates.test_verify import check
 
@@ -79,3 +80,14 @@ def test_a_pdf_with_a_page_of_other_text_added_is_invalid(issued: Issued) -> Non
     writer.write(buffer)
     verdict = check(buffer.getvalue(), issued)
     assert verdict.reason == Reason.VISIBLE_TEXT
+
+
+def test_a_level_word_in_the_signed_name_is_not_a_second_level(issued: Issued) -> None:
+    credential = issued.credential("ana")
+    subject = credential["credentialSubject"]
+    subject["identifier"][0]["identityHash"] = "Nate Silver"  # type: ignore[index]
+    page = html_page(credential, issued.jwt("ana"), issued.settings.policy)
+    text = html_visible_text(page)
+    assert "This certifies that Nate Silver has earned the Gold level" in text
+    assert visible_mismatch(text, credential) is None
+    assert visible_mismatch(text.replace("Nate Silver", "Nate Silva"), credential) is not None
