@@ -287,6 +287,10 @@ def _check_dates(credential: Mapping[str, Any], now: datetime) -> None:
             raise _Failure(Reason.EXPIRED, f"expired on {credential['validUntil']}")
 
 
+def _claims(credential: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in credential.items() if key != "proof"}
+
+
 def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[str, Any], list[str]]:
     outcomes: list[tuple[str, dict[str, Any] | None, _Failure | None]] = []
     if bundle.credential is not None:
@@ -303,9 +307,9 @@ def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[st
     passed = [(name, body) for name, body, failure in outcomes if body is not None]
     failed = [failure for _, _, failure in outcomes if failure is not None]
     if bundle.credential is not None and bundle.jwt is not None and passed:
-        # Two signed copies: whichever verified tells us what the other should say. The
-        # JWT carries the embedded proof too (OB 3.0 §8.2); one made without it is
-        # compared without it.
+        # Two signed copies: whichever verified tells us what the other should say. Their
+        # claims are compared; the Data Integrity proof (which the JWT also carries, OB
+        # 3.0 §8.2) was checked on its own, and its failure is reported as such.
         trusted = passed[0][1]
         other: dict[str, Any] = bundle.credential
         if passed[0][0].startswith("Data Integrity"):
@@ -313,10 +317,7 @@ def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[st
                 other = parse_jwt(bundle.jwt).credential
             except JwtError:
                 other = trusted
-        if "proof" not in trusted or "proof" not in other:
-            trusted = {k: v for k, v in trusted.items() if k != "proof"}
-            other = {k: v for k, v in other.items() if k != "proof"}
-        changed = _first_difference(trusted, other)
+        changed = _first_difference(_claims(trusted), _claims(other))
         if changed is not None:
             raise _Failure(
                 Reason.TAMPERED,
