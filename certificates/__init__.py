@@ -1,15 +1,18 @@
 """certificates: Bronze/Silver/Gold levels as signed Open Badges 3.0 credentials.
 
-The public API, library first (the ``context-course certify/keys/verify/revoke``
+The public API, library first (the ``context-course certify/publish/keys/verify/revoke``
 commands are thin layers over these)::
 
     settings = CertificateSettings.from_course(load_course())
     certify_gradebook(settings, db_url=...)          # decide levels, sign, render, record
-    verify_file(Path("certificate.pdf"), issuer=PinnedIssuer.from_file(Path("issuer.json")))
+    publish_site(settings)                           # DID document, profile, lists, page
+    verify_file(Path("certificate.pdf"), issuer=PinnedIssuer.from_file(Path("site")),
+                revocations=[RevocationList.from_file(Path("site/revocations.json"))])
     revoke(settings, "urn:uuid:…", reason="…")
 
-Every error is a :class:`CertificateError`; verification returns a :class:`Verdict`
-(never raises for bad input).
+The issuer is the ``did:web`` of the configured issuer URL. Every error is a
+:class:`CertificateError`; verification returns a :class:`Verdict` (never raises for
+bad input).
 """
 
 from certificates.credential import ExerciseScore, IssuerProfile, Learner, build_credential
@@ -25,23 +28,22 @@ from certificates.errors import (
 )
 from certificates.gradebook import LearnerRecord, read_gradebook
 from certificates.issue import (
-    ISSUER_FILE,
     Outcome,
     certify,
     certify_gradebook,
-    export_issuer,
     issue_certificate,
     revoke,
     rotate_keys,
 )
-from certificates.keys import Keyring, KeyStore, PinnedIssuer, default_key_dir
+from certificates.issuer import PinnedIssuer, did_document, did_from_url
+from certificates.keys import Keyring, KeyStore, default_key_dir
 from certificates.policy import Level, LevelPolicy
 from certificates.revocation import LIST_FILE, RevocationList
 from certificates.settings import CertificateSettings
+from certificates.site import publish_site
 from certificates.verify import Reason, Verdict, verify_bytes, verify_file
 
 __all__ = [
-    "ISSUER_FILE",
     "LIST_FILE",
     "CertificateError",
     "CertificateSettings",
@@ -69,8 +71,10 @@ __all__ = [
     "certify",
     "certify_gradebook",
     "default_key_dir",
-    "export_issuer",
+    "did_document",
+    "did_from_url",
     "issue_certificate",
+    "publish_site",
     "read_gradebook",
     "revoke",
     "rotate_keys",

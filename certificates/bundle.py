@@ -1,7 +1,9 @@
 """Find the signed credential inside whatever file a verifier was handed.
 
 A certificate travels as the credential JSON (Data Integrity proof), the VC-JWT, the
-HTML page (both embedded in ``<script>`` elements) or the PDF (both attached as files).
+HTML page (both embedded in ``<script>`` elements), the PDF (both attached as files) or
+a baked PNG or SVG badge (the VC-JWT, see :mod:`certificates.baking`). For the HTML page
+and the PDF the bundle also holds the text a person reads (:mod:`certificates.visible`).
 :func:`extract` returns what it found; it never raises for bad input other than
 :class:`BundleError` with a one-line reason.
 """
@@ -16,7 +18,9 @@ from html.parser import HTMLParser
 from typing import Any
 
 from certificates._json import loads_strict
+from certificates.baking import PNG_SIGNATURE, read_png, read_svg
 from certificates.errors import CredentialError
+from certificates.visible import html_visible_text, pdf_visible_text
 
 __all__ = [
     "CREDENTIAL_ATTACHMENT",
@@ -44,9 +48,10 @@ class BundleError(CredentialError):
 class Bundle:
     """The signed forms found in one file (either may be missing, not both)."""
 
-    kind: str  # "pdf" | "html" | "json" | "jwt"
+    kind: str  # "pdf" | "html" | "png" | "svg" | "json" | "jwt"
     credential: dict[str, Any] | None
     jwt: str | None
+    visible: str | None = None  # the text a person reads (HTML and PDF only)
 
 
 class _Scripts(HTMLParser):
@@ -114,7 +119,11 @@ def _from_pdf(data: bytes) -> Bundle:
         else None
     )
     jwt = jwt_files[0].decode("ascii", "replace").strip() if jwt_files else None
-    return Bundle("pdf", credential, jwt)
+    try:
+        text = pdf_visible_text(data)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise BundleError(f"the PDF's text cannot be read ({exc.__class__.__name__})") from None
+    return Bundle("pdf", credential, jwt, text)
 
 
 def _from_html(text: str) -> Bundle:
@@ -137,7 +146,21 @@ def _from_html(text: str) -> Bundle:
         if raw_credential is not None
         else None
     )
-    return Bundle("html", credential, raw_jwt.strip() if raw_jwt is not None else None)
+    return Bundle(
+        "html",
+        credential,
+        raw_jwt.strip() if raw_jwt is not None else None,
+        html_visible_text(text),
+    )
+
+
+def _baked(kind: str, jwt: str | None) -> Bundle:
+    if jwt is None:
+        raise BundleError(f"the {kind.upper()} carries no baked credential")
+    jwt = jwt.strip()
+    if jwt.startswith("{"):
+        return Bundle(kind, _json_object(jwt, f"{kind.upper()}'s baked credential"), None)
+    return Bundle(kind, None, jwt)
 
 
 def extract(data: bytes) -> Bundle:
@@ -148,6 +171,13 @@ def extract(data: bytes) -> Bundle:
         raise BundleError("the file is empty")
     if data.startswith(b"%PDF-"):
         return _from_pdf(data)
+    if data.startswith(PNG_SIGNATURE):
+        try:
+            return _baked("png", read_png(data))
+        except CredentialError as exc:
+            if isinstance(exc, BundleError):
+                raise
+            raise BundleError(str(exc)) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -155,8 +185,15 @@ def extract(data: bytes) -> Bundle:
     stripped = text.strip()
     if stripped.startswith("{"):
         return Bundle("json", _json_object(stripped, "file"), None)
+    if stripped[:1] == "<" and "<svg" in stripped[:4096] and "<html" not in stripped[:4096]:
+        try:
+            return _baked("svg", read_svg(stripped))
+        except CredentialError as exc:
+            if isinstance(exc, BundleError):
+                raise
+            raise BundleError(str(exc)) from None
     if stripped[:1] == "<":
         return _from_html(text)
     if "." in stripped and " " not in stripped and "\n" not in stripped:
         return Bundle("jwt", None, stripped)
-    raise BundleError("the file is not a certificate (PDF, HTML, credential JSON or JWT)")
+    raise BundleError("the file is not a certificate (PDF, HTML, PNG, SVG, credential JSON or JWT)")

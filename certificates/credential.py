@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,32 +24,88 @@ from certificates.integrity import OB_CONTEXT, VC_CONTEXT, DocumentLoader, docum
 from certificates.policy import Level, LevelPolicy
 
 __all__ = [
+    "ACHIEVEMENT_FOLDER",
     "CONTEXTS",
+    "CREDENTIAL_SCHEMA",
+    "ISSUER_IMAGE",
+    "NAME_LIMIT",
     "ExerciseScore",
     "IssuerProfile",
     "Learner",
+    "achievement_id",
     "build_credential",
     "format_datetime",
     "hash_email",
+    "learner_name",
+    "normalise_name",
     "subject_id",
     "undefined_terms",
 ]
 
 CONTEXTS = [VC_CONTEXT, OB_CONTEXT]
+ISSUER_IMAGE = "issuer.svg"
+ACHIEVEMENT_FOLDER = "achievements"
+# The OB 3.0 JSON schema every credential is checked against before signing. OB 3.0 names
+# it with type 1EdTechJsonSchemaValidator2019, a term neither context defines (JSON-LD
+# would drop it from what the proof signs); VC 2.0's JsonSchema names the same check.
+CREDENTIAL_SCHEMA = {
+    "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
+    "ob_v3p0_achievementcredential_schema.json",
+    "type": "JsonSchema",
+}
 # pyld resolves relative IRIs (undefined types, relative ids) against this base.
 _RELATIVE_BASE: str = getattr(jsonld, "DEFAULT_BASE_IRI", "http://example.org/base/")
 
 
 @dataclass(frozen=True)
 class IssuerProfile:
-    """The issuer as credentials name it: a URL id and a display name."""
+    """The issuer as credentials name it: its DID, name, web address, image and contact."""
 
     id: str
     name: str
+    url: str = ""
+    email: str = ""
+
+    @property
+    def image(self) -> str:
+        """The issuer's image on its published site."""
+        return f"{self.url}/{ISSUER_IMAGE}" if self.url else ""
 
     def to_json(self) -> dict[str, Any]:
         """The OB 3.0 ``Profile`` object."""
-        return {"id": self.id, "type": ["Profile"], "name": self.name}
+        profile: dict[str, Any] = {"id": self.id, "type": ["Profile"], "name": self.name}
+        if self.url:
+            profile["url"] = self.url
+            profile["image"] = {"id": self.image, "type": "Image", "caption": self.name}
+        if self.email:
+            profile["email"] = self.email
+        return profile
+
+
+NAME_LIMIT = 80
+
+
+def normalise_name(text: str) -> str:
+    """A learner name fit for a signed certificate, or :class:`CredentialError` saying why not.
+
+    NFC-normalised, runs of white space made one space, at most :data:`NAME_LIMIT`
+    characters; only letters (any script), combining marks, spaces and ``. - '``. A name
+    is never markup and never carries a claim (``<b>PhD</b> - Gold``): digits, brackets and
+    other symbols are refused rather than silently dropped.
+    """
+    name = " ".join(unicodedata.normalize("NFC", text).split())
+    if not name:
+        raise CredentialError("the learner has no name")
+    if len(name) > NAME_LIMIT:
+        raise CredentialError(f"the learner name is longer than {NAME_LIMIT} characters")
+    for char in name:
+        category = unicodedata.category(char)
+        if not (category.startswith(("L", "M")) or char in " .-'"):
+            raise CredentialError(
+                f"the learner name contains {char!r}; names may hold letters, marks, "
+                "spaces and . - ' only"
+            )
+    return name
 
 
 def _is_cjk(text: str) -> bool:
@@ -124,8 +181,23 @@ def _percent_text(value: float) -> str:
     return f"{round(value, 1):g}"
 
 
-def _achievement_id(issuer_id: str, course_id: str, level: Level) -> str:
-    return f"{issuer_id.rstrip('/')}/achievements/{course_id}/{level.key}"
+def achievement_id(issuer_url: str, course_id: str, level_key: str) -> str:
+    """Where the level's ``Achievement`` is published: ``<issuer url>/achievements/…json``."""
+    return f"{issuer_url.rstrip('/')}/{ACHIEVEMENT_FOLDER}/{course_id}/{level_key}.json"
+
+
+def learner_name(credential: Mapping[str, Any]) -> str:
+    """The learner's name as signed: the subject's ``identifier`` of identityType ``name``."""
+    subject = credential.get("credentialSubject")
+    identifiers = subject.get("identifier", []) if isinstance(subject, Mapping) else []
+    for item in identifiers if isinstance(identifiers, list) else []:
+        if (
+            isinstance(item, Mapping)
+            and item.get("identityType") == "name"
+            and item.get("hashed") is False
+        ):
+            return str(item.get("identityHash", ""))
+    return ""
 
 
 def build_credential(
@@ -145,7 +217,8 @@ def build_credential(
     salt: str | None = None,
 ) -> dict[str, Any]:
     """The unsigned credential (no ``proof``) for ``learner`` at ``level``."""
-    achievement_id = _achievement_id(issuer.id, course_id, level)
+    achievement = achievement_id(issuer.url, course_id, level.key)
+    name = normalise_name(learner.display_name)
     title = f"{course_name} — {level.name}"
     areas = policy.mastery_areas(level)
     required = set(level.covered)
@@ -153,7 +226,7 @@ def build_credential(
     descriptions = []
     results = []
     for exercise in EXERCISES:
-        description_id = f"{achievement_id}/results/{exercise.slug}"
+        description_id = f"{achievement.removesuffix('.json')}/results/{exercise.slug}"
         description: dict[str, Any] = {
             "id": description_id,
             "type": ["ResultDescription"],
@@ -166,6 +239,8 @@ def build_credential(
             description["requiredValue"] = _percent_text(owner[exercise.number].min_percent)
         descriptions.append(description)
         got = scores.get(exercise.number)
+        if exercise.number not in required and (got is None or got.percent <= 0):
+            continue  # an exercise beyond this level that was not done says nothing
         results.append(
             {
                 "type": ["Result"],
@@ -176,11 +251,18 @@ def build_credential(
     subject: dict[str, Any] = {
         "id": subject_id(issuer.id, course_id, learner.id),
         "type": ["AchievementSubject"],
-        "name": learner.display_name,
+        "identifier": [
+            {
+                "type": "IdentityObject",
+                "identityType": "name",
+                "hashed": False,
+                "identityHash": name,
+            }
+        ],
     }
     if learner.email:
         salt = salt or secrets.token_hex(16)
-        subject["identifier"] = [
+        subject["identifier"] += [
             {
                 "type": "IdentityObject",
                 "identityType": "emailAddress",
@@ -190,7 +272,7 @@ def build_credential(
             }
         ]
     subject["achievement"] = {
-        "id": achievement_id,
+        "id": achievement,
         "type": ["Achievement"],
         "achievementType": "Certificate",
         "name": title,
@@ -198,7 +280,15 @@ def build_credential(
             f"{level.name} level ({level.title}) of {course_name}. Demonstrated: "
             + " ".join(f"{area.title}: {area.summary}" for area in areas)
         ),
-        "criteria": {"narrative": policy.criteria(level)},
+        "criteria": {
+            "id": achievement.removesuffix(".json") + ".html",
+            "narrative": policy.criteria(level),
+        },
+        "image": {
+            "id": achievement.removesuffix(".json") + ".svg",
+            "type": "Image",
+            "caption": title,
+        },
         "creator": issuer.to_json(),
         "tag": [area.title for area in areas],
         "version": policy.version,
@@ -210,11 +300,12 @@ def build_credential(
         "id": credential_id,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": title,
-        "description": f"{issuer.name} certifies that {learner.display_name} reached the "
+        "description": f"{issuer.name} certifies that {name} reached the "
         f"{level.name} level of {course_name} (course version {course_version}).",
         "issuer": issuer.to_json(),
         "validFrom": format_datetime(valid_from),
         "credentialSubject": subject,
+        "credentialSchema": [dict(CREDENTIAL_SCHEMA)],
     }
     if valid_until is not None:
         credential["validUntil"] = format_datetime(valid_until)

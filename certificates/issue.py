@@ -9,11 +9,14 @@ learner's failure never stops the batch.
 
 Output layout (``output/certificates/``)::
 
-    issuer.json        public issuer file verifiers pin (profile, JWK set, did:keys)
-    revocations.json   signed revocation list (Bitstring Status List)
+    revocations.json   the latest signed revocation list (Bitstring Status List)
     registry.json      the issuance record
-    <learner>/         certificate.pdf, certificate.html, certificate.png,
-                       credential.json (Data Integrity proof), credential.jwt (VC-JWT)
+    <learner>/         certificate.pdf, certificate.html, certificate.png (baked),
+                       badge.svg (baked), credential.json (Data Integrity proof),
+                       credential.jwt (VC-JWT)
+
+What verifiers need — the DID document, the issuer profile, the achievements and the
+revocation list — is published by :func:`certificates.site.publish_site`.
 """
 
 from __future__ import annotations
@@ -24,19 +27,21 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from certificates._files import write_atomic
+from certificates.baking import bake_png, bake_svg
 from certificates.credential import (
     IssuerProfile,
     build_credential,
     format_datetime,
     undefined_terms,
 )
-from certificates.errors import CertificateError, CredentialError
+from certificates.errors import CertificateError, CredentialError, PolicyError
 from certificates.gradebook import LearnerRecord, read_gradebook
+from certificates.images import achievement_svg
 from certificates.integrity import create_proof
 from certificates.keys import Keyring
 from certificates.registry import Record, Registry
@@ -47,20 +52,19 @@ from certificates.settings import CertificateSettings
 from certificates.vcjwt import sign_jwt
 
 __all__ = [
-    "ISSUER_FILE",
     "Outcome",
     "certify",
     "certify_gradebook",
-    "export_issuer",
     "issue_certificate",
+    "issuer_profile",
     "learner_folder",
     "publish_revocations",
+    "require_real_issuer",
     "revoke",
     "rotate_keys",
     "sign_certificate",
 ]
 
-ISSUER_FILE = "issuer.json"
 Action = Literal["issued", "upgraded", "unchanged", "not-eligible", "blocked", "failed"]
 
 
@@ -102,23 +106,39 @@ def learner_folder(out_dir: Path, learner_id: str) -> Path:
     return out_dir / safe
 
 
-def export_issuer(settings: CertificateSettings, keyring: Keyring, path: Path) -> dict[str, Any]:
-    """Write the public issuer file (every key, current and retired) to ``path``."""
-    document = keyring.public_issuer(settings.issuer_id, settings.issuer_name)
-    write_atomic(path, json.dumps(document, indent=2) + "\n")
-    return document
+def issuer_profile(settings: CertificateSettings) -> IssuerProfile:
+    """The issuer as its credentials name it: DID, name, site URL, image, email."""
+    return IssuerProfile(
+        id=settings.issuer_did,
+        name=settings.issuer_name,
+        url=settings.issuer_url,
+        email=settings.issuer_email,
+    )
+
+
+def require_real_issuer(settings: CertificateSettings) -> None:
+    """Refuse the shipped placeholder issuer URL outside the demo: nothing there resolves."""
+    if settings.is_placeholder and not settings.demo:
+        raise PolicyError(
+            f"the issuer URL is still the placeholder {settings.issuer_url}; set "
+            "[certificates] issuer_url in course.toml to the https:// address where you will "
+            "serve `context-course publish`"
+        )
 
 
 def publish_revocations(
     settings: CertificateSettings, keyring: Keyring, registry: Registry, now: datetime
 ) -> Path:
-    """Sign and write ``revocations.json`` for the registry's revoked certificates."""
+    """Sign and write the revocation list for the registry's revoked certificates."""
+    key = keyring.current("EdDSA")
     document = build_status_list(
-        issuer_id=settings.issuer_id,
+        issuer_did=settings.issuer_did,
+        url=list_url(settings.issuer_url),
         indices=registry.revoked_indices(),
         private_key=keyring.signing_ed25519,
-        verification_method=keyring.current("EdDSA").kid,
+        verification_method=key.method_id(settings.issuer_did),
         now=now,
+        valid_for=timedelta(days=settings.status_list_days),
         size=registry.next_index(),
     )
     path = settings.output_dir / LIST_FILE
@@ -144,7 +164,7 @@ def sign_certificate(
     level = settings.policy.level(level_key)
     credential = build_credential(
         credential_id=f"urn:uuid:{uuid.uuid4()}",
-        issuer=IssuerProfile(settings.issuer_id, settings.issuer_name),
+        issuer=issuer_profile(settings),
         course_id=settings.course_id,
         course_name=settings.course_name,
         course_version=settings.course_version,
@@ -154,7 +174,7 @@ def sign_certificate(
         scores=record.scores,
         valid_from=now,
         valid_until=valid_until,
-        status=status_entry(list_url(settings.issuer_id), status_index),
+        status=status_entry(list_url(settings.issuer_url), status_index),
     )
     undefined = undefined_terms(credential)
     if undefined:
@@ -162,14 +182,15 @@ def sign_certificate(
     proof = create_proof(
         credential,
         keyring.signing_ed25519,
-        verification_method=keyring.current("EdDSA").kid,
+        verification_method=keyring.current("EdDSA").method_id(settings.issuer_did),
         created=format_datetime(now),
     )
     signed = {**credential, "proof": [proof]}
     problems = schema_errors(signed)
     if problems:
         raise CredentialError(f"the credential breaks the OB 3.0 schema: {problems[0]}")
-    return signed, sign_jwt(signed, keyring.signing_p256, keyring.current("ES256").kid)
+    jwt_kid = keyring.current("ES256").method_id(settings.issuer_did)
+    return signed, sign_jwt(signed, keyring.signing_p256, jwt_kid)
 
 
 def issue_certificate(
@@ -192,14 +213,15 @@ def issue_certificate(
         now=now,
         valid_until=valid_until,
     )
-    html = html_page(signed, jwt, settings.policy)
+    html = html_page(signed, jwt)
     pdf = pdf_document(html, signed, jwt)
     return {
         "credential.json": (json.dumps(signed, indent=2, ensure_ascii=False) + "\n").encode(),
         "credential.jwt": (jwt + "\n").encode("ascii"),
         "certificate.html": html.encode("utf-8"),
         "certificate.pdf": pdf,
-        "certificate.png": png_preview(pdf),
+        "certificate.png": bake_png(png_preview(pdf), jwt),
+        "badge.svg": bake_svg(achievement_svg(settings.policy.level(level_key)), jwt).encode(),
     }
 
 
@@ -216,6 +238,7 @@ def certify(
     A learner whose certificate at this level (or higher) was revoked gets nothing new
     unless ``reissue_revoked`` (e.g. after revoking what a leaked key signed).
     """
+    require_real_issuer(settings)
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
     out_dir = settings.output_dir
     registry = Registry.load(out_dir)
@@ -223,10 +246,16 @@ def certify(
     for record in records:
         learner_id = record.learner.id
         level = settings.policy.decide(record.percents())
-        if level is None:
-            outcomes.append(Outcome(learner_id, "not-eligible", message="no level reached yet"))
-            continue
         held = registry.active(learner_id)
+        if level is None:
+            message = (
+                f"holds {held.level.capitalize()} ({held.id}); the current scores reach no "
+                "level, so nothing new is issued (revoke it if it was issued in error)"
+                if held is not None
+                else "no level reached yet"
+            )
+            outcomes.append(Outcome(learner_id, "not-eligible", message=message))
+            continue
         if held is not None and held.rank >= level.rank:
             outcomes.append(
                 Outcome(
@@ -300,7 +329,6 @@ def certify(
                 f"supersedes {held.level.capitalize()} {held.id}" if held else "",
             )
         )
-    export_issuer(settings, keyring, out_dir / ISSUER_FILE)
     if not (out_dir / LIST_FILE).exists() or any(
         o.action in ("issued", "upgraded") for o in outcomes
     ):
@@ -325,14 +353,13 @@ def certify_gradebook(
 
 
 def rotate_keys(settings: CertificateSettings, *, now: datetime | None = None) -> Keyring:
-    """Retire the current keys, make new ones, and republish what they sign.
+    """Retire the current keys, make new ones, and re-sign the revocation list.
 
-    The issuer file is rewritten (retired keys stay listed, so old certificates keep
-    verifying) and, when one has been published, the revocation list is re-signed with
-    the new key: verifiers treat a list signed by a retired key as out of date.
+    Retired keys stay in the DID document (``context-course publish`` writes it), so old
+    certificates keep verifying; a list signed by a retired key after its retirement
+    does not count for verifiers.
     """
     keyring = settings.keystore.rotate()
-    export_issuer(settings, keyring, settings.output_dir / ISSUER_FILE)
     if (settings.output_dir / LIST_FILE).exists():
         registry = Registry.load(settings.output_dir)
         publish_revocations(settings, keyring, registry, now or datetime.now(UTC))

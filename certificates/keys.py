@@ -2,10 +2,12 @@
 
 Private keys live in ``keys.json`` (mode 0600) inside the key folder — by default
 ``$XDG_CONFIG_HOME/context-course/issuer/`` (``~/.config/…``), never in a repository.
-``rotate`` retires the current keys and makes new ones; retired keys stay listed so
-certificates they signed keep verifying. ``public_issuer`` is the document verifiers
-pin (``issuer.json``): the issuer profile plus every key, current and retired, as a JWK
-set and as ``did:key`` verification methods.
+``rotate`` retires the current keys and makes new ones; retired keys stay in the issuer's
+DID document (see :mod:`certificates.issuer`) so certificates they signed keep verifying,
+marked with the moment they stopped signing.
+
+A key is named by its multibase public key (``z6Mk…`` for Ed25519, ``zDn…`` for P-256):
+the fragment of its verification method ``<issuer DID>#<key id>``.
 """
 
 from __future__ import annotations
@@ -21,20 +23,16 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from joserfc.jwk import ECKey, OKPKey
 
 from certificates._files import write_atomic
-from certificates._json import loads_strict
 from certificates.errors import KeyFormatError, KeyStoreError
-from certificates.multikey import PublicKey, did_key_url, multibase_decode_key
+from certificates.multikey import PublicKey, did_key_url, multibase_encode_key
 
 __all__ = [
-    "ISSUER_FORMAT",
+    "Algorithm",
     "IssuerKey",
     "KeyStore",
     "Keyring",
-    "PinnedIssuer",
-    "PinnedKey",
     "default_key_dir",
 ]
 
@@ -44,7 +42,6 @@ PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 KEYRING_FILE = "keys.json"
 KEYRING_FORMAT = "context-course-issuer-keys/1"
-ISSUER_FORMAT = "context-course-issuer/1"
 
 
 def default_key_dir(configured: str = "", course_root: Path | None = None) -> Path:
@@ -58,14 +55,6 @@ def default_key_dir(configured: str = "", course_root: Path | None = None) -> Pa
 
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _public_jwk(key: PublicKey, kid: str, algorithm: Algorithm) -> dict[str, Any]:
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        jwk = OKPKey.import_key(key).as_dict(private=False)
-    else:
-        jwk = ECKey.import_key(key).as_dict(private=False)
-    return {**jwk, "kid": kid, "alg": algorithm, "use": "sig"}
 
 
 @dataclass(frozen=True)
@@ -84,9 +73,13 @@ class IssuerKey:
         return self.private_key.public_key()
 
     @property
-    def kid(self) -> str:
-        """The key's ``did:key`` verification method URL (also the JWT ``kid``)."""
-        return did_key_url(self.public_key)
+    def key_id(self) -> str:
+        """The key's name: its multibase public key, the fragment of its verification method."""
+        return multibase_encode_key(self.public_key)
+
+    def method_id(self, did: str) -> str:
+        """The verification method URL ``<did>#<key id>`` (also the JWT ``kid``)."""
+        return f"{did}#{self.key_id}"
 
     @classmethod
     def generate(cls, algorithm: Algorithm) -> IssuerKey:
@@ -106,7 +99,7 @@ class IssuerKey:
             serialization.NoEncryption(),
         ).decode("ascii")
         return {
-            "kid": self.kid,
+            "kid": self.key_id,
             "alg": self.algorithm,
             "status": self.status,
             "created": self.created,
@@ -135,7 +128,9 @@ class IssuerKey:
         expected = ed25519.Ed25519PrivateKey if algorithm == "EdDSA" else ec.EllipticCurvePrivateKey
         if algorithm not in ("EdDSA", "ES256") or not isinstance(private, expected):
             raise KeyFormatError(f"key {record.get('kid')!r} does not match its algorithm")
-        if status not in ("current", "retired") or key.kid != record.get("kid"):
+        # records written before did:web issuers name the key by its did:key URL
+        names = (key.key_id, did_key_url(key.public_key))
+        if status not in ("current", "retired") or record.get("kid") not in names:
             raise KeyFormatError(f"key {record.get('kid')!r} has a wrong status or kid")
         return key
 
@@ -175,37 +170,6 @@ class Keyring:
             for key in self.keys
         )
         return Keyring((*retired, IssuerKey.generate("EdDSA"), IssuerKey.generate("ES256")))
-
-    def public_issuer(self, issuer_id: str, issuer_name: str) -> dict[str, Any]:
-        """The public issuer file verifiers pin: profile, ``did:key`` methods and JWK set."""
-        methods = []
-        jwks = []
-        for key in self.keys:
-            did = key.kid.split("#", 1)[0]
-            methods.append(
-                {
-                    "id": key.kid,
-                    "type": "Multikey",
-                    "controller": did,
-                    "publicKeyMultibase": did[len("did:key:") :],
-                    "alg": key.algorithm,
-                    "status": key.status,
-                    "created": key.created,
-                    "retired": key.retired,
-                }
-            )
-            jwks.append(_public_jwk(key.public_key, key.kid, key.algorithm))
-        return {
-            "format": ISSUER_FORMAT,
-            "profile": {"id": issuer_id, "type": ["Profile"], "name": issuer_name},
-            "verificationMethod": methods,
-            "jwks": {"keys": jwks},
-            "revocationList": "revocations.json",
-        }
-
-    def pinned(self, issuer_id: str, issuer_name: str) -> PinnedIssuer:
-        """The verifier's view of this keyring (public keys only)."""
-        return PinnedIssuer.from_document(self.public_issuer(issuer_id, issuer_name))
 
 
 @dataclass(frozen=True)
@@ -275,66 +239,3 @@ class KeyStore:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         body = {"format": KEYRING_FORMAT, "keys": [key.to_record() for key in keyring.keys]}
         write_atomic(self.path, json.dumps(body, indent=2) + "\n", mode=0o600)
-
-
-@dataclass(frozen=True)
-class PinnedKey:
-    """A public key the pinned issuer lists."""
-
-    kid: str
-    algorithm: Algorithm
-    status: Status
-    public_key: PublicKey
-
-
-@dataclass(frozen=True)
-class PinnedIssuer:
-    """A parsed public issuer file: who the issuer is and which keys it vouches for."""
-
-    id: str
-    name: str
-    keys: Mapping[str, PinnedKey]
-    source: Path | None = None
-
-    @classmethod
-    def from_document(cls, document: Any, source: Path | None = None) -> PinnedIssuer:
-        """Parse an ``issuer.json`` document; its JWK set and did:keys must agree."""
-        where = str(source) if source else "issuer document"
-        if not isinstance(document, dict) or document.get("format") != ISSUER_FORMAT:
-            raise KeyFormatError(f"{where} is not a {ISSUER_FORMAT} issuer file")
-        profile = document.get("profile")
-        methods = document.get("verificationMethod")
-        jwks = document.get("jwks", {})
-        if not isinstance(profile, dict) or not isinstance(profile.get("id"), str):
-            raise KeyFormatError(f"{where} has no issuer profile id")
-        if not isinstance(methods, list) or not isinstance(jwks, dict):
-            raise KeyFormatError(f"{where} lists no keys")
-        jwk_by_kid = {jwk.get("kid"): jwk for jwk in jwks.get("keys", []) if isinstance(jwk, dict)}
-        keys: dict[str, PinnedKey] = {}
-        for method in methods:
-            if not isinstance(method, dict) or not isinstance(method.get("id"), str):
-                raise KeyFormatError(f"{where} has a key without an id")
-            kid = method["id"]
-            public = multibase_decode_key(str(method.get("publicKeyMultibase", "")))
-            algorithm = method.get("alg")
-            if algorithm not in ("EdDSA", "ES256") or did_key_url(public) != kid:
-                raise KeyFormatError(f"{where}: key {kid[:40]}… is inconsistent")
-            jwk = jwk_by_kid.get(kid)
-            if jwk is None or _public_jwk(public, kid, algorithm) != {
-                k: jwk.get(k) for k in ("kty", "crv", "x", "y", "kid", "alg", "use") if k in jwk
-            }:
-                raise KeyFormatError(f"{where}: the JWK set and did:key for {kid[:40]}… differ")
-            status: Status = "retired" if method.get("status") == "retired" else "current"
-            keys[kid] = PinnedKey(kid=kid, algorithm=algorithm, status=status, public_key=public)
-        return cls(id=profile["id"], name=str(profile.get("name", "")), keys=keys, source=source)
-
-    @classmethod
-    def from_file(cls, path: Path) -> PinnedIssuer:
-        """Read and parse an ``issuer.json`` file."""
-        try:
-            document = loads_strict(Path(path).read_bytes())
-        except OSError as exc:
-            raise KeyFormatError(f"cannot read issuer file {path}: {exc.strerror}") from None
-        except ValueError as exc:  # not JSON, duplicate keys, not UTF-8
-            raise KeyFormatError(f"cannot read issuer file {path}: not JSON ({exc})") from None
-        return cls.from_document(document, source=Path(path))

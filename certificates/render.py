@@ -18,21 +18,22 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import qrcode
-from qrcode.constants import ERROR_CORRECT_M
+from qrcode.constants import ERROR_CORRECT_L
 
 from certificates.bundle import (
     CREDENTIAL_ATTACHMENT,
     JWT_ATTACHMENT,
 )
+from certificates.credential import learner_name
 from certificates.curriculum import EXERCISES
 from certificates.errors import RenderError
 from certificates.policy import Level, LevelPolicy
+from certificates.visible import long_date
 
 __all__ = ["LEVEL_COLOURS", "html_page", "pdf_document", "png_preview", "qr_text"]
 
@@ -62,27 +63,27 @@ _environment = jinja2.Environment(
 
 def _level(credential: Mapping[str, Any], policy: LevelPolicy) -> Level:
     achievement_id = str(credential["credentialSubject"]["achievement"]["id"])
-    return policy.level(achievement_id.rstrip("/").rsplit("/", 1)[-1])
+    return policy.level(achievement_id.rsplit("/", 1)[-1].removesuffix(".json"))
+
+
+VERIFY_PAGE = "verify/"
 
 
 def qr_text(credential: Mapping[str, Any], jwt: str) -> str:
-    """What the QR code carries: who, what, when, and the SHA-256 of the signed JWT."""
-    subject = credential["credentialSubject"]
-    return "\n".join(
-        [
-            "OPEN BADGE 3.0 CERTIFICATE",
-            f"id: {credential['id']}",
-            f"learner: {subject.get('name', subject['id'])}",
-            f"achievement: {subject['achievement']['name']}",
-            f"issued: {credential['validFrom']}",
-            f"issuer: {credential['issuer']['id']}",
-            f"jwt-sha256: {hashlib.sha256(jwt.encode('utf-8')).hexdigest()}",
-        ]
-    )
+    """What the QR code carries: the certificate's address on the issuer's verification page.
+
+    ``<issuer url>/verify/#<credential uuid>.<first 16 hex of the JWT's SHA-256>``: the
+    page shows which certificate the code names and checks that the file dropped on it
+    is that one. The fragment never leaves the browser.
+    """
+    url = str(credential["issuer"].get("url", "")).rstrip("/")
+    digest = hashlib.sha256(jwt.encode("utf-8")).hexdigest()[:16]
+    uuid = str(credential["id"]).removeprefix("urn:uuid:")
+    return f"{url}/{VERIFY_PAGE}#{uuid}.{digest}"
 
 
 def _qr_data_uri(text: str) -> str:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=1)
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_L, box_size=8, border=2)
     code.add_data(text.encode("utf-8"))
     code.make(fit=True)
     image = code.make_image(fill_color="#1f2430", back_color="white")
@@ -96,16 +97,18 @@ def _script_json(credential: Mapping[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _long_date(stamp: str) -> str:
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return f"{moment.day} {moment:%B %Y}"
+def _name_size(name: str) -> float:
+    """The name's font size (pt): long names shrink so they stay on one or two lines."""
+    return 28.0 if len(name) <= 32 else max(16.0, 28.0 * 32 / len(name))
 
 
-def html_page(credential: Mapping[str, Any], jwt: str, policy: LevelPolicy) -> str:
+def html_page(credential: Mapping[str, Any], jwt: str, policy: LevelPolicy | None = None) -> str:
     """The certificate as a self-contained HTML page with the credential embedded."""
+    policy = policy or LevelPolicy.default()
     try:
         level = _level(credential, policy)
         subject = credential["credentialSubject"]
+        name = learner_name(credential) or str(subject["id"])
         achievement = subject["achievement"]
         descriptions = {d["id"]: d for d in achievement.get("resultDescription", [])}
         values = {
@@ -118,13 +121,15 @@ def html_page(credential: Mapping[str, Any], jwt: str, policy: LevelPolicy) -> s
         for exercise in EXERCISES:
             label = f"Exercise {exercise.number}: {exercise.title}"
             value = values.get(label)
-            percent = float(value) if value is not None else 0.0
+            if value is None:
+                continue  # not part of this level and not done: the credential omits it
+            percent = float(value)
             required = exercise.number in level.covered
             rows.append(
                 {
                     "number": exercise.number,
                     "title": exercise.title,
-                    "score": f"{value}%" if value is not None else "—",
+                    "score": f"{value}%",
                     "passed": percent >= owner[exercise.number].min_percent,
                     "required": f"{owner[exercise.number].min_percent:g}",
                     "counts": required,
@@ -134,10 +139,12 @@ def html_page(credential: Mapping[str, Any], jwt: str, policy: LevelPolicy) -> s
             course_name=achievement["name"].rsplit(" — ", 1)[0],
             level=level,
             colours=LEVEL_COLOURS[level.key],
-            learner_name=subject.get("name", subject["id"]),
+            learner_name=name,
+            name_size=f"{_name_size(name):.1f}",
             issuer_name=credential["issuer"]["name"],
             issuer_id=credential["issuer"]["id"],
-            issued=_long_date(credential["validFrom"]),
+            issued=long_date(credential["validFrom"]),
+            verify_url=qr_text(credential, jwt),
             credential_id=credential["id"],
             exercises=rows,
             areas=policy.mastery_areas(level),
@@ -185,7 +192,7 @@ def pdf_document(html: str, credential: Mapping[str, Any], jwt: str) -> bytes:
     return data
 
 
-def png_preview(pdf: bytes, *, dpi: int = 110) -> bytes:
+def png_preview(pdf: bytes, *, dpi: int = 120) -> bytes:
     """A PNG of the PDF's page, for sharing (needs ``pdftoppm`` from poppler-utils)."""
     binary = shutil.which("pdftoppm")
     if binary is None:

@@ -4,8 +4,11 @@ Each credential carries a ``credentialStatus`` entry (``BitstringStatusListEntry
 purpose ``revocation``) naming its index in the issuer's list. The list itself is a
 ``BitstringStatusListCredential`` — a GZIP-compressed bitstring of at least 131,072
 entries, base64url-encoded — with an ``eddsa-rdfc-2022`` Data Integrity proof by the
-issuer's current Ed25519 key. The issuer publishes it as ``revocations.json`` beside
-``issuer.json``; reasons stay in the issuer's private issuance record.
+issuer's current Ed25519 key, named as ``<issuer DID>#<key id>``. Every list carries
+``validFrom`` and ``validUntil``: a verifier holding only an expired list cannot say a
+certificate is not revoked. The issuer publishes it as ``revocations.json`` on its site
+(and the same list as a VC-JWT, ``revocations.jwt``, for the browser verification page);
+reasons stay in the issuer's private issuance record.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import gzip
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from certificates.integrity import VC_CONTEXT, ProofError, create_proof, verify_
 
 __all__ = [
     "LIST_FILE",
+    "LIST_JWT_FILE",
     "MAX_LIST_BYTES",
     "MIN_ENTRIES",
     "RevocationList",
@@ -40,11 +44,15 @@ __all__ = [
 LIST_FILE = "revocations.json"
 MIN_ENTRIES = 131_072  # the spec's minimum list size, for herd privacy
 MAX_LIST_BYTES = 16 * 1024 * 1024  # 134 million entries: far beyond any course
+MAX_FILE_BYTES = 4 * 1024 * 1024  # the signed JSON file itself
 
 
-def list_url(issuer_id: str) -> str:
-    """Where the issuer publishes its revocation list (beside the issuer profile)."""
-    return f"{issuer_id.rstrip('/')}/{LIST_FILE}"
+LIST_JWT_FILE = "revocations.jwt"
+
+
+def list_url(issuer_url: str) -> str:
+    """Where the issuer publishes its revocation list (at the root of its site)."""
+    return f"{issuer_url.rstrip('/')}/{LIST_FILE}"
 
 
 def status_entry(url: str, index: int) -> dict[str, Any]:
@@ -91,24 +99,26 @@ def _decode(encoded: str) -> bytes:
 
 def build_status_list(
     *,
-    issuer_id: str,
+    issuer_did: str,
+    url: str,
     indices: Iterable[int],
     private_key: ed25519.Ed25519PrivateKey,
     verification_method: str,
     now: datetime,
+    valid_for: timedelta,
     size: int = MIN_ENTRIES,
 ) -> dict[str, Any]:
     """The signed ``BitstringStatusListCredential`` with the bits of ``indices`` set."""
     size = max(size, MIN_ENTRIES)
     size += -size % 8
-    url = list_url(issuer_id)
     stamp = format_datetime(now)
     document: dict[str, Any] = {
         "@context": [VC_CONTEXT],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": issuer_id,
+        "issuer": issuer_did,
         "validFrom": stamp,
+        "validUntil": format_datetime(now + valid_for),
         "credentialSubject": {
             "id": f"{url}#list",
             "type": "BitstringStatusList",
@@ -140,9 +150,25 @@ class RevocationList:
         return str(self.document.get("validFrom", ""))
 
     @property
+    def expires(self) -> str:
+        """Until when the list is current (``validUntil``)."""
+        return str(self.document.get("validUntil", ""))
+
+    @property
+    def issuer(self) -> str:
+        """The issuer the list names."""
+        issuer = self.document.get("issuer")
+        return str(issuer.get("id", "") if isinstance(issuer, dict) else issuer)
+
+    @property
     def verification_method(self) -> str:
         """The key that signed the list."""
         return str(self.document["proof"][0].get("verificationMethod", ""))
+
+    @property
+    def signed_at(self) -> str:
+        """When the proof says it was made."""
+        return str(self.document["proof"][0].get("created", ""))
 
     @classmethod
     def from_document(cls, document: Any) -> RevocationList:
@@ -166,7 +192,11 @@ class RevocationList:
     def from_file(cls, path: Path) -> RevocationList:
         """Read and parse ``revocations.json``."""
         try:
-            document = loads_strict(Path(path).read_bytes())
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise CredentialError(f"{path} is larger than a revocation list can be")
+            document = loads_strict(data)
         except OSError as exc:
             raise CredentialError(f"cannot read revocation list {path}: {exc.strerror}") from None
         except ValueError as exc:  # not JSON, duplicate keys, not UTF-8
@@ -175,6 +205,8 @@ class RevocationList:
 
     def check_signature(self, public_key: ed25519.Ed25519PublicKey) -> None:
         """Verify the list's Data Integrity proof; raise :class:`ProofError` if it fails."""
+        if len(self.document["proof"]) != 1:
+            raise ProofError("malformed", "a revocation list carries exactly one proof")
         verify_proof(self.document, self.document["proof"][0], public_key)
 
     def is_revoked(self, status: Mapping[str, Any]) -> bool:

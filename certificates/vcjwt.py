@@ -1,9 +1,11 @@
 """VC-JWT as Open Badges 3.0 defines it: a compact JWS, ES256, over the credential.
 
-The payload is the credential (without its embedded ``proof``) plus the registered
-claims ``iss`` (issuer id), ``jti`` (credential id), ``sub`` (subject id), ``nbf``
+The payload is the credential — with its embedded Data Integrity ``proof``, as OB 3.0
+§8.2 says when both proof formats are used ("add the embedded proof first") — plus the
+registered claims ``iss`` (issuer id), ``jti`` (credential id), ``sub`` (subject id), ``nbf``
 (``validFrom``) and ``exp`` (``validUntil``, when set); the header carries ``alg``,
-``typ: JWT`` and the ``kid`` of the signing key (its ``did:key`` URL). Signing and
+``typ: JWT`` and the ``kid`` of the signing key (``<issuer DID>#<key id>``, a
+verification method of the issuer's DID document). Signing and
 signature checks use joserfc; this module only decides what is acceptable:
 verification refuses every algorithm but ES256 (so ``none`` and HS256-with-the-public-key
 never reach a key) and non-canonical base64url, so no two strings carry one signature.
@@ -45,14 +47,19 @@ def _timestamp(value: str) -> int:
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
 
 
+def _issuer_id(issuer: Any) -> str:
+    """``issuer`` is a URL string or a profile object with an ``id``."""
+    return str(issuer if isinstance(issuer, str) else issuer["id"])
+
+
 def sign_jwt(
     credential: Mapping[str, Any], private_key: ec.EllipticCurvePrivateKey, kid: str
 ) -> str:
-    """The compact VC-JWT of ``credential`` (its ``proof``, if any, is left out)."""
-    body = {key: value for key, value in credential.items() if key != "proof"}
+    """The compact VC-JWT of ``credential`` (its embedded ``proof``, if any, included)."""
+    body = dict(credential)
     try:
         claims: dict[str, Any] = {
-            "iss": body["issuer"]["id"],
+            "iss": _issuer_id(body["issuer"]),
             "jti": body["id"],
             "sub": body["credentialSubject"]["id"],
             "nbf": _timestamp(body["validFrom"]),
@@ -99,7 +106,7 @@ class ParsedJwt:
         credential = self.credential
         expected: dict[str, Any] = {}
         try:
-            expected["iss"] = credential["issuer"]["id"]
+            expected["iss"] = _issuer_id(credential["issuer"])
             expected["jti"] = credential["id"]
             expected["sub"] = credential["credentialSubject"]["id"]
             expected["nbf"] = _timestamp(credential["validFrom"])

@@ -1,18 +1,18 @@
 """Verify a certificate offline: VALID with who, what and when, or INVALID with why.
 
 :func:`verify_bytes` checks every signed form the file carries — the embedded
-``eddsa-rdfc-2022`` Data Integrity proof and the ES256 VC-JWT — against the keys of a
-*pinned* issuer (``issuer.json``), then the validity dates and, when a revocation list is
-available, the revocation status. When a file carries both forms they must describe the
-same credential; a difference names the changed field. Bad input never raises: every
-failure is a :class:`Verdict` with a :class:`Reason`.
+``eddsa-rdfc-2022`` Data Integrity proof and the ES256 VC-JWT — against the keys of the
+issuer's DID document (its ``did:web``, read from the published site), then the validity
+dates and the revocation status (:mod:`certificates.status`). When a file carries both
+forms they must describe the same credential; a difference names the changed field. Bad
+input never raises: every failure is a :class:`Verdict` with a :class:`Reason`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,13 +22,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from certificates.bundle import MAX_BYTES, Bundle, BundleError, extract
-from certificates.credential import CONTEXTS, undefined_terms
-from certificates.errors import CredentialError, KeyFormatError
+from certificates.credential import CONTEXTS, learner_name, undefined_terms
+from certificates.errors import CredentialError
 from certificates.integrity import CRYPTOSUITE, ProofError, verify_proof
-from certificates.keys import PinnedIssuer
-from certificates.multikey import PublicKey, public_key_from_did_url
+from certificates.issuer import PinnedIssuer
+from certificates.multikey import PublicKey
 from certificates.revocation import RevocationList
+from certificates.status import RevocationState, check_status
 from certificates.vcjwt import JwtError, parse_jwt, verify_jwt_signature
+from certificates.visible import visible_mismatch
 
 __all__ = ["CLOCK_SKEW", "Reason", "Verdict", "verify_bytes", "verify_file"]
 
@@ -45,6 +47,7 @@ class Reason(StrEnum):
     EXPIRED = "expired"
     NOT_YET_VALID = "not yet valid"
     MALFORMED = "malformed input"
+    VISIBLE_TEXT = "visible text differs from the signed credential"
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Verdict:
     issuer_id: str = ""
     issuer_name: str = ""
     proofs: tuple[str, ...] = ()
-    revocation_checked: bool = False
+    revocation: RevocationState = "unknown"
     fingerprint: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -80,7 +83,7 @@ class Verdict:
             "issued": self.issued,
             "issuer": {"id": self.issuer_id, "name": self.issuer_name},
             "proofs": list(self.proofs),
-            "revocation_checked": self.revocation_checked,
+            "revocation": self.revocation,
             "fingerprint": self.fingerprint,
             "notes": list(self.notes),
         }
@@ -101,6 +104,7 @@ class Verdict:
             f"<{_printable(self.issuer_id)}>",
             f"  certificate {_printable(self.credential_id)}",
             f"  proofs: {', '.join(self.proofs)}",
+            f"  revocation: {self.revocation}",
         ]
         lines.extend(f"  note: {_printable(note)}" for note in self.notes)
         return "\n".join(lines)
@@ -128,23 +132,27 @@ def _failure_from(exc: ProofError | JwtError) -> _Failure:
     return _Failure(reason, str(exc))
 
 
-def _resolve_key(kid: str, algorithm: str, pinned: PinnedIssuer | None) -> PublicKey:
-    """The pinned key ``kid`` names; unpinned keys raise UNKNOWN_KEY (after a sanity check)."""
-    if pinned is not None:
-        key = pinned.keys.get(kid)
-        if key is None:
-            raise _Failure(
-                Reason.UNKNOWN_KEY,
-                f"signed by {kid[:60] or 'no key'}, which the pinned issuer {pinned.id} "
-                "does not list",
-            )
-        if key.algorithm != algorithm:
-            raise _Failure(Reason.UNKNOWN_KEY, f"key {kid[:60]} is not an {algorithm} key")
-        return key.public_key
-    try:
-        return public_key_from_did_url(kid)
-    except KeyFormatError:
-        raise _Failure(Reason.UNKNOWN_KEY, f"cannot resolve signing key {kid[:60]!r}") from None
+def _resolve_key(
+    kid: str, algorithm: str, pinned: PinnedIssuer | None, signed: Any = None
+) -> PublicKey:
+    """The key of the issuer's DID document that ``kid`` names, if it could sign then."""
+    if pinned is None:
+        raise _unpinned()
+    key = pinned.keys.get(kid)
+    if key is None:
+        raise _Failure(
+            Reason.UNKNOWN_KEY,
+            f"signed by {kid[:80] or 'no key'}, which the DID document of {pinned.id} "
+            "does not list",
+        )
+    if key.algorithm != algorithm:
+        raise _Failure(Reason.UNKNOWN_KEY, f"key {kid[:80]} is not an {algorithm} key")
+    if signed is not None and not key.signs_at(_parse_time(signed, "the signing time")):
+        raise _Failure(
+            Reason.UNKNOWN_KEY,
+            f"signed by {kid[:80]} after the issuer retired that key ({key.expires})",
+        )
+    return key.public_key
 
 
 def _check_shape(credential: Mapping[str, Any]) -> None:
@@ -179,8 +187,8 @@ def _check_issuer(credential: Mapping[str, Any], pinned: PinnedIssuer | None) ->
 def _unpinned() -> _Failure:
     return _Failure(
         Reason.UNKNOWN_KEY,
-        "the signatures are intact, but no issuer file pins the signing keys; "
-        "pass --issuer issuer.json (published by the issuer)",
+        "no issuer DID document to check the signing keys against; pass --issuer with the "
+        "issuer's published site folder or its did.json",
     )
 
 
@@ -194,7 +202,9 @@ def _verify_integrity(credential: dict[str, Any], pinned: PinnedIssuer | None) -
         raise _Failure(Reason.MALFORMED, f"expected only {CRYPTOSUITE} Data Integrity proofs")
     for proof in suites:
         method = proof.get("verificationMethod")
-        key = _resolve_key(method if isinstance(method, str) else "", "EdDSA", pinned)
+        key = _resolve_key(
+            method if isinstance(method, str) else "", "EdDSA", pinned, proof.get("created")
+        )
         if not isinstance(key, ed25519.Ed25519PublicKey):
             raise _Failure(Reason.UNKNOWN_KEY, "the Data Integrity key is not Ed25519")
         try:
@@ -210,8 +220,6 @@ def _verify_integrity(credential: dict[str, Any], pinned: PinnedIssuer | None) -
             Reason.TAMPERED, f"fields no signature covers were added: {', '.join(unsigned)}"
         )
     _check_issuer(credential, pinned)
-    if pinned is None:
-        raise _unpinned()
 
 
 def _verify_jwt(token: str, pinned: PinnedIssuer | None) -> dict[str, Any]:
@@ -219,7 +227,7 @@ def _verify_jwt(token: str, pinned: PinnedIssuer | None) -> dict[str, Any]:
         parsed = parse_jwt(token)
     except JwtError as exc:
         raise _failure_from(exc) from None
-    key = _resolve_key(parsed.kid, "ES256", pinned)
+    key = _resolve_key(parsed.kid, "ES256", pinned, parsed.credential.get("validFrom"))
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise _Failure(Reason.UNKNOWN_KEY, "the JWT key is not a P-256 key")
     try:
@@ -232,8 +240,6 @@ def _verify_jwt(token: str, pinned: PinnedIssuer | None) -> dict[str, Any]:
     if mismatch:
         raise _Failure(Reason.TAMPERED, f"the JWT claim {mismatch!r} contradicts its credential")
     _check_issuer(credential, pinned)
-    if pinned is None:
-        raise _unpinned()
     return credential
 
 
@@ -257,7 +263,7 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
 
 def _level_name(credential: Mapping[str, Any]) -> str:
     achievement = credential["credentialSubject"]["achievement"]
-    key = str(achievement.get("id", "")).rstrip("/").rsplit("/", 1)[-1]
+    key = str(achievement.get("id", "")).rsplit("/", 1)[-1].removesuffix(".json")
     return key.capitalize() if key in ("bronze", "silver", "gold") else str(achievement["name"])
 
 
@@ -281,51 +287,8 @@ def _check_dates(credential: Mapping[str, Any], now: datetime) -> None:
             raise _Failure(Reason.EXPIRED, f"expired on {credential['validUntil']}")
 
 
-def _check_revocation(
-    credential: Mapping[str, Any], revocations: RevocationList | None, pinned: PinnedIssuer
-) -> tuple[bool, str]:
-    status = credential.get("credentialStatus")
-    if not isinstance(status, dict):
-        return False, "the credential has no revocation entry"
-    if revocations is None:
-        return False, "revocation not checked (no revocation list; pass --revocations FILE)"
-    if revocations.id != status.get("statusListCredential"):
-        return False, (
-            f"revocation not checked (the list given is {revocations.id!r}, the credential "
-            f"names {status.get('statusListCredential')!r})"
-        )
-    key = pinned.keys.get(revocations.verification_method)
-    if key is None or not isinstance(key.public_key, ed25519.Ed25519PublicKey):
-        raise _Failure(Reason.UNKNOWN_KEY, "the revocation list is not signed by a pinned key")
-    try:
-        revocations.check_signature(key.public_key)
-        revoked = revocations.is_revoked(status)
-    except ProofError as exc:
-        raise _Failure(
-            Reason.BAD_SIGNATURE if exc.kind == "bad-signature" else Reason.MALFORMED,
-            f"the revocation list does not verify: {exc}",
-        ) from None
-    if revoked:  # a revocation is final: any authentic list that shows it settles it
-        raise _Failure(
-            Reason.REVOKED,
-            f"the issuer revoked this certificate (revocation list of {revocations.updated})",
-        )
-    # "Not revoked" is only as good as the list is fresh. The issuer signs every new list
-    # with its current key, so a list signed by a retired key is an old one (or was forged
-    # with a retired, possibly leaked key); a list older than the certificate cannot know
-    # about it at all.
-    if key.status != "current":
-        return False, (
-            f"revocation not checked (the revocation list of {revocations.updated} is "
-            "signed by a retired key, so it is out of date; get the issuer's current list)"
-        )
-    listed = _parse_time(revocations.updated, "the revocation list's validFrom")
-    if listed < _parse_time(credential.get("validFrom"), "validFrom"):
-        return False, (
-            f"revocation not checked (the revocation list of {revocations.updated} is "
-            "older than this certificate; get the issuer's current list)"
-        )
-    return True, f"not revoked (revocation list of {revocations.updated})"
+def _claims(credential: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in credential.items() if key != "proof"}
 
 
 def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[str, Any], list[str]]:
@@ -333,8 +296,7 @@ def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[st
     if bundle.credential is not None:
         try:
             _verify_integrity(bundle.credential, pinned)
-            body = {k: v for k, v in bundle.credential.items() if k != "proof"}
-            outcomes.append((f"Data Integrity {CRYPTOSUITE}", body, None))
+            outcomes.append((f"Data Integrity {CRYPTOSUITE}", bundle.credential, None))
         except _Failure as failure:
             outcomes.append(("Data Integrity", None, failure))
     if bundle.jwt is not None:
@@ -345,15 +307,17 @@ def _verify_bundle(bundle: Bundle, pinned: PinnedIssuer | None) -> tuple[dict[st
     passed = [(name, body) for name, body, failure in outcomes if body is not None]
     failed = [failure for _, _, failure in outcomes if failure is not None]
     if bundle.credential is not None and bundle.jwt is not None and passed:
-        # Two signed copies: whichever verified tells us what the other should say.
+        # Two signed copies: whichever verified tells us what the other should say. Their
+        # claims are compared; the Data Integrity proof (which the JWT also carries, OB
+        # 3.0 §8.2) was checked on its own, and its failure is reported as such.
         trusted = passed[0][1]
-        other = {k: v for k, v in bundle.credential.items() if k != "proof"}
+        other: dict[str, Any] = bundle.credential
         if passed[0][0].startswith("Data Integrity"):
             try:
                 other = parse_jwt(bundle.jwt).credential
             except JwtError:
                 other = trusted
-        changed = _first_difference(trusted, other)
+        changed = _first_difference(_claims(trusted), _claims(other))
         if changed is not None:
             raise _Failure(
                 Reason.TAMPERED,
@@ -370,10 +334,14 @@ def verify_bytes(
     data: bytes,
     *,
     issuer: PinnedIssuer | None = None,
-    revocations: RevocationList | None = None,
+    revocations: Sequence[RevocationList] = (),
     now: datetime | None = None,
 ) -> Verdict:
-    """Verify a certificate file's content; never raises for bad input."""
+    """Verify a certificate file's content; never raises for bad input.
+
+    ``revocations`` are every list at hand (the issuer's published one, any given by
+    hand): :func:`certificates.status.check_status` decides which count.
+    """
     moment = now or datetime.now(UTC)
     try:
         bundle = extract(data)
@@ -382,25 +350,33 @@ def verify_bytes(
     try:
         credential, proofs = _verify_bundle(bundle, issuer)
         _check_dates(credential, moment)
+        if bundle.visible is not None:
+            differs = visible_mismatch(bundle.visible, credential)
+            if differs:
+                raise _Failure(Reason.VISIBLE_TEXT, differs)
         assert issuer is not None  # unpinned verification stops at UNKNOWN_KEY
-        checked, note = _check_revocation(credential, revocations, issuer)
+        status = check_status(credential, revocations, issuer, moment)
     except _Failure as failure:
         return Verdict(valid=False, reason=failure.reason, message=failure.message)
+    if status.state == "revoked":
+        return Verdict(
+            valid=False, reason=Reason.REVOKED, message=status.message, notes=status.notes
+        )
     subject = credential["credentialSubject"]
     fingerprint = hashlib.sha256(bundle.jwt.encode("utf-8")).hexdigest() if bundle.jwt else ""
     return Verdict(
         valid=True,
         credential_id=str(credential.get("id", "")),
-        learner=str(subject.get("name", subject.get("id", ""))),
+        learner=learner_name(credential),
         level=_level_name(credential),
         achievement=str(subject["achievement"]["name"]),
         issued=str(credential["validFrom"]),
         issuer_id=str(credential["issuer"]["id"]),
-        issuer_name=str(credential["issuer"].get("name", issuer.name)),
+        issuer_name=str(credential["issuer"].get("name", "")),
         proofs=tuple(proofs),
-        revocation_checked=checked,
+        revocation=status.state,
         fingerprint=fingerprint,
-        notes=(note,),
+        notes=(status.message, *status.notes),
     )
 
 
@@ -408,10 +384,10 @@ def verify_file(
     path: Path,
     *,
     issuer: PinnedIssuer | None = None,
-    revocations: RevocationList | None = None,
+    revocations: Sequence[RevocationList] = (),
     now: datetime | None = None,
 ) -> Verdict:
-    """Verify the certificate at ``path`` (JWT, JSON, HTML or PDF)."""
+    """Verify the certificate at ``path`` (PDF, HTML, PNG, SVG, JSON or JWT)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)

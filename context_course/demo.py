@@ -14,8 +14,9 @@ In a fresh folder (default ``./context-course-demo/``) the demo:
    sandbox, verdict, gradebook, feedback pages, ``grades.csv``) and writes the class
    report;
 4. issues the certificates they earned (:func:`~certificates.issue.certify_gradebook`:
-   PDF, HTML, PNG, credential JSON and VC-JWT, plus the public ``issuer.json``);
-5. verifies one certificate against the issuer file, as anyone would.
+   PDF, HTML, baked PNG and SVG, credential JSON and VC-JWT) and publishes the issuer
+   site (:func:`~certificates.site.publish_site`: DID document, profile, revocation list);
+5. verifies one certificate against the published site, as anyone would.
 
 The folder is then an ordinary course folder: ``context-course report --course DIR``,
 ``certify --course DIR`` and ``verify`` work on it.
@@ -35,12 +36,12 @@ from typing import Any
 import nbformat
 from rich.console import Console
 
+from certificates.check import verify_against_site
 from certificates.errors import CertificateError
-from certificates.issue import ISSUER_FILE, Outcome, certify_gradebook
-from certificates.keys import PinnedIssuer
-from certificates.revocation import LIST_FILE, RevocationList
-from certificates.settings import CertificateSettings
-from certificates.verify import Verdict, verify_file
+from certificates.issue import Outcome, certify_gradebook
+from certificates.settings import PLACEHOLDER_ISSUER_URL, CertificateSettings
+from certificates.site import publish_site
+from certificates.verify import Verdict
 from context_course.workspace import shipped_course_root
 from grader.pipeline.batch import BatchSummary, grade_submissions
 from grader.pipeline.catalog import load_catalog
@@ -167,6 +168,10 @@ def _toml_value(value: Any) -> str:
     raise DemoError(f"cannot write {type(value).__name__} to course.toml")
 
 
+def _issuer_url(section: Mapping[str, Any]) -> str:
+    return str(section.get("issuer_url") or section.get("issuer_id") or PLACEHOLDER_ISSUER_URL)
+
+
 def _course_toml(shipped: Course, *, cell_timeout: float, notebook_timeout: float) -> str:
     section = shipped.raw.get("certificates", {})
     section = section if isinstance(section, Mapping) else {}
@@ -186,9 +191,10 @@ def _course_toml(shipped: Course, *, cell_timeout: float, notebook_timeout: floa
         'output = "output"',
         "",
         "[certificates]",
-        f"issuer_id = {_toml_value(str(section.get('issuer_id') or 'https://context-course.example/issuer'))}",
+        f"issuer_url = {_toml_value(_issuer_url(section))}",
         f"issuer_name = {_toml_value(str(section.get('issuer_name') or 'Context Course'))}",
         'key_dir = "issuer-keys"  # demo keys, kept in this folder',
+        "demo = true  # the placeholder issuer URL is accepted here only",
     ]
     levels = section.get("levels")
     if isinstance(levels, Mapping):
@@ -351,10 +357,11 @@ def run_demo(
             write_class_report(store, catalog, course_name=course.name, path=report)
     except PipelineError as exc:
         raise DemoError(f"grading failed: {exc}") from None
-    step(4, "issuing the certificates they earned")
+    step(4, "issuing the certificates they earned and publishing the issuer site")
     try:
         settings = CertificateSettings.from_course(course)
         outcomes = certify_gradebook(settings, db_url=course.db_url())
+        site = publish_site(settings)
     except CertificateError as exc:
         raise DemoError(f"issuing certificates failed: {exc}") from None
     certificates = settings.output_dir
@@ -363,13 +370,11 @@ def run_demo(
     issued = [o for o in outcomes if o.folder is not None and o.action in ("issued", "upgraded")]
     if issued and issued[0].folder is not None:
         verified = issued[0].folder / "certificate.pdf"
-        step(5, f"verifying {verified.relative_to(out)} against issuer.json")
+        step(5, f"verifying {verified.relative_to(out)} against the published issuer site")
         try:
-            pinned = PinnedIssuer.from_file(certificates / ISSUER_FILE)
-            revocations = RevocationList.from_file(certificates / LIST_FILE)
+            verdict = verify_against_site(verified, issuer=site)
         except CertificateError as exc:
-            raise DemoError(f"the issuer file cannot be read: {exc}") from None
-        verdict = verify_file(verified, issuer=pinned, revocations=revocations)
+            raise DemoError(f"the issuer site cannot be read: {exc}") from None
     else:
         step(5, "no certificate to verify (nobody reached a level)")
     return DemoResult(
@@ -387,6 +392,6 @@ def run_demo(
             "feedback pages": course.output_dir / "feedback",
             "class report": report,
             "certificates": certificates,
-            "issuer file": certificates / ISSUER_FILE,
+            "issuer site": site,
         },
     )

@@ -1,4 +1,4 @@
-"""``context-course certify | keys | verify | revoke``: certificates from the command line.
+"""``context-course certify | publish | keys | verify | revoke``: certificates on the command line.
 
 Each command parses its options, calls one function of :mod:`certificates` and turns a
 :class:`certificates.CertificateError` into a one-line :class:`UserError`.
@@ -13,23 +13,30 @@ from typing import Annotated
 import typer
 
 from certificates import (
-    ISSUER_FILE,
     LIST_FILE,
     CertificateError,
     CertificateSettings,
-    PinnedIssuer,
-    RevocationList,
     certify_gradebook,
-    export_issuer,
+    did_document,
+    publish_site,
     revoke,
     rotate_keys,
-    verify_file,
 )
+from certificates._files import write_atomic
+from certificates.check import verify_against_site
 from context_course.cli.app import UserError, app
 from context_course.cli.grading import CourseOption, os_error_line
 from grader.pipeline.config import CourseConfigError, load_course
 
-__all__ = ["certify", "keys_export", "keys_init", "keys_rotate", "revoke_command", "verify"]
+__all__ = [
+    "certify",
+    "keys_export",
+    "keys_init",
+    "keys_rotate",
+    "publish",
+    "revoke_command",
+    "verify",
+]
 
 keys_app = typer.Typer(
     help="Manage the issuer's signing keys (Ed25519 for Data Integrity, P-256 for JWTs).",
@@ -112,7 +119,8 @@ def certify(
             typer.echo(f"{outcome.learner_id}: {outcome.action} {level}{detail}{where}")
         issued = sum(o.action in ("issued", "upgraded") for o in outcomes)
         typer.echo(
-            f"{issued} certificate(s) issued; issuer file {settings.output_dir / ISSUER_FILE}"
+            f"{issued} certificate(s) issued; run `context-course publish` and serve the site "
+            f"at {settings.issuer_url}"
         )
     if any(o.action == "failed" for o in outcomes):
         raise typer.Exit(1)
@@ -136,43 +144,71 @@ def keys_init(course: CourseOption = None) -> None:
         raise UserError(os_error_line(exc)) from None
     typer.echo(f"created issuer keys in {settings.key_dir}")
     for key in keyring.keys:
-        typer.echo(f"  {key.algorithm:6} {key.kid}")
+        typer.echo(f"  {key.algorithm:6} {key.method_id(settings.issuer_did)}")
 
 
 @keys_app.command("export")
 def keys_export(
     out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Where to write; default: <output>/certificates/issuer.json."),
-    ] = None,
+        Path,
+        typer.Option("--out", help="Where to write the issuer's DID document."),
+    ] = Path("did.json"),
     course: CourseOption = None,
 ) -> None:
-    """Write the public issuer file verifiers pin: profile, JWK set and did:keys.
+    """Write the issuer's DID document: every key, current and retired, no private key.
 
-    It lists every key the issuer has used, current and retired, and no private key.
+    `context-course publish` writes it too, inside the whole issuer site.
 
-    Example: `context-course keys export --out issuer.json`
+    Example: `context-course keys export --out did.json`
     """
     settings = _settings(course)
-    target = out or settings.output_dir / ISSUER_FILE
     try:
-        document = export_issuer(settings, settings.keystore.load(), target)
+        document = did_document(settings.issuer_did, settings.keystore.load().keys)
+        write_atomic(out, json.dumps(document, indent=2) + "\n")
     except CertificateError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        raise UserError(f"cannot write {target}: {os_error_line(exc)}") from None
-    typer.echo(f"wrote {target} ({len(document['verificationMethod'])} keys)")
+        raise UserError(f"cannot write {out}: {os_error_line(exc)}") from None
+    typer.echo(f"wrote {out} ({len(document['verificationMethod'])} keys of {document['id']})")
+
+
+@app.command()
+def publish(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Site folder; default: <output>/site from course.toml."),
+    ] = None,
+    course: CourseOption = None,
+) -> None:
+    """Write the static issuer site to serve at the issuer URL.
+
+    The DID document (did:web path rules), the issuer profile, one achievement per
+    level, the freshly signed revocation list, and a verification page that checks a
+    certificate in the browser. Re-run after every revoke, key rotation, and before the
+    revocation list expires ([certificates] status_list_days).
+
+    Example: `context-course publish --out output/site`
+    """
+    settings = _settings(course)
+    try:
+        folder = publish_site(settings, out=out)
+    except CertificateError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(os_error_line(exc)) from None
+    typer.echo(f"published the issuer site to {folder}; serve it at {settings.issuer_url}/")
+    typer.echo(f"  issuer {settings.issuer_did}; verification page {settings.issuer_url}/verify/")
 
 
 @keys_app.command("rotate")
 def keys_rotate(course: CourseOption = None) -> None:
     """Retire the current signing keys and create new ones.
 
-    Retired keys stay listed in the issuer file, so certificates they signed keep
-    verifying. The issuer file and the revocation list (re-signed with the new key) are
-    rewritten: publish both.
+    Retired keys stay in the DID document (marked with when they stopped signing), so
+    certificates they signed keep verifying. The revocation list is re-signed with the
+    new key; run `context-course publish` so verifiers see both.
 
-    Example: `context-course keys rotate && context-course keys export`
+    Example: `context-course keys rotate && context-course publish`
     """
     settings = _settings(course)
     try:
@@ -184,79 +220,72 @@ def keys_rotate(course: CourseOption = None) -> None:
     typer.echo("rotated issuer keys; current keys:")
     for key in keyring.keys:
         if key.status == "current":
-            typer.echo(f"  {key.algorithm:6} {key.kid}")
-    typer.echo(f"issuer file updated: {settings.output_dir / ISSUER_FILE}")
+            typer.echo(f"  {key.algorithm:6} {key.method_id(settings.issuer_did)}")
     if (settings.output_dir / LIST_FILE).exists():
         typer.echo(f"revocation list re-signed: {settings.output_dir / LIST_FILE}")
+    typer.echo("run `context-course publish` so verifiers see the new keys")
 
 
-def _local_pin() -> tuple[PinnedIssuer | None, Path | None]:
-    """The instructor's own issuer (course.toml + local keys) and its published list."""
+def _course_settings() -> CertificateSettings | None:
+    """This course's settings, when run inside a course folder (for `verify` defaults)."""
     try:
-        settings = CertificateSettings.from_course(load_course(None))
-        if not settings.keystore.exists():
-            return None, None
-        pinned = settings.keystore.load().pinned(settings.issuer_id, settings.issuer_name)
+        return CertificateSettings.from_course(load_course(None))
     except (CourseConfigError, CertificateError, OSError):
-        return None, None
-    return pinned, settings.output_dir / LIST_FILE
-
-
-def _newest_list(paths: list[Path]) -> RevocationList | None:
-    """The most recent of the revocation lists at ``paths``.
-
-    Revocations are never undone, so an older list can only hide one: a stale list
-    handed over with a certificate must not win over the one the issuer publishes.
-    """
-    lists = [RevocationList.from_file(path) for path in dict.fromkeys(paths)]
-    return max(lists, key=lambda item: item.updated, default=None)
+        return None
 
 
 @app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(help="The certificate: .pdf, .html, .json or .jwt")],
+    file: Annotated[
+        Path, typer.Argument(help="The certificate: .pdf, .html, .png, .svg, .json or .jwt")
+    ],
     issuer: Annotated[
         Path | None,
         typer.Option(
             "--issuer",
-            help="The issuer file to trust (issuer.json); default: this course's own keys.",
+            help="The issuer's published site folder (or its did.json); default: this "
+            "course's own site.",
         ),
     ] = None,
     revocations: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--revocations",
-            help="Revocation list; revocations.json beside --issuer is also read, and the "
-            "newer of the two is used.",
+            help="A further revocation list (repeatable); only lists signed by the issuer's "
+            "keys count, and the newest of those wins.",
         ),
     ] = None,
+    allow_stale: Annotated[
+        bool,
+        typer.Option("--allow-stale", help="Exit 0 even when the revocation status is unknown."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
     """Check a certificate offline: VALID with learner, level, date and issuer, or INVALID and why.
 
-    Works on the PDF, the HTML page, the credential JSON or the JWT. Exits 1 when INVALID.
+    Works on the PDF, the HTML page, the baked PNG or SVG badge, the credential JSON or
+    the JWT. Exits 1 when INVALID, and when the revocation status is unknown (no current
+    revocation list signed by the issuer) unless --allow-stale.
 
-    Example: `context-course verify certificate.pdf --issuer issuer.json`
+    Example: `context-course verify certificate.pdf --issuer site/`
     """
-    pinned: PinnedIssuer | None = None
-    beside: Path | None = None
     try:
-        if issuer is not None:
-            pinned, beside = PinnedIssuer.from_file(issuer), issuer.parent / LIST_FILE
-        else:
-            pinned, beside = _local_pin()
-        candidates = [revocations] if revocations is not None else []
-        if beside is not None and beside.is_file():
-            candidates.append(beside)
-        revocation_list = _newest_list(candidates)
+        verdict = verify_against_site(
+            file,
+            issuer=issuer,
+            revocations=list(revocations or []),
+            settings=_course_settings() if issuer is None else None,
+        )
     except CertificateError as exc:
         raise UserError(str(exc)) from None
-    verdict = verify_file(file, issuer=pinned, revocations=revocation_list)
     if as_json:
         typer.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
     else:
         typer.echo(verdict.summary())
     if not verdict.valid:
+        raise typer.Exit(1)
+    if verdict.revocation == "unknown" and not allow_stale:
+        typer.echo("revocation status unknown: not accepted without --allow-stale", err=True)
         raise typer.Exit(1)
 
 
@@ -269,10 +298,10 @@ def revoke_command(
     out: OutOption = None,
     course: CourseOption = None,
 ) -> None:
-    """Revoke a certificate and re-sign the published revocation list.
+    """Revoke a certificate and re-sign the revocation list.
 
-    Publish the updated revocations.json beside issuer.json; verifiers holding it will
-    then report the certificate as revoked.
+    Then run `context-course publish`: verifiers reading the published list will report
+    the certificate as revoked.
 
     Example: `context-course revoke urn:uuid:1b4e… --reason "issued in error"`
     """
@@ -284,4 +313,4 @@ def revoke_command(
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo(f"revoked {record.id} ({record.learner_id}, {record.level}): {record.reason}")
-    typer.echo(f"revocation list updated: {path}")
+    typer.echo(f"revocation list updated: {path}; run `context-course publish`")

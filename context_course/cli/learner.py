@@ -432,5 +432,5 @@ def demo(
     screen.print(
         f"done in {result.seconds:.0f} s. Next: open {escape(str(result.paths['class report']))}, "
         f"or try `context-course verify {escape(str(result.verified or 'CERT.pdf'))} --issuer "
-        f"{escape(str(result.paths['issuer file']))}`"
+        f"{escape(str(result.paths['issuer site']))}`"
     )

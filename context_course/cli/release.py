@@ -25,7 +25,7 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def _lint_function() -> Callable[[Path], Iterable[Any]] | None:
-    """``grader.authoring.lint.lint_source`` if that module is installed, else ``None``."""
+    """``grader.authoring.lint_source`` if that module is installed, else ``None``."""
     try:
         module = importlib.import_module("grader.authoring.lint")
     except ModuleNotFoundError as exc:

@@ -17,7 +17,8 @@ from certificates import CertificateSettings, LevelPolicy
 from certificates.curriculum import EXERCISES
 
 COURSE_ID = "context-course"
-ISSUER_ID = "https://certs.example.test/issuer"
+ISSUER_URL = "https://certs.example.test/issuer"
+ISSUER_DID = "did:web:certs.example.test:issuer"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
 
@@ -36,7 +37,9 @@ GOLD = Student(
     "ana", "Ana", "Ñúñez-Gómez", "Ana.Nunez@Example.org", [10, 9.5, 9, 10, 9, 8.5, 9.5, 9]
 )
 SILVER = Student("li", "小龍", "李", "li@example.org", [8, 7.5, 9, 7, 7, 8, 7, 5])
-BRONZE = Student("zoe", "Zoë", "🚀 Okafor", "zoe@example.org", [7, 8, 9, 7.5, 3, None, None, None])
+BRONZE = Student(
+    "zoe", "Zoë", "Okafor-N'Diaye", "zoe@example.org", [7, 8, 9, 7.5, 3, None, None, None]
+)
 NONE = Student("max", "Max", "Mustermann", "max@example.org", [6.9, 9, 9, 9, 9, 9, 9, 9])
 
 
@@ -150,14 +153,16 @@ def add_evidence_table(url: str, rows: Mapping[tuple[str, str], str]) -> None:
 def make_settings(tmp: Path, *, policy: LevelPolicy | None = None) -> CertificateSettings:
     """Settings with keys and output inside ``tmp`` (never the real ~/.config)."""
     return CertificateSettings(
-        issuer_id=ISSUER_ID,
+        issuer_url=ISSUER_URL,
         issuer_name="Test Academy",
+        issuer_email="certificates@example.test",
         key_dir=tmp / "keys",
         course_id=COURSE_ID,
         course_name="Context.py Mastery",
         course_version="2026.11",
         policy=policy or LevelPolicy.default(),
         output_dir=tmp / "out",
+        site_dir=tmp / "site",
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from certificates import CertificateSettings, Keyring, KeyStore, PinnedIssuer, RevocationList
 from certificates.gradebook import read_gradebook
 from certificates.issue import certify
+from certificates.site import publish_site
 from tests.certificates.builders import (
     BRONZE,
     GOLD,
@@ -53,12 +55,17 @@ class Issued:
         return (self.folder(learner) / "credential.jwt").read_text().strip()
 
     @property
-    def pinned(self) -> PinnedIssuer:
-        return PinnedIssuer.from_file(self.out / "issuer.json")
+    def site(self) -> Path:
+        """The published issuer site (DID document, profile, lists, verification page)."""
+        return self.settings.published_site
 
     @property
-    def revocations(self) -> RevocationList:
-        return RevocationList.from_file(self.out / "revocations.json")
+    def pinned(self) -> PinnedIssuer:
+        return PinnedIssuer.from_file(self.site)
+
+    @property
+    def revocations(self) -> list[RevocationList]:
+        return [RevocationList.from_file(self.site / "revocations.json")]
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +76,21 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issued]:
     url = build_gradebook(root / "gradebook.db", [GOLD, SILVER, BRONZE, NONE])
     keyring = KeyStore(settings.key_dir).init()
     certify(read_gradebook(url, settings.course_id), settings=settings, keyring=keyring, now=NOW)
+    publish_site(settings, now=NOW)
     yield Issued(settings=settings, keyring=keyring, db_url=url)
+
+
+def fresh_site(issued: Issued, tmp_path: Path) -> tuple[CertificateSettings, Path]:
+    """A private copy of the issued course with its site published now.
+
+    For verifiers that read the real clock (the JS verifiers, the browser page, the CLI):
+    the session's site is published at the fixed test time, and its list expires.
+    """
+    keys, out = tmp_path / "keys", tmp_path / "out"
+    shutil.copytree(issued.settings.key_dir, keys)
+    shutil.copytree(issued.out, out)
+    settings = replace(issued.settings, key_dir=keys, output_dir=out, site_dir=tmp_path / "site")
+    return settings, publish_site(settings)
 
 
 def require_pdftotext() -> str:

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from certificates.credential import hash_email, subject_id, undefined_terms
-from tests.certificates.builders import BRONZE, GOLD, SILVER
+from tests.certificates.builders import BRONZE, GOLD, ISSUER_DID, SILVER
 from tests.certificates.conftest import Issued, require_pdftotext
 
 SCHEMA = Path("/work/shared/standards/openbadges-3.0/schema/achievementcredential.json")
@@ -63,17 +63,19 @@ def test_the_credential_says_what_the_issue_requires(issued: Issued) -> None:
     assert credential["@context"][1] == "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
     assert achievement["name"] == "Context.py Mastery — Gold"
     assert credential["validFrom"] == "2026-11-26T09:30:00Z"
-    assert subject["id"] == subject_id(issued.settings.issuer_id, "context-course", "ana")
+    assert subject["id"] == subject_id(ISSUER_DID, "context-course", "ana")
     assert subject["id"].startswith("urn:uuid:")
     assert (
         achievement["version"] == "1" and "policy version 1" in achievement["criteria"]["narrative"]
     )
     assert credential["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
-    assert credential["proof"][0]["verificationMethod"].startswith("did:key:z6Mk")
+    assert credential["proof"][0]["verificationMethod"].startswith(ISSUER_DID + "#z6Mk")
     descriptions = {d["id"]: d for d in achievement["resultDescription"]}
     values = {descriptions[r["resultDescription"]]["name"]: r["value"] for r in subject["result"]}
     assert values["Exercise 2: History tracking"] == "95"
     assert len(values) == 8
+    zoe = issued.credential("zoe")["credentialSubject"]
+    assert len(zoe["result"]) == 5  # Bronze: exercises 1–4, and 5 which was tried; not 6–8 at 0 %
     assert credential["credentialStatus"]["type"] == "BitstringStatusListEntry"
 
 
@@ -93,13 +95,14 @@ def test_a_lower_level_claims_no_area_its_exercises_do_not_assess(issued: Issued
 
 def test_the_email_appears_only_as_a_salted_hash(issued: Issued) -> None:
     subject = issued.credential("ana")["credentialSubject"]
-    (identity,) = subject["identifier"]
+    name, identity = subject["identifier"]
+    assert name["identityType"] == "name" and name["hashed"] is False
     assert identity["identityType"] == "emailAddress" and identity["hashed"] is True
     expected = (
         "sha256$" + hashlib.sha256((GOLD.email.lower() + identity["salt"]).encode()).hexdigest()
     )
     assert identity["identityHash"] == expected == hash_email(GOLD.email, identity["salt"])
-    other = issued.credential("li")["credentialSubject"]["identifier"][0]
+    other = issued.credential("li")["credentialSubject"]["identifier"][1]
     assert other["salt"] != identity["salt"]
 
 

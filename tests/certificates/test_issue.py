@@ -13,7 +13,6 @@ import pytest
 from certificates import (
     GradebookError,
     LevelPolicy,
-    PinnedIssuer,
     RegistryError,
     RenderError,
     revoke,
@@ -22,9 +21,11 @@ from certificates import (
 from certificates.curriculum import EXERCISES
 from certificates.gradebook import read_gradebook
 from certificates.issue import certify, learner_folder, sign_certificate
+from certificates.issuer import pin_keyring
 from certificates.registry import Registry
 from tests.certificates.builders import (
     COURSE_ID,
+    ISSUER_DID,
     NOW,
     Student,
     add_evidence_table,
@@ -64,13 +65,14 @@ def test_the_first_run_issues_the_right_level_to_each_learner(issued: Issued) ->
     for learner in ("ana", "li", "zoe"):
         names = sorted(p.name for p in issued.folder(learner).iterdir())
         assert names == [
+            "badge.svg",
             "certificate.html",
             "certificate.pdf",
             "certificate.png",
             "credential.json",
             "credential.jwt",
         ]
-    assert (issued.out / "issuer.json").exists() and (issued.out / "revocations.json").exists()
+    assert (issued.out / "revocations.json").exists()
 
 
 def test_re_running_issues_nothing_new(issued: Issued, tmp_path: Path) -> None:
@@ -86,8 +88,19 @@ def test_re_running_issues_nothing_new(issued: Issued, tmp_path: Path) -> None:
     }
     after = {p: p.read_bytes() for p in copy.out.rglob("*") if p.is_file()}
     changed = [p.name for p in before if before[p] != after[p]]
-    assert changed == ["issuer.json"] or changed == []  # re-exported, same content
+    assert changed == []
     assert len(Registry.load(copy.out).records) == 3
+
+
+def test_a_regraded_holder_is_told_what_they_hold(issued: Issued, tmp_path: Path) -> None:
+    copy, _ = _copy(issued, tmp_path)
+    update_points(copy.db_url, "ana", [1, 1, 1, 1, 1, 1, 1, 1])
+    records = read_gradebook(copy.db_url, "context-course", ["ana"])
+    (outcome,) = certify(records, settings=copy.settings, keyring=copy.keyring, now=LATER)
+    assert outcome.action == "not-eligible"
+    assert (
+        outcome.message.startswith("holds Gold") and "no level reached yet" not in outcome.message
+    )
 
 
 @pytest.mark.slow
@@ -103,7 +116,7 @@ def test_a_higher_level_supersedes_the_lower_one(issued: Issued, tmp_path: Path)
     states = {r.id: (r.level, r.state) for r in registry.records if r.learner_id == "zoe"}
     assert states[str(old["id"])] == ("bronze", "superseded")
     assert states[str(outcome.credential_id)] == ("silver", "active")
-    pinned = PinnedIssuer.from_file(copy.out / "issuer.json")
+    pinned = pin_keyring(copy.keyring, ISSUER_DID)
     new_pdf = (copy.folder("zoe") / "certificate.pdf").read_bytes()
     assert verify_bytes(new_pdf, issuer=pinned, now=LATER).level == "Silver"
     # The superseded certificate still tells the truth, so it still verifies.

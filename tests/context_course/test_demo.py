@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from certificates.keys import PinnedIssuer
-from certificates.verify import verify_file
+from certificates.check import verify_against_site
 from context_course.cli import main
 from context_course.demo import DemoError, run_demo
 
@@ -53,29 +52,32 @@ def test_demo_grades_gives_feedback_and_certificates_that_verify(
         "certificate.pdf",
         "certificate.html",
         "certificate.png",
+        "badge.svg",
         "credential.json",
         "credential.jwt",
     ):
         assert (folder / name).stat().st_size > 0, name
     assert not (out / "output" / "certificates" / "alan").exists()
 
-    # the demo verified one, and anyone can verify it again with the public issuer file
+    # the demo verified one, and anyone can verify it again against the published site
     assert result["verdict"]["valid"] is True
-    issuer = PinnedIssuer.from_file(out / "output" / "certificates" / "issuer.json")
-    verdict = verify_file(folder / "certificate.pdf", issuer=issuer)
+    site = out / "output" / "site"
+    assert (site / "did.json").is_file() and (site / "verify" / "index.html").is_file()
+    verdict = verify_against_site(folder / "certificate.pdf", issuer=site)
     assert verdict.valid and verdict.learner == "Ada Lovelace"
-    assert (
-        main(
-            [
-                "verify",
-                str(folder / "credential.jwt"),
-                "--issuer",
-                str(out / "output" / "certificates" / "issuer.json"),
-            ]
-        )
-        == 0
-    )
+    assert verdict.revocation == "not revoked"
+    assert main(["verify", str(folder / "credential.jwt"), "--issuer", str(site)]) == 0
     assert "VALID" in capsys.readouterr().out
+
+    # every credential the demo issued passes the ecosystem's own verifiers (vc.js, jose)
+    from tests.certificates.test_standard_verifiers import run_js
+
+    issued = sorted((out / "output" / "certificates").glob("*/credential.*"))
+    assert len(issued) >= 4
+    verdicts = run_js(
+        site, *issued, site / "revocations.json", issuer_url="https://context-course.example/issuer"
+    )
+    assert {name: row["error"] for name, row in verdicts.items() if not row["verified"]} == {}
 
     # the demo keys stay in the demo folder
     assert (out / "issuer-keys" / "keys.json").is_file()

@@ -1,4 +1,4 @@
-"""``context-course certify | keys | verify | revoke`` run in-process through ``main``."""
+"""``context-course certify | publish | keys | verify | revoke`` run in-process via ``main``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     folder = tmp_path / "course"
     folder.mkdir()
-    shutil.copy(COURSE_TOML, folder / "course.toml")
+    text = COURSE_TOML.read_text(encoding="utf-8")
+    placeholder = 'issuer_url = "https://context-course.example/issuer"'
+    assert placeholder in text
+    mine = 'issuer_url = "https://courses.example.org/context"'
+    (folder / "course.toml").write_text(text.replace(placeholder, mine), encoding="utf-8")
     monkeypatch.chdir(folder)
     return folder
 
@@ -32,23 +36,39 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_keys_init_refuses_to_overwrite_and_export_writes_the_issuer_file(
+DID = "did:web:courses.example.org:context"
+
+
+def test_keys_init_refuses_to_overwrite_and_export_writes_the_did_document(
     course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(capsys, "keys", "init")
-    assert code == 0 and "did:key:z6Mk" in out
+    assert code == 0 and f"{DID}#z6Mk" in out
     assert (tmp_path / "xdg" / "context-course" / "issuer" / "keys.json").exists()
     code, _, err = run(capsys, "keys", "init")
     assert code == 2 and err.startswith("error: ") and "refusing to overwrite" in err
     assert len(err.strip().splitlines()) == 1
-    code, out, _ = run(capsys, "keys", "export", "--out", str(tmp_path / "issuer.json"))
+    code, out, _ = run(capsys, "keys", "export", "--out", str(tmp_path / "did.json"))
     assert code == 0 and "2 keys" in out
-    document = json.loads((tmp_path / "issuer.json").read_text())
-    assert document["profile"]["id"] == "https://context-course.example/issuer"
+    document = json.loads((tmp_path / "did.json").read_text())
+    assert document["id"] == DID
     code, out, _ = run(capsys, "keys", "rotate")
-    assert code == 0 and "rotated" in out
-    issuer = json.loads((course / "output" / "certificates" / "issuer.json").read_text())
-    assert len(issuer["verificationMethod"]) == 4
+    assert code == 0 and "rotated" in out and "context-course publish" in out
+    code, out, _ = run(capsys, "publish")
+    assert code == 0 and "serve it at https://courses.example.org/context/" in out
+    did = json.loads((course / "output" / "site" / "did.json").read_text())
+    assert len(did["verificationMethod"]) == 4
+
+
+def test_certify_and_publish_refuse_the_placeholder_issuer_in_one_line(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(COURSE_TOML, course / "course.toml")
+    build_gradebook(course / "gradebook.db", [GOLD])
+    for command in (["certify", "--all"], ["publish"]):
+        code, _, err = run(capsys, *command)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "placeholder" in err and "issuer_url" in err and "course.toml" in err
 
 
 @pytest.mark.slow
@@ -65,18 +85,23 @@ def test_certify_verify_revoke_from_the_command_line(
     assert code == 0 and "ana: unchanged Gold" in out
 
     certs = course / "output" / "certificates"
+    site = course / "output" / "site"
     pdf = certs / "ana" / "certificate.pdf"
-    code, out, _ = run(capsys, "verify", str(pdf), "--issuer", str(certs / "issuer.json"))
+    code, out, _ = run(capsys, "publish")
+    assert code == 0, out
+    code, out, _ = run(capsys, "verify", str(pdf), "--issuer", str(site))
     assert code == 0 and out.startswith("VALID: Ana Ñúñez-Gómez — Gold")
-    code, out, _ = run(capsys, "verify", str(certs / "zoe" / "credential.jwt"), "--json")
+    code, out, _ = run(capsys, "verify", str(certs / "zoe" / "badge.svg"), "--json")
     verdict = json.loads(out)
     assert code == 0 and verdict["status"] == "VALID" and verdict["level"] == "Bronze"
-    assert verdict["revocation_checked"] is True  # found beside this course's issuer file
+    assert verdict["revocation"] == "not revoked"  # this course's own published site
+    assert verdict["issuer"]["id"] == DID
 
     cert_id = json.loads((certs / "ana" / "credential.json").read_text())["id"]
     code, out, _ = run(capsys, "revoke", cert_id, "--reason", "issued in error")
-    assert code == 0 and "revoked" in out
-    code, out, _ = run(capsys, "verify", str(pdf), "--issuer", str(certs / "issuer.json"))
+    assert code == 0 and "revoked" in out and "context-course publish" in out
+    code, out, _ = run(capsys, "publish")
+    code, out, _ = run(capsys, "verify", str(pdf), "--issuer", str(site))
     assert code == 1 and out.startswith("INVALID: revoked")
 
 
@@ -90,7 +115,7 @@ def test_verify_reports_bad_input_in_one_line_and_exits_non_zero(
     code, out, _ = run(capsys, "verify", str(tmp_path / "missing.pdf"), "--json")
     assert code == 1 and json.loads(out)["reason"] == "malformed input"
     code, _, err = run(capsys, "verify", str(junk), "--issuer", str(junk))
-    assert code == 2 and err.startswith("error: cannot read issuer file")
+    assert code == 2 and err.startswith("error: cannot read ") and "not JSON" in err
 
 
 def test_certify_and_revoke_usage_errors_are_one_line(
@@ -106,7 +131,15 @@ def test_certify_and_revoke_usage_errors_are_one_line(
 
 @pytest.mark.parametrize(
     "command",
-    [["certify"], ["keys", "init"], ["keys", "export"], ["keys", "rotate"], ["verify"], ["revoke"]],
+    [
+        ["certify"],
+        ["publish"],
+        ["keys", "init"],
+        ["keys", "export"],
+        ["keys", "rotate"],
+        ["verify"],
+        ["revoke"],
+    ],
 )
 def test_every_certificate_command_has_help_with_an_example(
     command: list[str], capsys: pytest.CaptureFixture[str]
