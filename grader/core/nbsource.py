@@ -81,9 +81,7 @@ class Cell:
         """
         if self.role != "locked" or self.cell_type != "code":
             return False
-        return any(
-            line.strip().startswith(CHECK_PANEL_IMPORT) for line in self.source.splitlines()
-        )
+        return any(line.strip().startswith(CHECK_PANEL_IMPORT) for line in self.source.splitlines())
 
     @property
     def points(self) -> float:
