@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +32,7 @@ from grader.core.checks import REFERENCE, TestCellPlan
 from grader.core.errors import GradingError
 from grader.core.executor import CellOutcome, Observation
 from grader.core.grading import PartJudge, learner_files, run_and_judge
-from grader.core.nbsource import Cell, load_notebook_json
+from grader.core.nbsource import load_notebook_json, part_texts
 from grader.core.plan import SourcePlan, load_source_plan
 from grader.core.reference import ReferencePart
 from grader.core.results import CheckResult, NotebookResult, PartResult
@@ -52,8 +51,6 @@ __all__ = [
 
 #: What every local result says about the tests it cannot run.
 HIDDEN_NOTE = "Visible tests only: hidden tests run at grading."
-
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -93,44 +90,20 @@ class LocalChecks:
         ]
 
 
-def _hints(cell: Cell) -> tuple[str, ...]:
-    extra = cell.metadata.get("context_course")
-    if not isinstance(extra, dict):
-        return ()
-    hints = extra.get("hints")
-    if isinstance(hints, list):
-        return tuple(h.strip() for h in hints if isinstance(h, str) and h.strip())
-    hint = extra.get("hint")
-    return (hint.strip(),) if isinstance(hint, str) and hint.strip() else ()
-
-
-def _title(cells: Sequence[Cell], test: Cell) -> str:
-    extra = test.metadata.get("context_course")
-    if isinstance(extra, dict) and isinstance(extra.get("title"), str) and extra["title"].strip():
-        return str(extra["title"]).strip()
-    for cell in reversed(cells[: test.index]):
-        if cell.cell_type == "markdown":
-            headings = _HEADING.findall(cell.source)
-            if headings:
-                return str(headings[-1]).replace("*", "").strip()
-        if cell.role == "test":
-            break
-    return test.grade_id
-
-
 def load_checks(path: Path) -> LocalChecks:
     """Read a learner notebook's visible checks; :class:`GradingError` if it is malformed."""
     plan = load_source_plan(Path(path))
     cells = list(plan.cells)
+    texts = part_texts(cells)
     parts = {
         cell.grade_id: PartInfo(
             grade_id=cell.grade_id,
-            title=_title(cells, cell),
+            title=texts[cell.grade_id].title,
             points=plan.tests[cell.grade_id].points,
-            hints=_hints(cell),
+            hints=texts[cell.grade_id].hints,
         )
         for cell in cells
-        if cell.role == "test" and cell.grade_id in plan.tests
+        if cell.role == "test" and cell.grade_id in plan.tests and cell.grade_id in texts
     }
     return LocalChecks(plan=plan, parts=parts)
 

@@ -1,7 +1,8 @@
 """Feedback pages for learners: one HTML page per notebook and a summary page.
 
 Each part shows pass/fail, its points, the visible tests' messages, the author's hint
-(``context_course.hint`` in the source cell's metadata) when the part is not fully
+(``context_course.hints`` in the source cell's metadata, read by
+:func:`grader.core.nbsource.part_texts`) when the part is not fully
 passed, and for hidden checks only a count ("3 of 5 hidden checks passed"): never a
 hidden check's label, code, message or expected value. Timeouts and crashes are
 explained in plain words. Everything comes from the stored results and is HTML-escaped
@@ -75,7 +76,7 @@ class PartView:
     problem: str
     visible: tuple[CheckResult, ...]
     hidden_summary: str
-    hint: str
+    hints: tuple[str, ...]
     auto_points: float = 0.0  # what automatic grading gave, when adjusted
     adjusted: bool = False  # the instructor entered this part's score by hand
 
@@ -144,7 +145,7 @@ def _part_view(part: PartResult, catalog: Catalog | None, notebook: str) -> Part
         problem=problem,
         visible=tuple(c for c in part.checks if c.kind == "visible"),
         hidden_summary=part.hidden_summary,
-        hint=spec.hint if spec and not full else "",
+        hints=spec.hints if spec and not full else (),
     )
 
 
@@ -189,7 +190,7 @@ def _adjusted_part(view: PartView, manual: float) -> PartView:
         problem=view.problem,
         visible=view.visible,
         hidden_summary=view.hidden_summary,
-        hint="" if full else view.hint,
+        hints=() if full else view.hints,
         auto_points=view.points,
         adjusted=True,
     )
@@ -221,7 +222,7 @@ def _part_views(
             problem="",
             visible=(),
             hidden_summary="",
-            hint=spec.hint if spec else "",
+            hints=spec.hints if spec else (),
         )
         views.append(_adjusted_part(plain, points))
     return views
