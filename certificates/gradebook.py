@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ class LearnerRecord:
     learner: Learner
     scores: dict[int, ExerciseScore]
 
-    def percents(self) -> dict[int, float]:
+    def percents(self) -> dict[int, Fraction]:
         """Percent score per exercise, for the level policy."""
         return {number: score.percent for number, score in self.scores.items()}
 

@@ -42,6 +42,7 @@ from grader.core.errors import GradingError
 from grader.core.localcheck import HIDDEN_NOTE, check_saved_notebook, load_checks
 from grader.core.results import NotebookResult
 from grader.core.sandbox import shutdown_sandboxes
+from scoring import percent_text
 
 __all__ = ["check", "demo", "lab", "progress", "submit"]
 
@@ -316,7 +317,7 @@ def progress(
                     "parts_checked": len(nb.checked),
                     "points_passing": nb.points_passing,
                     "max_points": nb.max_points,
-                    "percent": round(nb.percent, 2),
+                    "percent": float(percent_text(nb.percent, 2)),
                 }
                 for nb in state.notebooks
             ],
@@ -332,7 +333,7 @@ def progress(
         table.add_row(
             nb.slug,
             f"{len(nb.passing)} of {len(nb.parts)}",
-            f"{nb.points_passing:g} / {nb.max_points:g} ({nb.percent:.0f}%)",
+            f"{nb.points_passing:g} / {nb.max_points:g} ({percent_text(nb.percent)}%)",
             "[green]✓[/]" if done else ("not checked yet" if not nb.checked else nb.problem),
         )
     console.print(table)

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from grader.pipeline.atomic import write_atomic
 from grader.pipeline.catalog import Catalog
 from grader.pipeline.gradebook import GradebookStore, GradedRecord, ManualScores, grader_version
 from grader.pipeline.intake import Rejection
+from scoring import Points, effective_score, exact, percent, percent_text
 
 __all__ = [
     "FeedbackPages",
@@ -103,23 +105,25 @@ def template_environment() -> Environment:
     return env
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def _fmt(value: Points) -> str:
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
-def _percent(score: float, maximum: float) -> int:
-    return round(100 * score / maximum) if maximum > 0 else 0
+def _percent(score: Points, maximum: Points) -> str:
+    """Truncated, never rounded up across a threshold (see :func:`scoring.percent_text`)."""
+    return percent_text(percent(score, maximum))
 
 
-def _meter_class(score: float, maximum: float) -> str:
-    share = score / maximum if maximum > 0 else 0.0
-    return "" if share >= 0.999 else ("partial" if share >= 0.5 else "low")
+def _meter_class(score: Points, maximum: Points) -> str:
+    share = percent(score, maximum)
+    return "" if share >= 100 else ("partial" if share >= 50 else "low")
 
 
-def _badge(points: float, maximum: float) -> tuple[str, str]:
-    if maximum > 0 and points >= maximum - 1e-9:
+def _badge(points: Points, maximum: Points) -> tuple[str, str]:
+    share = percent(points, maximum)
+    if share >= 100:
         return "passed", "pass"
-    if points > 0:
+    if share > 0:
         return "partly passed", "partial"
     return "failed", "fail"
 
@@ -228,10 +232,10 @@ def _part_views(
     return views
 
 
-def _effective_score(score: float, result: NotebookResult, manual: Mapping[str, float]) -> float:
-    """``score`` (automatic) with each manually scored part's points replaced by the manual ones."""
+def _effective_score(result: NotebookResult, manual: Mapping[str, float]) -> Fraction:
+    """The notebook's score as grades.csv counts it: :func:`scoring.effective_score`."""
     auto = {part.grade_id: part.points for part in result.parts}
-    return max(score + sum(points - auto.get(cell, 0.0) for cell, points in manual.items()), 0.0)
+    return effective_score(auto, manual)
 
 
 def render_notebook_feedback(
@@ -255,7 +259,7 @@ def render_notebook_feedback(
         learner_id=learner_id,
         course_name=course_name,
         notebook_title=(source.title if source and source.title else result.notebook),
-        score=_effective_score(result.score, result, manual),
+        score=_effective_score(result, manual),
         max_score=result.max_score,
         adjusted=bool(manual),
         events=list(result.events),
@@ -280,13 +284,13 @@ def render_learner_summary(
     manual = manual or {}
     by_notebook = {record.notebook: record for record in records}
     rows = []
-    total = 0.0
+    total = Fraction(0)
     for slug, source in catalog.items():
         record = by_notebook.get(slug)
         mine = manual.get(slug, {})
-        score = 0.0
+        score = Fraction(0)
         if record is not None:
-            score = _effective_score(record.score, record.result, mine) if mine else record.score
+            score = _effective_score(record.result, mine) if mine else exact(record.score)
         total += score
         verdict, badge = _badge(score, record.max_score) if record else ("", "")
         rows.append(
@@ -307,7 +311,7 @@ def render_learner_summary(
         course_name=course_name,
         rows=rows,
         total=total,
-        max_total=sum(source.max_score for source in catalog.values()),
+        max_total=sum((exact(source.max_score) for source in catalog.values()), Fraction(0)),
         graded_count=sum(1 for slug in catalog if slug in by_notebook),
         notebook_count=len(catalog),
         rejections=list(rejections),

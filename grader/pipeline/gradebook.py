@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from importlib import metadata
 from typing import Any, TypeVar
 
@@ -40,7 +41,6 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
-    func,
     inspect,
     select,
     text,
@@ -53,6 +53,7 @@ from grader.core.results import NotebookResult
 from grader.pipeline.catalog import Catalog, SourceNotebook
 from grader.pipeline.errors import GradebookError
 from grader.pipeline.manifest import LearnerInfo, learner_key, same_email
+from scoring import effective_score, exact
 
 __all__ = [
     "GRADED_NOTEBOOKS_TABLE",
@@ -128,8 +129,8 @@ class NotebookScore:
 
     learner_id: str
     notebook: str
-    score: float
-    max_score: float
+    score: Fraction  # exact: see scoring.effective_score
+    max_score: Fraction
     manual: bool  # at least one grade cell carries a manual score
 
 
@@ -584,13 +585,15 @@ class GradebookStore:
         return [GradedRecord(**{**row, "graded_at": _aware(row["graded_at"])}) for row in rows]
 
     def scores(self) -> list[NotebookScore]:
-        """Effective scores (manual scores win) of every graded notebook."""
+        """Effective scores of every graded notebook: :func:`scoring.effective_score` over
+        each grade cell's automatic and manual points (manual wins), in exact arithmetic."""
         query = (
             select(
                 graded_notebooks.c.learner_id,
                 graded_notebooks.c.notebook,
-                func.coalesce(func.sum(api.Grade.score), 0.0),
-                func.count(api.Grade.manual_score),
+                api.GradeCell.name,
+                api.Grade.auto_score,
+                api.Grade.manual_score,
             )
             .join(
                 api.SubmittedAssignment,
@@ -606,26 +609,31 @@ class GradebookStore:
                 & (api.Notebook.name == graded_notebooks.c.notebook),
             )
             .join(api.Grade, api.Grade.notebook_id == api.SubmittedNotebook.id)
-            .group_by(graded_notebooks.c.learner_id, graded_notebooks.c.notebook)
+            .join(api.GradeCell, api.GradeCell.id == api.Grade.cell_id)
             .order_by(graded_notebooks.c.learner_id, graded_notebooks.c.notebook)
         )
-        max_query = (
-            select(api.Notebook.name, func.sum(api.GradeCell.max_score))
-            .join(api.GradeCell, api.GradeCell.notebook_id == api.Notebook.id)
-            .group_by(api.Notebook.name)
+        max_query = select(api.Notebook.name, api.GradeCell.max_score).join(
+            api.GradeCell, api.GradeCell.notebook_id == api.Notebook.id
         )
+        cells: dict[tuple[str, str], tuple[dict[str, float], dict[str, float]]] = {}
+        maxima: dict[str, Fraction] = {}
         with self.transaction() as session:
-            maxima = {name: float(total or 0.0) for name, total in session.execute(max_query)}
-            rows = session.execute(query).all()
+            for name, maximum in session.execute(max_query):
+                maxima[name] = maxima.get(name, Fraction(0)) + exact(maximum or 0)
+            for learner, notebook, cell, auto, manual in session.execute(query):
+                autos, manuals = cells.setdefault((learner, notebook), ({}, {}))
+                autos[cell] = auto or 0.0
+                if manual is not None:
+                    manuals[cell] = manual
         return [
             NotebookScore(
                 learner_id=learner,
                 notebook=notebook,
-                score=float(score),
-                max_score=maxima.get(notebook, 0.0),
-                manual=bool(manual),
+                score=effective_score(autos, manuals),
+                max_score=maxima.get(notebook, Fraction(0)),
+                manual=bool(manuals),
             )
-            for learner, notebook, score, manual in rows
+            for (learner, notebook), (autos, manuals) in sorted(cells.items())
         ]
 
     def manual_scores(self, *, learner_id: str | None = None) -> dict[str, ManualScores]:

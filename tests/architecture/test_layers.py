@@ -9,6 +9,7 @@
        │   grader.pipeline ──┤ never import the product or certificates
        │   grader.core ──────┘ never imports pipeline or authoring either
        │   grader.child        imports nothing of grader outside itself
+       ├── scoring             the score formula and level rule: imports none of them
        └── context_lib         imports none of them
 """
 
@@ -34,7 +35,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "grader/pipeline": ("grader.authoring", "context_course", "certificates"),
     "grader/authoring": ("grader.pipeline", "context_course", "certificates"),
     "certificates": ("grader", "context_course"),
-    "context_lib": ("grader", "context_course", "certificates"),
+    "context_lib": ("grader", "context_course", "certificates", "scoring"),
+    "scoring": ("grader", "context_course", "certificates", "context_lib"),
 }
 
 
@@ -72,7 +74,7 @@ def test_no_relative_imports_hide_a_layer() -> None:
     """Relative imports would dodge the check above; the packages use absolute ones."""
     bad = [
         f"{path.relative_to(ROOT)}:{line}"
-        for top in ("grader", "certificates", "context_course", "context_lib")
+        for top in ("grader", "certificates", "context_course", "context_lib", "scoring")
         for path in sorted((ROOT / top).rglob("*.py"))
         for line, name in _imports(path)
         if name.startswith(".")
