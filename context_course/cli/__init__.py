@@ -11,10 +11,8 @@ from collections.abc import Sequence
 
 import typer
 
-# Importing a command module registers its commands on the app.
-from context_course.cli import certs, cluster, grading, learner, release, run, serve, tour  # noqa: F401
+# Command modules are imported when their command runs (see context_course.cli.app).
 from context_course.cli.app import UserError, app
-from context_lib.errors import ContextError
 
 __all__ = ["UserError", "app", "main"]
 
@@ -36,10 +34,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except ContextError as exc:
+    except Exception as exc:
+        if not _is_library_error(exc):
+            raise
         typer.echo(f"error: {exc}", err=True)
         return 1
     return 0
+
+
+def _is_library_error(exc: Exception) -> bool:
+    """Whether ``exc`` is one of the libraries' own errors (a person's mistake, one line).
+
+    Looked up in the loaded modules only: a library that was never imported raised nothing,
+    and importing it here would undo the lazy command loading.
+    """
+    for module, name in _ERROR_ROOTS:
+        loaded = sys.modules.get(module)
+        root = getattr(loaded, name, None) if loaded is not None else None
+        if isinstance(root, type) and isinstance(exc, root):
+            return True
+    return False
+
+
+#: The one root error of each library (``module``, ``class``).
+_ERROR_ROOTS = (("context_lib.errors", "ContextError"),)
 
 
 def _put_environment_scripts_on_path() -> None:
