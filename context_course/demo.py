@@ -41,6 +41,7 @@ from certificates.keys import PinnedIssuer
 from certificates.revocation import LIST_FILE, RevocationList
 from certificates.settings import CertificateSettings
 from certificates.verify import Verdict, verify_file
+from context_course.errors import ContextCourseError
 from context_course.workspace import shipped_course_root
 from grader.pipeline.batch import BatchSummary, grade_submissions
 from grader.pipeline.catalog import load_catalog
@@ -81,7 +82,7 @@ class AlwaysEqual:
 '''
 
 
-class DemoError(Exception):
+class DemoError(ContextCourseError):
     """The demo cannot run (no instructor course shipped, an unusable output folder)."""
 
 

@@ -20,8 +20,9 @@ __all__ = ["UserError", "app", "main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
 
-    Usage errors are printed by Typer; :class:`UserError` and library errors become
-    one ``error: …`` line on stderr. Nothing a person can get wrong ends in a traceback.
+    Usage errors are printed by Typer; :class:`UserError` and every package's own errors
+    (see ``_ERROR_ROOTS``) become one ``error: …`` line on stderr. Nothing a person can get
+    wrong ends in a traceback.
     """
     _put_environment_scripts_on_path()
     command = typer.main.get_command(app)
@@ -35,29 +36,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except Exception as exc:
-        if not _is_library_error(exc):
+        code = _exit_code(exc)
+        if code is None:
             raise
         typer.echo(f"error: {exc}", err=True)
-        return 1
+        return code
     return 0
 
 
-def _is_library_error(exc: Exception) -> bool:
-    """Whether ``exc`` is one of the libraries' own errors (a person's mistake, one line).
+#: The one place errors become one line: each package's root error (module, class) and
+#: the exit code. Commands do not catch these; they catch only what needs other words
+#: (``OSError`` with the path, say).
+_ERROR_ROOTS = (
+    ("context_course.errors", "ContextCourseError", 2),
+    ("grader.core.errors", "GraderError", 2),
+    ("certificates.errors", "CertificateError", 2),
+    ("context_lib.errors", "ContextError", 1),
+)
 
-    Looked up in the loaded modules only: a library that was never imported raised nothing,
+
+def _exit_code(exc: Exception) -> int | None:
+    """The exit code for one of the packages' own errors, ``None`` for anything else (a bug).
+
+    Looked up in the loaded modules only: a package that was never imported raised nothing,
     and importing it here would undo the lazy command loading.
     """
-    for module, name in _ERROR_ROOTS:
+    for module, name, code in _ERROR_ROOTS:
         loaded = sys.modules.get(module)
         root = getattr(loaded, name, None) if loaded is not None else None
         if isinstance(root, type) and isinstance(exc, root):
-            return True
-    return False
-
-
-#: The one root error of each library (``module``, ``class``).
-_ERROR_ROOTS = (("context_lib.errors", "ContextError"),)
+            return code
+    return None
 
 
 def _put_environment_scripts_on_path() -> None:

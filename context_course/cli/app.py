@@ -16,6 +16,8 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from context_course.errors import ContextCourseError
+
 __all__ = ["COMMANDS", "LazyGroup", "UserError", "app", "load_all_commands"]
 
 #: Every top-level command: the module that registers it and its one-line help.
@@ -141,7 +143,7 @@ app = typer.Typer(
 )
 
 
-class UserError(Exception):
+class UserError(ContextCourseError):
     """A mistake the person can fix; ``main`` prints it as one line and exits non-zero."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:

@@ -48,8 +48,6 @@ OutOption = Annotated[
 def _settings(course: Path | None, out: Path | None = None) -> CertificateSettings:
     try:
         return CertificateSettings.from_course(load_course(course), out_dir=out)
-    except (CourseConfigError, CertificateError) as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
 
@@ -98,8 +96,6 @@ def certify(
             learner_ids=list(learner) if learner else None,
             reissue_revoked=reissue_revoked,
         )
-    except (CourseConfigError, CertificateError) as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     if as_json:
@@ -130,8 +126,6 @@ def keys_init(course: CourseOption = None) -> None:
     settings = _settings(course)
     try:
         keyring = settings.keystore.init()
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo(f"created issuer keys in {settings.key_dir}")
@@ -157,8 +151,6 @@ def keys_export(
     target = out or settings.output_dir / ISSUER_FILE
     try:
         document = export_issuer(settings, settings.keystore.load(), target)
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write {target}: {os_error_line(exc)}") from None
     typer.echo(f"wrote {target} ({len(document['verificationMethod'])} keys)")
@@ -177,8 +169,6 @@ def keys_rotate(course: CourseOption = None) -> None:
     settings = _settings(course)
     try:
         keyring = rotate_keys(settings)
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo("rotated issuer keys; current keys:")
@@ -240,17 +230,14 @@ def verify(
     """
     pinned: PinnedIssuer | None = None
     beside: Path | None = None
-    try:
-        if issuer is not None:
-            pinned, beside = PinnedIssuer.from_file(issuer), issuer.parent / LIST_FILE
-        else:
-            pinned, beside = _local_pin()
-        candidates = [revocations] if revocations is not None else []
-        if beside is not None and beside.is_file():
-            candidates.append(beside)
-        revocation_list = _newest_list(candidates)
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
+    if issuer is not None:
+        pinned, beside = PinnedIssuer.from_file(issuer), issuer.parent / LIST_FILE
+    else:
+        pinned, beside = _local_pin()
+    candidates = [revocations] if revocations is not None else []
+    if beside is not None and beside.is_file():
+        candidates.append(beside)
+    revocation_list = _newest_list(candidates)
     verdict = verify_file(file, issuer=pinned, revocations=revocation_list)
     if as_json:
         typer.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
@@ -279,8 +266,6 @@ def revoke_command(
     settings = _settings(course, out)
     try:
         record, path = revoke(settings, certificate_id, reason=reason)
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo(f"revoked {record.id} ({record.learner_id}, {record.level}): {record.reason}")

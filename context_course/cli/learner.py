@@ -58,10 +58,7 @@ WorkspaceOption = Annotated[
 
 
 def _workspace(path: Path | None) -> Workspace:
-    try:
-        return open_workspace(path) if path is not None else find_workspace()
-    except WorkspaceError as exc:
-        raise UserError(str(exc)) from None
+    return open_workspace(path) if path is not None else find_workspace()
 
 
 def _say_sync(report: SyncReport, root: Path) -> None:
@@ -135,8 +132,6 @@ def lab(
                 root = Path.cwd() / DEFAULT_WORKSPACE
         report = sync_workspace(root, release)
         config_dir = write_lab_config(root / STATE_DIR / LAB_CONFIG_DIR)
-    except WorkspaceError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write the workspace: {exc.strerror or exc}") from None
     root = root.resolve()
@@ -257,10 +252,7 @@ def check(
     Example: `context-course check 3`
     """
     ws = _workspace(workspace)
-    try:
-        slugs = [ws.resolve(notebook)] if notebook is not None else ws.slugs
-    except WorkspaceError as exc:
-        raise UserError(str(exc)) from None
+    slugs = [ws.resolve(notebook)] if notebook is not None else ws.slugs
     console = Console(stderr=as_json)
     results: list[NotebookResult] = []
     try:

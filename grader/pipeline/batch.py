@@ -7,7 +7,7 @@
    (one line each; the batch goes on);
 3. skip notebooks already graded with the same submission hash, source hash and
    grader version (idempotence; ``force=True`` regrades);
-4. grade the rest through an :class:`~grader.core.executor.Executor` (a local process pool
+4. grade the rest through an :class:`~grader.pipeline.dispatch.Executor` (a local process pool
    by default), with a progress bar and an ETA;
 5. as each result arrives, the parent — the only writer — records it in the gradebook
    in one transaction, so a run killed half way loses nothing already graded and the
@@ -202,9 +202,9 @@ def grade_submissions(
     started = time.monotonic()
     if executor is None and course.grader.scheduler:
         raise PipelineError(
-            f"course.toml sets [grader] scheduler = {course.grader.scheduler!r}, but grading "
-            "on a Dask cluster is not available in this version; leave scheduler empty to "
-            "grade on this machine"
+            f"course.toml sets [grader] scheduler = {course.grader.scheduler!r}, but no "
+            "executor was given: pass grader.pipeline.cluster.DaskExecutor (as "
+            "`context-course grade` does), or leave scheduler empty to grade on this machine"
         )
     console = console or Console(stderr=True)
     catalog = load_catalog(course.source_dir)

@@ -44,7 +44,7 @@ def contents(wheel: Path) -> dict[str, bytes]:
 def test_the_wheel_holds_packages_course_toml_and_every_learner_notebook(
     contents: dict[str, bytes],
 ) -> None:
-    for package in ("context_lib", "grader", "certificates", "grader/cli"):
+    for package in ("context_lib", "grader", "certificates", "context_course/cli", "scoring"):
         assert f"{package}/__init__.py" in contents
     assert "certificates/policy.py" in contents and "context_course/checkpanel.py" in contents
     assert contents[f"{SHIPPED}/course.toml"] == (ROOT / "course.toml").read_bytes()
