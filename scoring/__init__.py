@@ -22,6 +22,8 @@ threshold (69.96 % is shown as ``69.9``).
 from scoring.exact import (
     Exact,
     Points,
+    bounded_total,
+    clamp_points,
     effective_score,
     exact,
     mean,
@@ -49,6 +51,8 @@ __all__ = [
     "LevelPolicyError",
     "Points",
     "Scores",
+    "bounded_total",
+    "clamp_points",
     "decide",
     "effective_score",
     "exact",

@@ -10,6 +10,8 @@ from fractions import Fraction
 __all__ = [
     "Exact",
     "Points",
+    "bounded_total",
+    "clamp_points",
     "effective_score",
     "exact",
     "mean",
@@ -74,6 +76,20 @@ def effective_score(auto: Mapping[str, Points], manual: Mapping[str, Points]) ->
     """
     cells = {**{k: exact(v) for k, v in auto.items()}, **{k: exact(v) for k, v in manual.items()}}
     return max(sum(cells.values(), Fraction(0)), Fraction(0))
+
+
+def clamp_points(points: Points, maximum: Points) -> Fraction:
+    """``points`` within ``0..maximum`` (NaN counts as nothing)."""
+    return min(max(exact(points), Fraction(0)), max(exact(maximum), Fraction(0)))
+
+
+def bounded_total(parts: Mapping[str, Points], maxima: Mapping[str, Points]) -> Fraction:
+    """The automatic score of a notebook: the parts the source grades (``maxima``), each
+    within ``0..`` its points there. A part the source does not grade counts nothing."""
+    return sum(
+        (clamp_points(parts[key], top) for key, top in maxima.items() if key in parts),
+        Fraction(0),
+    )
 
 
 def _truncated(value: Fraction, decimals: int) -> str:
