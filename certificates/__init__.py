@@ -4,7 +4,7 @@ The public API, library first (the ``context-course certify/keys/verify/revoke``
 commands are thin layers over these)::
 
     settings = CertificateSettings.from_course(load_course())
-    certify_gradebook(settings, db_url=...)          # decide levels, sign, render, record
+    certify(records, settings=settings, keyring=...)  # decide levels, sign, render, record
     verify_file(Path("certificate.pdf"), issuer=PinnedIssuer.from_file(Path("issuer.json")))
     revoke(settings, "urn:uuid:…", reason="…")
 
@@ -23,12 +23,11 @@ from certificates.errors import (
     RegistryError,
     RenderError,
 )
-from certificates.gradebook import LearnerRecord, read_gradebook
+from certificates.inputs import CourseConfig, LearnerRecord
 from certificates.issue import (
     ISSUER_FILE,
     Outcome,
     certify,
-    certify_gradebook,
     export_issuer,
     issue_certificate,
     revoke,
@@ -45,6 +44,7 @@ __all__ = [
     "LIST_FILE",
     "CertificateError",
     "CertificateSettings",
+    "CourseConfig",
     "CredentialError",
     "ExerciseScore",
     "GradebookError",
@@ -67,11 +67,9 @@ __all__ = [
     "Verdict",
     "build_credential",
     "certify",
-    "certify_gradebook",
     "default_key_dir",
     "export_issuer",
     "issue_certificate",
-    "read_gradebook",
     "revoke",
     "rotate_keys",
     "verify_bytes",

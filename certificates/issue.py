@@ -1,4 +1,4 @@
-"""Issue certificates: decide levels from the gradebook, sign, render, record.
+"""Issue certificates: decide levels from the learners' scores, sign, render, record.
 
 :func:`certify` is idempotent: a learner who already holds a certificate at their level
 (or higher) gets nothing new; one whose level rose gets a new certificate that
@@ -36,7 +36,7 @@ from certificates.credential import (
     undefined_terms,
 )
 from certificates.errors import CertificateError, CredentialError
-from certificates.gradebook import LearnerRecord, read_gradebook
+from certificates.inputs import LearnerRecord
 from certificates.integrity import create_proof
 from certificates.keys import Keyring
 from certificates.registry import Record, Registry
@@ -50,7 +50,6 @@ __all__ = [
     "ISSUER_FILE",
     "Outcome",
     "certify",
-    "certify_gradebook",
     "export_issuer",
     "issue_certificate",
     "learner_folder",
@@ -306,22 +305,6 @@ def certify(
     ):
         publish_revocations(settings, keyring, registry, moment)
     return outcomes
-
-
-def certify_gradebook(
-    settings: CertificateSettings,
-    *,
-    db_url: str,
-    learner_ids: list[str] | None = None,
-    now: datetime | None = None,
-    reissue_revoked: bool = False,
-) -> list[Outcome]:
-    """Read the gradebook and :func:`certify` its learners (keys created on first use)."""
-    records = read_gradebook(db_url, settings.course_id, learner_ids)
-    keyring = settings.keystore.load_or_create()
-    return certify(
-        records, settings=settings, keyring=keyring, now=now, reissue_revoked=reissue_revoked
-    )
 
 
 def rotate_keys(settings: CertificateSettings, *, now: datetime | None = None) -> Keyring:

@@ -13,7 +13,7 @@ In a fresh folder (default ``./context-course-demo/``) the demo:
 3. grades them with the real pipeline (:func:`~grader.pipeline.batch.grade_submissions`: intake,
    sandbox, verdict, gradebook, feedback pages, ``grades.csv``) and writes the class
    report;
-4. issues the certificates they earned (:func:`~certificates.issue.certify_gradebook`:
+4. issues the certificates they earned (:func:`~context_course.gradebook_scores.certify_gradebook`:
    PDF, HTML, PNG, credential JSON and VC-JWT, plus the public ``issuer.json``);
 5. verifies one certificate against the issuer file, as anyone would.
 
@@ -36,12 +36,13 @@ import nbformat
 from rich.console import Console
 
 from certificates.errors import CertificateError
-from certificates.issue import ISSUER_FILE, Outcome, certify_gradebook
+from certificates.issue import ISSUER_FILE, Outcome
 from certificates.keys import PinnedIssuer
 from certificates.revocation import LIST_FILE, RevocationList
 from certificates.settings import CertificateSettings
 from certificates.verify import Verdict, verify_file
 from context_course.errors import ContextCourseError
+from context_course.gradebook_scores import certify_gradebook
 from context_course.workspace import shipped_course_root
 from grader.pipeline.batch import BatchSummary, grade_submissions
 from grader.pipeline.catalog import load_catalog

@@ -1,4 +1,6 @@
-"""Read learners and their exercise scores from the nbgrader gradebook.
+"""Certify from the gradebook: the product's adapter between the grader's database and
+``certificates`` (which receive scores as :class:`certificates.inputs.LearnerRecord` and
+contain no SQL of the grader).
 
 Scores come from nbgrader's :class:`~nbgrader.api.Gradebook` API: one assignment per
 exercise, named by the course slug (``01-basic-operations`` …). When the grading
@@ -11,8 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from fractions import Fraction
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +22,13 @@ import sqlalchemy as sa
 from certificates.credential import ExerciseScore, Learner
 from certificates.curriculum import EXERCISES
 from certificates.errors import GradebookError
+from certificates.inputs import LearnerRecord
+from certificates.issue import Outcome, certify
+from certificates.settings import CertificateSettings
 
-__all__ = ["EVIDENCE_TABLE", "LearnerRecord", "read_gradebook"]
+__all__ = ["EVIDENCE_TABLE", "certify_gradebook", "read_gradebook"]
 
 EVIDENCE_TABLE = "cc_graded_notebooks"
-
-
-@dataclass(frozen=True)
-class LearnerRecord:
-    """A learner and their score per exercise number (missing = not submitted)."""
-
-    learner: Learner
-    scores: dict[int, ExerciseScore]
-
-    def percents(self) -> dict[int, Fraction]:
-        """Percent score per exercise, for the level policy."""
-        return {number: score.percent for number, score in self.scores.items()}
 
 
 def _check_url(db_url: str) -> None:
@@ -153,3 +145,20 @@ def read_gradebook(
                 f"cannot read gradebook {_shown(db_url)}: {_reason(exc)}"
             ) from None
     return records
+
+
+def certify_gradebook(
+    settings: CertificateSettings,
+    *,
+    db_url: str,
+    learner_ids: list[str] | None = None,
+    now: datetime | None = None,
+    reissue_revoked: bool = False,
+) -> list[Outcome]:
+    """Read the gradebook and :func:`certificates.issue.certify` its learners (keys created
+    on first use)."""
+    records = read_gradebook(db_url, settings.course_id, learner_ids)
+    keyring = settings.keystore.load_or_create()
+    return certify(
+        records, settings=settings, keyring=keyring, now=now, reissue_revoked=reissue_revoked
+    )

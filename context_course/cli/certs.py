@@ -19,7 +19,6 @@ from certificates import (
     CertificateSettings,
     PinnedIssuer,
     RevocationList,
-    certify_gradebook,
     export_issuer,
     revoke,
     rotate_keys,
@@ -27,6 +26,7 @@ from certificates import (
 )
 from context_course.cli.app import UserError, app
 from context_course.cli.grading import CourseOption, os_error_line
+from context_course.gradebook_scores import certify_gradebook
 from grader.pipeline.config import CourseConfigError, load_course
 
 __all__ = ["certify", "keys_export", "keys_init", "keys_rotate", "revoke_command", "verify"]

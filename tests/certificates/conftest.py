@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from certificates import CertificateSettings, Keyring, KeyStore, PinnedIssuer, RevocationList
-from certificates.gradebook import read_gradebook
 from certificates.issue import certify
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import (
     BRONZE,
     GOLD,

@@ -18,12 +18,12 @@ from joserfc.jwk import ECKey
 
 from certificates import KeyStore, Reason, verify_bytes
 from certificates.credential import CONTEXTS
-from certificates.gradebook import read_gradebook
 from certificates.integrity import create_proof
 from certificates.issue import sign_certificate
 from certificates.keys import Keyring
 from certificates.revocation import RevocationList, build_status_list
 from certificates.vcjwt import sign_jwt
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import NOW, dotted, leaves, make_settings, with_leaf
 from tests.certificates.conftest import Issued
 
