@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from certificates.errors import GradebookError
 from certificates.inputs import LearnerRecord
 from certificates.issue import Outcome, certify
 from certificates.settings import CertificateSettings
+from scoring import clamp_points, effective_score
 
 __all__ = ["EVIDENCE_TABLE", "certify_gradebook", "read_gradebook"]
 
@@ -93,6 +95,19 @@ def _evidence_rows(session: Any) -> dict[tuple[str, str], dict[str, Any]]:
     return latest
 
 
+def _effective(submission: Any) -> Fraction:
+    """A submission's score by :func:`scoring.effective_score`, from its cells' grades."""
+    auto: dict[str, float] = {}
+    manual: dict[str, float] = {}
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            key = f"{notebook.name}/{grade.name}"
+            auto[key] = float(grade.auto_score or 0.0)
+            if grade.manual_score is not None:
+                manual[key] = float(grade.manual_score)
+    return effective_score(auto, manual)
+
+
 def read_gradebook(
     db_url: str, course_id: str, learner_ids: list[str] | None = None
 ) -> list[LearnerRecord]:
@@ -125,9 +140,10 @@ def read_gradebook(
                     maximum = max(float(submission.max_score or 0.0), 0.0)
                     scores[exercise.number] = ExerciseScore(
                         number=exercise.number,
-                        # manual scores win in nbgrader, but are not checked against the
-                        # maximum: a certificate never claims more than full marks
-                        score=min(max(float(submission.score or 0.0), 0.0), maximum),
+                        # the course's one formula (scoring.effective_score: manual wins
+                        # per cell, exact), within 0..maximum: a manual score typed above
+                        # the maximum never claims more than full marks
+                        score=float(clamp_points(_effective(submission), maximum)),
                         max_score=maximum,
                         submission_hash=str(row.get("submission_hash") or ""),
                         course_version=str(row.get("course_version") or ""),
