@@ -4,8 +4,8 @@ The public API, library first (the ``context-course certify/publish/keys/verify/
 commands are thin layers over these)::
 
     settings = CertificateSettings.from_course(load_course())
-    certify_gradebook(settings, db_url=...)          # decide levels, sign, render, record
-    publish_site(settings)                           # DID document, profile, lists, page
+    certify(records, settings=settings, keyring=...)  # decide levels, sign, render, record
+    publish_site(settings)                            # DID document, profile, lists, page
     verify_file(Path("certificate.pdf"), issuer=PinnedIssuer.from_file(Path("site")),
                 revocations=[RevocationList.from_file(Path("site/revocations.json"))])
     revoke(settings, "urn:uuid:…", reason="…")
@@ -26,11 +26,10 @@ from certificates.errors import (
     RegistryError,
     RenderError,
 )
-from certificates.gradebook import LearnerRecord, read_gradebook
+from certificates.inputs import CourseConfig, LearnerRecord
 from certificates.issue import (
     Outcome,
     certify,
-    certify_gradebook,
     issue_certificate,
     revoke,
     rotate_keys,
@@ -47,6 +46,7 @@ __all__ = [
     "LIST_FILE",
     "CertificateError",
     "CertificateSettings",
+    "CourseConfig",
     "CredentialError",
     "ExerciseScore",
     "GradebookError",
@@ -69,13 +69,11 @@ __all__ = [
     "Verdict",
     "build_credential",
     "certify",
-    "certify_gradebook",
     "default_key_dir",
     "did_document",
     "did_from_url",
     "issue_certificate",
     "publish_site",
-    "read_gradebook",
     "revoke",
     "rotate_keys",
     "verify_bytes",

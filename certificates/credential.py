@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Any
 
 from pyld import jsonld
@@ -22,6 +23,7 @@ from certificates.curriculum import EXERCISES
 from certificates.errors import CredentialError
 from certificates.integrity import OB_CONTEXT, VC_CONTEXT, DocumentLoader, document_loader
 from certificates.policy import Level, LevelPolicy
+from scoring.exact import Points, percent, percent_text
 
 __all__ = [
     "ACHIEVEMENT_FOLDER",
@@ -146,16 +148,14 @@ class ExerciseScore:
     grader_version: str = ""
 
     @property
-    def percent(self) -> float:
-        """Score as a percentage of the exercise's points, within 0–100 (0 when it has none).
+    def percent(self) -> Fraction:
+        """Score as an exact percentage of the exercise's points, within 0–100 (0 when it
+        has none): :func:`scoring.percent`, the course's one formula.
 
         A manual score entered above the maximum (or below zero) in formgrader never lifts
         a learner past 100%, so it cannot buy a level through the Gold average.
         """
-        if not self.max_score > 0:  # also refuses NaN
-            return 0.0
-        share = 100.0 * self.score / self.max_score
-        return min(max(share, 0.0), 100.0) if share == share else 0.0
+        return percent(self.score, self.max_score)
 
 
 def format_datetime(moment: datetime) -> str:
@@ -177,8 +177,9 @@ def hash_email(email: str, salt: str) -> str:
     return "sha256$" + hashlib.sha256((normalised + salt).encode("utf-8")).hexdigest()
 
 
-def _percent_text(value: float) -> str:
-    return f"{round(value, 1):g}"
+def _percent_text(value: Points) -> str:
+    """Truncated to one decimal, never rounded up across a level's threshold."""
+    return percent_text(value)
 
 
 def achievement_id(issuer_url: str, course_id: str, level_key: str) -> str:

@@ -1,4 +1,4 @@
-"""Issue certificates: decide levels from the gradebook, sign, render, record.
+"""Issue certificates: decide levels from the learners' scores, sign, render, record.
 
 :func:`certify` is idempotent: a learner who already holds a certificate at their level
 (or higher) gets nothing new; one whose level rose gets a new certificate that
@@ -40,8 +40,8 @@ from certificates.credential import (
     undefined_terms,
 )
 from certificates.errors import CertificateError, CredentialError, PolicyError
-from certificates.gradebook import LearnerRecord, read_gradebook
 from certificates.images import achievement_svg
+from certificates.inputs import LearnerRecord
 from certificates.integrity import create_proof
 from certificates.keys import Keyring
 from certificates.registry import Record, Registry
@@ -54,7 +54,6 @@ from certificates.vcjwt import sign_jwt
 __all__ = [
     "Outcome",
     "certify",
-    "certify_gradebook",
     "issue_certificate",
     "issuer_profile",
     "learner_folder",
@@ -334,22 +333,6 @@ def certify(
     ):
         publish_revocations(settings, keyring, registry, moment)
     return outcomes
-
-
-def certify_gradebook(
-    settings: CertificateSettings,
-    *,
-    db_url: str,
-    learner_ids: list[str] | None = None,
-    now: datetime | None = None,
-    reissue_revoked: bool = False,
-) -> list[Outcome]:
-    """Read the gradebook and :func:`certify` its learners (keys created on first use)."""
-    records = read_gradebook(db_url, settings.course_id, learner_ids)
-    keyring = settings.keystore.load_or_create()
-    return certify(
-        records, settings=settings, keyring=keyring, now=now, reissue_revoked=reissue_revoked
-    )
 
 
 def rotate_keys(settings: CertificateSettings, *, now: datetime | None = None) -> Keyring:

@@ -22,60 +22,23 @@ from typing import Any
 
 from certificates.curriculum import EXERCISES, MASTERY_AREAS, MasteryArea
 from certificates.errors import PolicyError
+from scoring.exact import percent_text
+from scoring.levels import (
+    DEFAULT_LEVELS,
+    LEVEL_KEYS,
+    Level,
+    LevelPolicyError,
+    Scores,
+    decide,
+    meets,
+    parse_levels,
+)
 
 __all__ = ["DEFAULT_LEVELS", "LEVEL_KEYS", "Level", "LevelPolicy", "Scores"]
 
-LEVEL_KEYS = ("bronze", "silver", "gold")
-
-Scores = Mapping[int, float]
-"""Percent score (0–100) per exercise number; a missing exercise counts as 0."""
-
-DEFAULT_LEVELS: dict[str, Any] = {
-    "version": "1",
-    "bronze": {"exercises": [1, 2, 3, 4], "min_percent": 70},
-    "silver": {"exercises": [5, 6, 7], "min_percent": 70},
-    "gold": {"exercises": [8], "min_percent": 70, "average_percent": 85},
-}
-
-_NAMES = {"bronze": "Bronze", "silver": "Silver", "gold": "Gold"}
-_TITLES = {
-    "bronze": "Context Foundations",
-    "silver": "Advanced Context Practice",
-    "gold": "Context Architecture Mastery",
-}
-_KNOWN_FIELDS = {"exercises", "min_percent", "average_percent"}
-
-
-@dataclass(frozen=True)
-class Level:
-    """One level's rule. ``exercises`` are the level's own; ``covered`` includes lower levels."""
-
-    key: str
-    own_exercises: tuple[int, ...]
-    min_percent: float
-    average_percent: float | None
-    covered: tuple[int, ...]
-    rank: int
-
-    @property
-    def name(self) -> str:
-        """Display name: ``Bronze``, ``Silver`` or ``Gold``."""
-        return _NAMES[self.key]
-
-    @property
-    def title(self) -> str:
-        """What the level stands for, e.g. ``Context Foundations``."""
-        return _TITLES[self.key]
-
-
-def _percent(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise PolicyError(f"{where} must be a number from 0 to 100, not {value!r}")
-    return float(value)
-
 
 def _format_percent(value: float) -> str:
-    return f"{value:g}%"
+    return f"{percent_text(value, 2)}%"
 
 
 def _ranges(numbers: tuple[int, ...]) -> str:
@@ -114,56 +77,11 @@ class LevelPolicy:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> LevelPolicy:
         """Build and validate a policy from the ``[certificates.levels]`` table."""
-        if not isinstance(data, Mapping):
-            raise PolicyError("[certificates.levels] must be a table")
-        unknown = set(data) - {"version", *LEVEL_KEYS}
-        if unknown:
-            raise PolicyError(
-                f"[certificates.levels] has unknown entries {sorted(unknown)}; "
-                f"expected version, {', '.join(LEVEL_KEYS)}"
-            )
-        version = data.get("version")
-        if not isinstance(version, str) or not version.strip():
-            raise PolicyError("[certificates.levels] version must be a non-empty string")
-        valid_numbers = {item.number for item in EXERCISES}
-        covered: list[int] = []
-        levels: list[Level] = []
-        for rank, key in enumerate(LEVEL_KEYS):
-            where = f"[certificates.levels] {key}"
-            rule = data.get(key)
-            if not isinstance(rule, Mapping):
-                raise PolicyError(f"{where} is missing; give it exercises and min_percent")
-            extra = set(rule) - _KNOWN_FIELDS
-            if extra:
-                raise PolicyError(f"{where} has unknown fields {sorted(extra)}")
-            numbers = rule.get("exercises")
-            if (
-                not isinstance(numbers, list)
-                or not numbers
-                or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers)
-            ):
-                raise PolicyError(f"{where} exercises must be a non-empty list of numbers")
-            bad = [n for n in numbers if n not in valid_numbers or n in covered]
-            if bad or len(set(numbers)) != len(numbers):
-                raise PolicyError(
-                    f"{where} exercises {numbers}: each must be 1–8, listed once, and not "
-                    "already required by a lower level"
-                )
-            covered.extend(numbers)
-            average = rule.get("average_percent")
-            levels.append(
-                Level(
-                    key=key,
-                    own_exercises=tuple(numbers),
-                    min_percent=_percent(rule.get("min_percent"), f"{where} min_percent"),
-                    average_percent=None
-                    if average is None
-                    else _percent(average, f"{where} average_percent"),
-                    covered=tuple(sorted(covered)),
-                    rank=rank,
-                )
-            )
-        return cls(version=version.strip(), levels=tuple(levels))
+        try:
+            version, levels = parse_levels(data, exercises=[item.number for item in EXERCISES])
+        except LevelPolicyError as exc:
+            raise PolicyError(str(exc)) from None
+        return cls(version=version, levels=levels)
 
     def level(self, key: str) -> Level:
         """The level named ``key`` (``bronze``, ``silver`` or ``gold``)."""
@@ -173,24 +91,13 @@ class LevelPolicy:
         raise PolicyError(f"unknown level {key!r}; expected one of {', '.join(LEVEL_KEYS)}")
 
     def meets(self, level: Level, scores: Scores) -> bool:
-        """Whether ``scores`` satisfy ``level`` and every level below it."""
-        for item in self.levels[: level.rank + 1]:
-            if any(scores.get(n, 0.0) < item.min_percent for n in item.own_exercises):
-                return False
-            if item.average_percent is not None:
-                average = sum(scores.get(n, 0.0) for n in item.covered) / len(item.covered)
-                if average < item.average_percent:
-                    return False
-        return True
+        """Whether ``scores`` satisfy ``level`` and every level below it (exactly: see
+        :mod:`scoring.levels`, the one rule the learner's progress line uses too)."""
+        return meets(self.levels, level, scores)
 
     def decide(self, scores: Scores) -> Level | None:
         """The highest level ``scores`` earn, or ``None``."""
-        earned = None
-        for item in self.levels:
-            if not self.meets(item, scores):
-                break
-            earned = item
-        return earned
+        return decide(self.levels, scores)
 
     def criteria(self, level: Level) -> str:
         """The level's rule in words, as the credential's criteria narrative states it."""

@@ -2,6 +2,10 @@
 
 The schema (``achievementcredential.json``, the strict JSON variant) ships inside the
 package. ``format: date-time`` is checked because ``rfc3339-validator`` is installed.
+
+jsonschema is imported on the first validation, not with this module: importing it
+compiles the RFC 3987 grammars (seconds of CPU), which ``verify``, ``--help`` and every
+other command that never validates a schema must not pay.
 """
 
 from __future__ import annotations
@@ -10,15 +14,18 @@ import json
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["schema_errors"]
 
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema  # here, not at the top: see the module docstring
+
     text = resources.files("certificates").joinpath("data", "achievementcredential.json")
     schema = json.loads(text.read_text("utf-8"))
     return jsonschema.Draft201909Validator(

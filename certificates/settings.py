@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from certificates.errors import PolicyError
+from certificates.inputs import CourseConfig
 from certificates.issuer import did_from_url
 from certificates.keys import KeyStore, default_key_dir
 from certificates.policy import LevelPolicy
@@ -74,9 +74,11 @@ class CertificateSettings:
         return KeyStore(self.key_dir)
 
     @classmethod
-    def from_course(cls, course: Any, *, out_dir: Path | None = None) -> CertificateSettings:
-        """Settings from a loaded :class:`grader.pipeline.config.Course`."""
-        raw: Mapping[str, Any] = course.raw
+    def from_course(
+        cls, course: CourseConfig, *, out_dir: Path | None = None
+    ) -> CertificateSettings:
+        """Settings from a loaded course.toml (the product passes the grader's ``Course``)."""
+        raw = course.raw
         section = raw.get("certificates", {})
         if not isinstance(section, Mapping):
             raise PolicyError("[certificates] in course.toml must be a table")

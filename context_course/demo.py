@@ -13,9 +13,10 @@ In a fresh folder (default ``./context-course-demo/``) the demo:
 3. grades them with the real pipeline (:func:`~grader.pipeline.batch.grade_submissions`: intake,
    sandbox, verdict, gradebook, feedback pages, ``grades.csv``) and writes the class
    report;
-4. issues the certificates they earned (:func:`~certificates.issue.certify_gradebook`:
-   PDF, HTML, baked PNG and SVG, credential JSON and VC-JWT) and publishes the issuer
-   site (:func:`~certificates.site.publish_site`: DID document, profile, revocation list);
+4. issues the certificates they earned
+   (:func:`~context_course.gradebook_scores.certify_gradebook`: PDF, HTML, baked PNG and
+   SVG, credential JSON and VC-JWT) and publishes the issuer site
+   (:func:`~certificates.site.publish_site`: DID document, profile, revocation list);
 5. verifies one certificate against the published site, as anyone would.
 
 The folder is then an ordinary course folder: ``context-course report --course DIR``,
@@ -38,10 +39,12 @@ from rich.console import Console
 
 from certificates.check import verify_against_site
 from certificates.errors import CertificateError
-from certificates.issue import Outcome, certify_gradebook
+from certificates.issue import Outcome
 from certificates.settings import PLACEHOLDER_ISSUER_URL, CertificateSettings
 from certificates.site import publish_site
 from certificates.verify import Verdict
+from context_course.errors import ContextCourseError
+from context_course.gradebook_scores import certify_gradebook
 from context_course.workspace import shipped_course_root
 from grader.pipeline.batch import BatchSummary, grade_submissions
 from grader.pipeline.catalog import load_catalog
@@ -82,7 +85,7 @@ class AlwaysEqual:
 '''
 
 
-class DemoError(Exception):
+class DemoError(ContextCourseError):
     """The demo cannot run (no instructor course shipped, an unusable output folder)."""
 
 

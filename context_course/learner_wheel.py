@@ -53,7 +53,7 @@ COURSE_ENV = "CONTEXT_COURSE_LEARNER_COURSE"
 #: Where the course sits inside the wheel (see ``shipped_course_root``).
 SHIPPED_COURSE = PurePosixPath("context_course/_course")
 
-_PACKAGES = ("certificates", "context_course", "context_lib", "grader")
+_PACKAGES = ("certificates", "context_course", "context_lib", "grader", "scoring")
 _MARKERS = tuple(f"### {begin}".encode() for begin, _end in (SOLUTION, HIDDEN_TESTS))
 #: Folder names whose content must never reach a learner (sources, tests, grading state).
 _NEVER = frozenset({"solutions", "tests", ".cache", "autograded", "submitted", "feedback"})

@@ -4,9 +4,9 @@ Every local check (the "Check my work" widget, ``context-course check``) records
 result in the workspace's ``.context-course/progress.json``, together with how many
 hints the learner unlocked. :func:`course_progress` combines those records with the
 parts of every notebook in the workspace and the course's level policy
-(:mod:`certificates.policy`) into what the progress panel and ``context-course
-progress`` show: parts passing, points, and the certificate level within reach if the
-hidden tests agree.
+(:mod:`scoring.levels`, the same rule ``certify`` applies, without importing
+``certificates``) into what the progress panel and ``context-course progress`` show: parts
+passing, points, and the certificate level within reach if the hidden tests agree.
 """
 
 from __future__ import annotations
@@ -16,17 +16,25 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from context_course.workspace import Workspace, load_json_file, notebook_number
 from grader.core.errors import GradingError
 from grader.core.localcheck import PartInfo, load_checks
 from grader.core.results import PartResult
 from grader.pipeline.atomic import write_atomic
-
-if TYPE_CHECKING:
-    from certificates.policy import Level, LevelPolicy
+from scoring import (
+    DEFAULT_LEVELS,
+    Level,
+    LevelPolicyError,
+    decide,
+    exact,
+    missing,
+    parse_levels,
+    percent,
+)
 
 try:  # POSIX: serialise writers (two kernels checking at once); elsewhere last write wins
     import fcntl
@@ -45,6 +53,7 @@ __all__ = [
 ]
 
 PROGRESS_FILE = "progress.json"
+_ANY_NUMBER = range(1, 100)  # notebooks are numbered NN-slug
 _FORMAT = "context-course-progress"
 
 
@@ -147,9 +156,11 @@ class NotebookProgress:
         return sum(part.points for part in self.parts if part.grade_id in self.passing)
 
     @property
-    def percent(self) -> float:
-        """Points passing locally, as a percentage of the notebook's points."""
-        return 100.0 * self.points_passing / self.max_points if self.max_points else 0.0
+    def percent(self) -> Fraction:
+        """Points passing locally, as an exact percentage of the notebook's points."""
+        passing = [exact(p.points) for p in self.parts if p.grade_id in self.passing]
+        total = sum((exact(p.points) for p in self.parts), Fraction(0))
+        return percent(sum(passing, Fraction(0)), total)
 
 
 @dataclass(frozen=True)
@@ -181,36 +192,17 @@ class CourseProgress:
         return f"{self.parts_passing} of {self.parts_total} parts pass locally; {reach}"
 
 
-def _policy(workspace: Workspace) -> LevelPolicy | None:
-    """The course's level policy; ``None`` where the certificates package is absent.
+def _levels(workspace: Workspace) -> tuple[Level, ...]:
+    """The course's levels (the shipped default when course.toml's table is absent or bad).
 
-    Imported lazily: notebooks import this module (through the check panel) in places,
-    such as the grader's sandbox, that only see the ``grader`` package.
+    Any notebook number (``NN-``) is accepted: a workspace may hold only some of the
+    course's notebooks, and a missing one simply scores 0; ``certify`` checks the policy
+    against the course's full exercise list.
     """
     try:
-        from certificates.errors import PolicyError
-        from certificates.policy import LevelPolicy
-    except ImportError:
-        return None
-    if workspace.levels is None:
-        return LevelPolicy.default()
-    try:
-        return LevelPolicy.from_mapping(workspace.levels)
-    except PolicyError:
-        return LevelPolicy.default()
-
-
-def _needs(policy: LevelPolicy, level: Level, scores: dict[int, float]) -> str:
-    missing: list[str] = []
-    for item in policy.levels[: level.rank + 1]:
-        for number in item.own_exercises:
-            if scores.get(number, 0.0) < item.min_percent:
-                missing.append(f"{number:02d} at {item.min_percent:g}%")
-        if item.average_percent is not None:
-            average = sum(scores.get(n, 0.0) for n in item.covered) / len(item.covered)
-            if average < item.average_percent:
-                missing.append(f"an average of {item.average_percent:g}%")
-    return f"{level.name} needs " + ", ".join(missing) if missing else ""
+        return parse_levels(workspace.levels or DEFAULT_LEVELS, exercises=_ANY_NUMBER)[1]
+    except LevelPolicyError:
+        return parse_levels(DEFAULT_LEVELS, exercises=_ANY_NUMBER)[1]
 
 
 def course_progress(workspace: Workspace) -> CourseProgress:
@@ -241,16 +233,15 @@ def course_progress(workspace: Workspace) -> CourseProgress:
                 problem=problem,
             )
         )
-    policy = _policy(workspace)
-    if policy is None:
-        return CourseProgress(tuple(notebooks), None, None, "")
+    levels = _levels(workspace)
     scores = {nb.number: nb.percent for nb in notebooks if nb.number is not None}
-    reach = policy.decide(scores)
+    reach = decide(levels, scores)
     rank = -1 if reach is None else reach.rank
-    following = policy.levels[rank + 1] if rank + 1 < len(policy.levels) else None
+    following = levels[rank + 1] if rank + 1 < len(levels) else None
+    lacking = missing(levels, following, scores) if following else []
     return CourseProgress(
         notebooks=tuple(notebooks),
         within_reach=reach,
         next_level=following,
-        next_needs=_needs(policy, following, scores) if following else "",
+        next_needs=f"{following.name} needs " + ", ".join(lacking) if following and lacking else "",
     )

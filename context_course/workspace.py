@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from context_course.errors import ContextCourseError
 from grader.core.nbsource import file_sha256
 from grader.pipeline.atomic import write_atomic
 from grader.pipeline.config import COURSE_FILE, CourseConfigError, find_course_root, load_course
@@ -85,7 +86,7 @@ INSTRUCTOR_SERVER_EXTENSIONS = (
 _SKIPPED = frozenset({".ipynb_checkpoints", "__pycache__", ".DS_Store"})
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(ContextCourseError):
     """A workspace or course release cannot be used; the message says what to do."""
 
 

@@ -8,6 +8,10 @@
   report, roster; executors (local pool, Dask).
 - ``grader.authoring``: release (learner notebooks from sources) and its checks.
 
+Every error the package raises on purpose derives from ``grader.core.errors.GraderError``
+(the tree is drawn there). The score formula and level rule are not here but in
+``scoring``, which certificates and the product share.
+
 Notebooks import ``observe`` and ``show`` from here, inside the sandboxed child, so this
 module imports nothing but ``grader.child``.
 """

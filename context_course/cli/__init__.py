@@ -11,10 +11,8 @@ from collections.abc import Sequence
 
 import typer
 
-# Importing a command module registers its commands on the app.
-from context_course.cli import certs, cluster, grading, learner, release, run, serve, tour  # noqa: F401
+# Command modules are imported when their command runs (see context_course.cli.app).
 from context_course.cli.app import UserError, app
-from context_lib.errors import ContextError
 
 __all__ = ["UserError", "app", "main"]
 
@@ -22,8 +20,9 @@ __all__ = ["UserError", "app", "main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
 
-    Usage errors are printed by Typer; :class:`UserError` and library errors become
-    one ``error: …`` line on stderr. Nothing a person can get wrong ends in a traceback.
+    Usage errors are printed by Typer; :class:`UserError` and every package's own errors
+    (see ``_ERROR_ROOTS``) become one ``error: …`` line on stderr. Nothing a person can get
+    wrong ends in a traceback.
     """
     _put_environment_scripts_on_path()
     command = typer.main.get_command(app)
@@ -36,10 +35,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except ContextError as exc:
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code is None:
+            raise
         typer.echo(f"error: {exc}", err=True)
-        return 1
+        return code
     return 0
+
+
+#: The one place errors become one line: each package's root error (module, class) and
+#: the exit code. Commands do not catch these; they catch only what needs other words
+#: (``OSError`` with the path, say).
+_ERROR_ROOTS = (
+    ("context_course.errors", "ContextCourseError", 2),
+    ("grader.core.errors", "GraderError", 2),
+    ("certificates.errors", "CertificateError", 2),
+    ("context_lib.errors", "ContextError", 1),
+)
+
+
+def _exit_code(exc: Exception) -> int | None:
+    """The exit code for one of the packages' own errors, ``None`` for anything else (a bug).
+
+    Looked up in the loaded modules only: a package that was never imported raised nothing,
+    and importing it here would undo the lazy command loading.
+    """
+    for module, name, code in _ERROR_ROOTS:
+        loaded = sys.modules.get(module)
+        root = getattr(loaded, name, None) if loaded is not None else None
+        if isinstance(root, type) and isinstance(exc, root):
+            return code
+    return None
 
 
 def _put_environment_scripts_on_path() -> None:

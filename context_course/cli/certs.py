@@ -16,7 +16,6 @@ from certificates import (
     LIST_FILE,
     CertificateError,
     CertificateSettings,
-    certify_gradebook,
     did_document,
     publish_site,
     revoke,
@@ -26,6 +25,7 @@ from certificates._files import write_atomic
 from certificates.check import verify_against_site
 from context_course.cli.app import UserError, app
 from context_course.cli.grading import CourseOption, os_error_line
+from context_course.gradebook_scores import certify_gradebook
 from grader.pipeline.config import CourseConfigError, load_course
 
 __all__ = [
@@ -55,8 +55,6 @@ OutOption = Annotated[
 def _settings(course: Path | None, out: Path | None = None) -> CertificateSettings:
     try:
         return CertificateSettings.from_course(load_course(course), out_dir=out)
-    except (CourseConfigError, CertificateError) as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
 
@@ -105,8 +103,6 @@ def certify(
             learner_ids=list(learner) if learner else None,
             reissue_revoked=reissue_revoked,
         )
-    except (CourseConfigError, CertificateError) as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     if as_json:
@@ -138,8 +134,6 @@ def keys_init(course: CourseOption = None) -> None:
     settings = _settings(course)
     try:
         keyring = settings.keystore.init()
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo(f"created issuer keys in {settings.key_dir}")
@@ -213,8 +207,6 @@ def keys_rotate(course: CourseOption = None) -> None:
     settings = _settings(course)
     try:
         keyring = rotate_keys(settings)
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo("rotated issuer keys; current keys:")
@@ -308,8 +300,6 @@ def revoke_command(
     settings = _settings(course, out)
     try:
         record, path = revoke(settings, certificate_id, reason=reason)
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo(f"revoked {record.id} ({record.learner_id}, {record.level}): {record.reason}")

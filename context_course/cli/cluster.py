@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from context_course.cli.app import UserError, app
-from grader.pipeline.cluster import ClusterError, start_local_cluster
+from grader.pipeline.cluster import start_local_cluster
 
 __all__ = ["cluster_app", "up"]
 
@@ -59,10 +59,7 @@ def up(
     if not 0 <= port <= 65535:
         raise UserError("--port must be between 0 and 65535")
     typer.echo(f"starting a Dask scheduler and {workers} worker(s) on {host}…", err=True)
-    try:
-        cluster = start_local_cluster(workers, host=host, port=port, threads_per_worker=threads)
-    except ClusterError as exc:
-        raise UserError(str(exc)) from None
+    cluster = start_local_cluster(workers, host=host, port=port, threads_per_worker=threads)
     with cluster:
         typer.echo(f"scheduler: {cluster.address} ({workers} worker(s), {threads} thread(s) each)")
         typer.echo(f"grade on it: context-course grade SUBMISSIONS --scheduler {cluster.address}")

@@ -16,10 +16,9 @@ from rich.console import Console
 from context_course.cli.app import UserError, app
 from grader.pipeline.batch import grade_submissions, render_summary
 from grader.pipeline.catalog import load_catalog
-from grader.pipeline.cluster import ClusterError, DaskExecutor
-from grader.pipeline.config import Course, CourseConfigError, load_course
+from grader.pipeline.cluster import DaskExecutor
+from grader.pipeline.config import Course, load_course
 from grader.pipeline.dispatch import DEFAULT_GRADE_FUNCTION
-from grader.pipeline.errors import PipelineError
 from grader.pipeline.feedback import refresh_feedback
 from grader.pipeline.gradebook import GradebookStore
 from grader.pipeline.report import write_class_report
@@ -66,8 +65,6 @@ app.add_typer(roster_app, name="roster")
 def _course(course_dir: Path | None) -> Course:
     try:
         return load_course(course_dir)
-    except CourseConfigError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:  # course.toml unreadable
         raise UserError(os_error_line(exc)) from None
 
@@ -145,10 +142,7 @@ def grade(
     address = scheduler or loaded.grader.scheduler
     executor = None
     if address:
-        try:
-            executor = DaskExecutor(address, grade_function=GRADE_FUNCTION)
-        except ClusterError as exc:
-            raise UserError(str(exc)) from None
+        executor = DaskExecutor(address, grade_function=GRADE_FUNCTION)
     progress = Console(stderr=True)
     try:
         summary = grade_submissions(
@@ -163,8 +157,6 @@ def grade(
             console=progress,
             show_progress=progress.is_terminal,
         )
-    except PipelineError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:  # e.g. the output folder cannot be written
         raise UserError(
             f"{os_error_line(exc)} (grades already recorded stay in the gradebook; "
@@ -221,8 +213,6 @@ def feedback(
                 out_dir=out_dir,
                 learners=None if learner is None else [learner],
             )
-    except PipelineError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write feedback pages: {os_error_line(exc)}") from None
     pages = sum(len(pages.written) for pages in written)
@@ -244,8 +234,6 @@ def report(db: DbOption = None, course: CourseOption = None) -> None:
         catalog = load_catalog(loaded.source_dir)
         with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
             write_class_report(store, catalog, course_name=loaded.name, path=path)
-    except PipelineError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write the class report: {os_error_line(exc)}") from None
     typer.echo(f"class report: {_shown(path)}")
@@ -266,9 +254,6 @@ def roster_import(
     Example: `context-course roster import roster.csv`
     """
     loaded = _course(course)
-    try:
-        with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
-            outcome = import_roster_csv(file, store)
-    except PipelineError as exc:
-        raise UserError(str(exc)) from None
+    with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
+        outcome = import_roster_csv(file, store)
     typer.echo(f"roster {_shown(file)}: {outcome.summary()}")

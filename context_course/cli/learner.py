@@ -42,6 +42,7 @@ from grader.core.errors import GradingError
 from grader.core.localcheck import HIDDEN_NOTE, check_saved_notebook, load_checks
 from grader.core.results import NotebookResult
 from grader.core.sandbox import shutdown_sandboxes
+from scoring import percent_text
 
 __all__ = ["check", "demo", "lab", "progress", "submit"]
 
@@ -57,10 +58,7 @@ WorkspaceOption = Annotated[
 
 
 def _workspace(path: Path | None) -> Workspace:
-    try:
-        return open_workspace(path) if path is not None else find_workspace()
-    except WorkspaceError as exc:
-        raise UserError(str(exc)) from None
+    return open_workspace(path) if path is not None else find_workspace()
 
 
 def _say_sync(report: SyncReport, root: Path) -> None:
@@ -134,8 +132,6 @@ def lab(
                 root = Path.cwd() / DEFAULT_WORKSPACE
         report = sync_workspace(root, release)
         config_dir = write_lab_config(root / STATE_DIR / LAB_CONFIG_DIR)
-    except WorkspaceError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write the workspace: {exc.strerror or exc}") from None
     root = root.resolve()
@@ -256,10 +252,7 @@ def check(
     Example: `context-course check 3`
     """
     ws = _workspace(workspace)
-    try:
-        slugs = [ws.resolve(notebook)] if notebook is not None else ws.slugs
-    except WorkspaceError as exc:
-        raise UserError(str(exc)) from None
+    slugs = [ws.resolve(notebook)] if notebook is not None else ws.slugs
     console = Console(stderr=as_json)
     results: list[NotebookResult] = []
     try:
@@ -316,7 +309,7 @@ def progress(
                     "parts_checked": len(nb.checked),
                     "points_passing": nb.points_passing,
                     "max_points": nb.max_points,
-                    "percent": round(nb.percent, 2),
+                    "percent": float(percent_text(nb.percent, 2)),
                 }
                 for nb in state.notebooks
             ],
@@ -332,7 +325,7 @@ def progress(
         table.add_row(
             nb.slug,
             f"{len(nb.passing)} of {len(nb.parts)}",
-            f"{nb.points_passing:g} / {nb.max_points:g} ({nb.percent:.0f}%)",
+            f"{nb.points_passing:g} / {nb.max_points:g} ({percent_text(nb.percent)}%)",
             "[green]✓[/]" if done else ("not checked yet" if not nb.checked else nb.problem),
         )
     console.print(table)

@@ -12,7 +12,7 @@ import typer
 from context_course.cli.app import UserError, app
 from context_course.learner_wheel import build_learner_wheel, project_root
 from grader.authoring.release import ReleaseError, check_release, write_release
-from grader.pipeline.config import Course, CourseConfigError, load_course
+from grader.pipeline.config import Course, load_course
 
 __all__ = ["authoring_warnings", "release"]
 
@@ -93,10 +93,7 @@ def release(
         raise UserError("--check builds no wheel; drop --wheel-dir/--no-wheel")
     if wheel_dir is not None and no_wheel:
         raise UserError("--wheel-dir and --no-wheel contradict each other; choose one")
-    try:
-        loaded = load_course(course)
-    except CourseConfigError as exc:
-        raise UserError(str(exc)) from None
+    loaded = load_course(course)
     try:
         if check:
             _check(loaded)

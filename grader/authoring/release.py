@@ -30,6 +30,8 @@ from typing import Any
 
 import nbformat
 
+from grader.core.errors import GraderError
+
 __all__ = [
     "HIDDEN_TESTS",
     "IGNORED",
@@ -63,7 +65,7 @@ def _reads(text: str | bytes) -> Any:
     return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
 
 
-class ReleaseError(Exception):
+class ReleaseError(GraderError):
     """The release cannot be generated; the message names the assignment and the reason."""
 
 

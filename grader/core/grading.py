@@ -18,13 +18,13 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from grader.core.checks import LEARNER
+from grader.core.checks import LEARNER, Mode, TestCellPlan
 from grader.core.errors import GradingError
-from grader.core.executor import PlannedCell, execute
+from grader.core.executor import CellOutcome, PlannedCell, execute
 from grader.core.imports import forbidden_imports_in
 from grader.core.nbsource import read_cells
 from grader.core.plan import SourcePlan, load_source_plan
@@ -32,9 +32,17 @@ from grader.core.reference import Reference, load_reference
 from grader.core.restore import restore_cells
 from grader.core.results import NotebookResult, PartResult, PartStatus
 from grader.core.sandbox import SandboxLimits, get_sandbox
-from grader.core.verdict import judge_part, part_context, part_regions
+from grader.core.verdict import PartContext, judge_part, part_context, part_regions
 
-__all__ = ["GradingError", "grade_notebook", "warm_up"]
+__all__ = [
+    "GradingError",
+    "PartJudge",
+    "grade_notebook",
+    "learner_files",
+    "official_judge",
+    "run_and_judge",
+    "warm_up",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +51,14 @@ MAX_NOTEBOOK_BYTES = 50 << 20
 MAX_CELLS = 10_000  # course notebooks have dozens; each cell is a round trip to the sandbox
 
 
-def _learner_files(source: Path, submitted: Path, events: list[str]) -> dict[str, bytes]:
-    """The learner's files: the notebook and the regular files beside it (size-capped)."""
+def learner_files(
+    submitted: Path, events: list[str], *, exclude: Path | None = None
+) -> dict[str, bytes]:
+    """The learner's files: the notebook and the regular files beside it (size-capped).
+
+    ``exclude`` (the source notebook, when it sits in the same folder) is never copied;
+    files left out for size are said in ``events``.
+    """
     files: dict[str, bytes] = {}
     total = 0
     folder = submitted.parent
@@ -52,11 +66,11 @@ def _learner_files(source: Path, submitted: Path, events: list[str]) -> dict[str
         entries = sorted(folder.iterdir())
     except OSError:
         entries = [submitted]
-    source_resolved = source.resolve()
+    excluded = exclude.resolve() if exclude is not None else None
     for entry in entries:
         if entry.is_symlink() or not entry.is_file() or entry.name.startswith("."):
             continue
-        if entry.resolve() == source_resolved:
+        if excluded is not None and entry.resolve() == excluded:
             continue
         if entry.suffix == ".ipynb" and entry.name != submitted.name:
             continue
@@ -91,23 +105,52 @@ def _empty_result(
     )
 
 
-def _grade_learner(
+#: How one test cell's outcome becomes a part's verdict: ``(test, outcome, context)``.
+PartJudge = Callable[[TestCellPlan, CellOutcome, PartContext], PartResult]
+
+
+def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
+    """Judge each part against the reference solution's values (official grading)."""
+
+    def judge(test: TestCellPlan, outcome: CellOutcome, context: PartContext) -> PartResult:
+        return judge_part(
+            test,
+            reference.parts[test.grade_id],
+            outcome,
+            tolerance=plan.settings.float_tolerance,
+            context=context,
+        )
+
+    return judge
+
+
+def run_and_judge(
     plan: SourcePlan,
-    reference: Reference,
-    submitted: Path,
     data: dict[str, object],
+    files: dict[str, bytes],
     *,
-    submission_hash: str,
+    mode: Mode,
+    judge: PartJudge,
     started: float,
     cell_timeout: float,
     notebook_timeout: float,
+    events: Sequence[str] = (),
+    submission_hash: str = "",
 ) -> NotebookResult:
-    events: list[str] = []
+    """Grade one notebook: the one path that official grading and ``check`` share.
+
+    Restores the locked and test cells from ``plan``, runs the cells in this process's
+    sandbox (test cells in ``mode``: ``LEARNER`` for grading, ``REFERENCE`` for a local
+    check, which observes the test's expected side too), and judges each test cell's
+    outcome with ``judge``. Only what is judged differs between the two callers; which
+    cells run, what is observed, timeouts, forbidden imports and part statuses do not.
+    """
+    log_events = list(events)
     restored = restore_cells(list(plan.cells), read_cells(data))
-    events.extend(restored.notes)
+    log_events.extend(restored.notes)
     planned = [
         PlannedCell(
-            code=plan.tests[cell.grade_id].code(LEARNER) if cell.role == "test" else cell.code,
+            code=plan.tests[cell.grade_id].code(mode) if cell.role == "test" else cell.code,
             name=cell.name,
             observed=cell.role == "test",
         )
@@ -120,20 +163,19 @@ def _grade_learner(
         and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
     }
     for position, names in forbidden.items():
-        events.append(
+        log_events.append(
             f"{restored.cells[position].name} imports {', '.join(names)}, which this exercise "
             "does not allow"
         )
-    sandbox = get_sandbox(plan.settings.forbidden_imports)
     execution = execute(
         planned,
-        sandbox=sandbox,
-        files=_learner_files(plan.path, submitted, events),
+        sandbox=get_sandbox(plan.settings.forbidden_imports),
+        files=files,
         limits=SandboxLimits(),
         cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout,
     )
-    events.extend(execution.events)
+    log_events.extend(execution.events)
     region = part_regions(restored.cells)
     parts: list[PartResult] = []
     for position, cell in enumerate(restored.cells):
@@ -143,15 +185,11 @@ def _grade_learner(
         if context.status == "timeout":
             context = replace(context, message=f"part {cell.grade_id}: {context.message}")
         try:
-            part = judge_part(
-                plan.tests[cell.grade_id],
-                reference.parts[cell.grade_id],
-                execution.outcomes[position],
-                tolerance=plan.settings.float_tolerance,
-                context=context,
-            )
+            part = judge(plan.tests[cell.grade_id], execution.outcomes[position], context)
         except Exception as exc:  # a grader bug costs this part, not the whole notebook
-            log.exception("internal error while judging part %s of %s", cell.grade_id, submitted)
+            log.exception(
+                "internal error while judging part %s of %s", cell.grade_id, plan.notebook
+            )
             part = PartResult(
                 grade_id=cell.grade_id,
                 points=0.0,
@@ -160,13 +198,12 @@ def _grade_learner(
                 message=f"internal grader error ({type(exc).__name__}); please report it",
             )
         parts.append(part)
-    score = round(sum(part.points for part in parts), 6)
     return NotebookResult(
         notebook=plan.notebook,
-        score=score,
+        score=round(sum(part.points for part in parts), 6),
         max_score=plan.max_score,
         parts=tuple(parts),
-        events=tuple(events),
+        events=tuple(log_events),
         learner_seconds=round(execution.cell_seconds, 6),
         wall_seconds=round(time.perf_counter() - started, 6),
         source_hash=plan.source_hash,
@@ -253,15 +290,19 @@ def grade_notebook(
             "not-run",
         )
     try:
-        return _grade_learner(
+        events: list[str] = []
+        files = learner_files(submitted, events, exclude=plan.path)
+        return run_and_judge(
             plan,
-            reference,
-            submitted,
             data,
-            submission_hash=submission_hash,
+            files,
+            mode=LEARNER,
+            judge=official_judge(plan, reference),
             started=started,
             cell_timeout=timeout,
             notebook_timeout=notebook_timeout,
+            events=events,
+            submission_hash=submission_hash,
         )
     except GradingError:
         raise

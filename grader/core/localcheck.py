@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,15 +30,13 @@ from typing import Any
 from grader.child.values import MalformedValue, encode_value, parse_observed
 from grader.core.checks import REFERENCE, TestCellPlan
 from grader.core.errors import GradingError
-from grader.core.executor import CellOutcome, Observation, PlannedCell, execute
-from grader.core.imports import forbidden_imports_in
-from grader.core.nbsource import Cell, load_notebook_json, read_cells
+from grader.core.executor import CellOutcome, Observation
+from grader.core.grading import PartJudge, learner_files, run_and_judge
+from grader.core.nbsource import load_notebook_json, part_texts
 from grader.core.plan import SourcePlan, load_source_plan
 from grader.core.reference import ReferencePart
-from grader.core.restore import restore_cells
 from grader.core.results import CheckResult, NotebookResult, PartResult
-from grader.core.sandbox import SandboxLimits, get_sandbox
-from grader.core.verdict import PartContext, judge_part, part_context, part_regions
+from grader.core.verdict import PartContext, judge_part
 
 __all__ = [
     "HIDDEN_NOTE",
@@ -49,13 +46,11 @@ __all__ = [
     "judge_visible",
     "load_checks",
     "run_part_live",
+    "visible_judge",
 ]
 
 #: What every local result says about the tests it cannot run.
 HIDDEN_NOTE = "Visible tests only: hidden tests run at grading."
-
-MAX_FILES_BYTES = 20 << 20
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -95,44 +90,20 @@ class LocalChecks:
         ]
 
 
-def _hints(cell: Cell) -> tuple[str, ...]:
-    extra = cell.metadata.get("context_course")
-    if not isinstance(extra, dict):
-        return ()
-    hints = extra.get("hints")
-    if isinstance(hints, list):
-        return tuple(h.strip() for h in hints if isinstance(h, str) and h.strip())
-    hint = extra.get("hint")
-    return (hint.strip(),) if isinstance(hint, str) and hint.strip() else ()
-
-
-def _title(cells: Sequence[Cell], test: Cell) -> str:
-    extra = test.metadata.get("context_course")
-    if isinstance(extra, dict) and isinstance(extra.get("title"), str) and extra["title"].strip():
-        return str(extra["title"]).strip()
-    for cell in reversed(cells[: test.index]):
-        if cell.cell_type == "markdown":
-            headings = _HEADING.findall(cell.source)
-            if headings:
-                return str(headings[-1]).replace("*", "").strip()
-        if cell.role == "test":
-            break
-    return test.grade_id
-
-
 def load_checks(path: Path) -> LocalChecks:
     """Read a learner notebook's visible checks; :class:`GradingError` if it is malformed."""
     plan = load_source_plan(Path(path))
     cells = list(plan.cells)
+    texts = part_texts(cells)
     parts = {
         cell.grade_id: PartInfo(
             grade_id=cell.grade_id,
-            title=_title(cells, cell),
+            title=texts[cell.grade_id].title,
             points=plan.tests[cell.grade_id].points,
-            hints=_hints(cell),
+            hints=texts[cell.grade_id].hints,
         )
         for cell in cells
-        if cell.role == "test" and cell.grade_id in plan.tests
+        if cell.role == "test" and cell.grade_id in plan.tests and cell.grade_id in texts
     }
     return LocalChecks(plan=plan, parts=parts)
 
@@ -278,21 +249,19 @@ def run_part_live(checks: LocalChecks, grade_id: str, namespace: Mapping[str, An
 # --------------------------------------------------------------------------- sandbox
 
 
-def _learner_files(notebook: Path) -> dict[str, bytes]:
-    """The notebook and the regular files beside it, as grading copies them."""
-    files: dict[str, bytes] = {}
-    total = 0
-    for entry in sorted(notebook.parent.iterdir()):
-        if entry.is_symlink() or not entry.is_file() or entry.name.startswith("."):
-            continue
-        if entry.suffix == ".ipynb" and entry.name != notebook.name:
-            continue
-        size = entry.stat().st_size
-        if total + size > MAX_FILES_BYTES:
-            continue
-        files[entry.name] = entry.read_bytes()
-        total += size
-    return files
+def visible_judge(plan: SourcePlan) -> PartJudge:
+    """Judge each part's visible checks from a reference-mode run (see :func:`judge_visible`)."""
+
+    def judge(test: TestCellPlan, outcome: CellOutcome, context: PartContext) -> PartResult:
+        return judge_visible(
+            test,
+            outcome.observations,
+            tolerance=plan.settings.float_tolerance,
+            context=context,
+            malformed=outcome.malformed,
+        )
+
+    return judge
 
 
 def check_saved_notebook(
@@ -305,66 +274,30 @@ def check_saved_notebook(
     """Run a saved learner notebook as grading will and judge its visible tests.
 
     ``release`` is the learner version of the notebook (whose locked and test cells are
-    restored, as grading restores the source's); the cells run in the grader's sandbox
-    with its limits and timeouts. Raises :class:`GradingError` when ``release`` is not a
-    gradable notebook; problems of the learner's notebook end up in the result.
+    restored, as grading restores the source's). The notebook goes through the grading
+    core's own :func:`grader.core.grading.run_and_judge`; only the judge differs (the
+    expected values are the visible tests' own, observed in the same run). Raises
+    :class:`GradingError` when ``release`` is not a gradable notebook; problems of the
+    learner's notebook end up in the result.
     """
     started = time.perf_counter()
     plan = load_source_plan(Path(release))
-    events: list[str] = []
     try:
         data = load_notebook_json(Path(learner), what="your notebook")
     except GradingError as exc:
         raise GradingError(f"{exc.message}; save it again from JupyterLab") from None
-    restored = restore_cells(list(plan.cells), read_cells(data))
-    events.extend(restored.notes)
-    planned = [
-        PlannedCell(
-            code=plan.tests[cell.grade_id].code(REFERENCE) if cell.role == "test" else cell.code,
-            name=cell.name,
-        )
-        for cell in restored.cells
-    ]
-    forbidden = {
-        position: found
-        for position, cell in enumerate(restored.cells)
-        if cell.learner_code
-        and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
-    }
-    timeout = plan.settings.cell_timeout or cell_timeout
-    execution = execute(
-        planned,
-        sandbox=get_sandbox(plan.settings.forbidden_imports),
-        files=_learner_files(Path(learner)),
-        limits=SandboxLimits(),
-        cell_timeout=timeout,
+    events: list[str] = []
+    files = learner_files(Path(learner), events, exclude=Path(release))
+    result = run_and_judge(
+        plan,
+        data,
+        files,
+        mode=REFERENCE,
+        judge=visible_judge(plan),
+        started=started,
+        cell_timeout=plan.settings.cell_timeout or cell_timeout,
         notebook_timeout=notebook_timeout,
+        events=events,
     )
-    events.extend(execution.events)
-    region = part_regions(restored.cells)
-    parts: list[PartResult] = []
-    for position, cell in enumerate(restored.cells):
-        if cell.role != "test":
-            continue
-        outcome = execution.outcomes[position]
-        parts.append(
-            judge_visible(
-                plan.tests[cell.grade_id],
-                outcome.observations,
-                tolerance=plan.settings.float_tolerance,
-                context=part_context(
-                    cell.grade_id, restored.cells, execution.outcomes, region, forbidden
-                ),
-                malformed=outcome.malformed,
-            )
-        )
-    return NotebookResult(
-        notebook=plan.notebook,
-        score=round(sum(part.points for part in parts), 6),
-        max_score=plan.max_score,
-        parts=tuple(parts),
-        events=tuple(events),
-        learner_seconds=round(execution.cell_seconds, 6),
-        wall_seconds=round(time.perf_counter() - started, 6),
-        source_hash=plan.source_hash,
-    )
+    # what the learner's code printed is theirs already; the instructor-only field is not
+    return replace(result, extra={})

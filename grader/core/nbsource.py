@@ -20,10 +20,12 @@ from grader.core.errors import GradingError
 __all__ = [
     "Cell",
     "NotebookSettings",
+    "PartText",
     "Role",
     "file_sha256",
     "hidden_line_ranges",
     "load_notebook_json",
+    "part_texts",
     "read_cells",
     "read_settings",
     "strip_hidden_tests",
@@ -183,6 +185,60 @@ def read_settings(notebook: dict[str, Any], *, path: Path) -> NotebookSettings:
         cell_timeout=float(timeout) if timeout is not None else None,
         float_tolerance=float(tolerance),
     )
+
+
+@dataclass(frozen=True)
+class PartText:
+    """What a learner reads about a graded part: its title and the author's hints."""
+
+    title: str
+    hints: tuple[str, ...] = ()
+
+
+_HEADING = re.compile(r"^#{2,6}\s+(.+?)\s*#*\s*$")
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis and code marks dropped: titles are shown as plain text."""
+    return text.replace("`", "").replace("*", "").strip()
+
+
+def _hints(extra: dict[str, Any]) -> tuple[str, ...]:
+    hints = extra.get("hints")
+    if isinstance(hints, list):
+        return tuple(h.strip() for h in hints if isinstance(h, str) and h.strip())
+    hint = extra.get("hint")  # the older singular key
+    return (hint.strip(),) if isinstance(hint, str) and hint.strip() else ()
+
+
+def part_texts(cells: list[Cell]) -> dict[str, PartText]:
+    """Title and hints of every graded cell, by ``grade_id``: the one reader of both.
+
+    The title is the cell's ``context_course.title`` metadata, else the last ``##``…
+    ``######`` heading above it (the last one: a cell that opens a section and then states
+    a part, "## 2. Merging" then "### Part 2 (20 points): a resolver", names the part by
+    its own heading), else the ``grade_id``; Markdown backticks and emphasis are dropped.
+    Hints are ``context_course.hints`` (a list; the singular ``hint`` is read too).
+    """
+    found: dict[str, PartText] = {}
+    heading = ""
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                match = _HEADING.match(line)
+                if match:
+                    heading = _plain(match.group(1))
+            continue
+        if not cell.nbgrader.get("grade") or not cell.grade_id:
+            continue
+        extra = cell.metadata.get("context_course")
+        extra = extra if isinstance(extra, dict) else {}
+        title = extra.get("title")
+        title = _plain(title) if isinstance(title, str) else ""
+        found[cell.grade_id] = PartText(
+            title=title or heading or cell.grade_id, hints=_hints(extra)
+        )
+    return found
 
 
 def hidden_line_ranges(source: str) -> list[tuple[int, int]]:

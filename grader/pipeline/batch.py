@@ -7,7 +7,7 @@
    (one line each; the batch goes on);
 3. skip notebooks already graded with the same submission hash, source hash and
    grader version (idempotence; ``force=True`` regrades);
-4. grade the rest through an :class:`~grader.core.executor.Executor` (a local process pool
+4. grade the rest through an :class:`~grader.pipeline.dispatch.Executor` (a local process pool
    by default), with a progress bar and an ETA;
 5. as each result arrives, the parent — the only writer — records it in the gradebook
    in one transaction, so a run killed half way loses nothing already graded and the
@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +68,7 @@ from grader.pipeline.intake import (
     collect_submissions,
 )
 from grader.pipeline.manifest import learner_key, same_email, show_value
+from scoring import exact, points_text
 
 __all__ = [
     "BatchItem",
@@ -200,9 +202,9 @@ def grade_submissions(
     started = time.monotonic()
     if executor is None and course.grader.scheduler:
         raise PipelineError(
-            f"course.toml sets [grader] scheduler = {course.grader.scheduler!r}, but grading "
-            "on a Dask cluster is not available in this version; leave scheduler empty to "
-            "grade on this machine"
+            f"course.toml sets [grader] scheduler = {course.grader.scheduler!r}, but no "
+            "executor was given: pass grader.pipeline.cluster.DaskExecutor (as "
+            "`context-course grade` does), or leave scheduler empty to grade on this machine"
         )
     console = console or Console(stderr=True)
     catalog = load_catalog(course.source_dir)
@@ -488,11 +490,11 @@ def write_grades_csv(store: GradebookStore, catalog: Catalog, path: Path) -> Pat
     Columns: ``learner_id, first_name, last_name, email``, one column per notebook
     (empty when not graded), ``total``, ``max_total``.
     """
-    scores: dict[str, dict[str, float]] = {}
+    scores: dict[str, dict[str, Fraction]] = {}
     for score in store.scores():
         scores.setdefault(score.learner_id, {})[score.notebook] = score.score
     notebooks = list(catalog)
-    max_total = sum(catalog[slug].max_score for slug in notebooks)
+    max_total = sum((exact(catalog[slug].max_score) for slug in notebooks), Fraction(0))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
@@ -508,16 +510,12 @@ def write_grades_csv(store: GradebookStore, catalog: Catalog, path: Path) -> Pat
                 _csv_safe(student.first_name),
                 _csv_safe(student.last_name),
                 _csv_safe(student.email),
-                *[_number(mine[slug]) if slug in mine else "" for slug in notebooks],
-                _number(sum(mine.values())),
-                _number(max_total),
+                *[points_text(mine[slug]) if slug in mine else "" for slug in notebooks],
+                points_text(sum(mine.values(), Fraction(0))),
+                points_text(max_total),
             ]
         )
     return write_atomic(path, buffer.getvalue())
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
 
 
 _FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")  # and their full-width forms

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.core.nbsource import PartText, part_texts, read_cells
 from grader.pipeline.errors import CatalogError
 
 __all__ = ["Catalog", "GradeCellSpec", "SourceNotebook", "load_catalog"]
@@ -28,8 +29,8 @@ class GradeCellSpec:
     points: float
     cell_type: str  # "code" or "markdown"
     autograded: bool  # a test cell (grade only); False for manually graded answers
-    title: str = ""  # ``context_course.title`` metadata, else the last ``##`` heading above
-    hint: str = ""  # optional, from the cell's ``context_course.hint`` metadata
+    title: str = ""  # see grader.core.nbsource.part_texts, the one reader of titles and hints
+    hints: tuple[str, ...] = ()  # the author's hints (``context_course.hints``)
 
 
 @dataclass(frozen=True)
@@ -85,20 +86,6 @@ def _cell_source(cell: Mapping[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else _text(source)
 
 
-def _heading(markdown: str) -> str:
-    """The text of the last ``##``/``###`` heading of a markdown cell, if any.
-
-    The last one: a cell that opens a section and then states a part ("## 2. Merging",
-    then "### Part 2 (20 points): a resolver") names the part by its own heading.
-    Backticks are dropped: titles are shown as plain text.
-    """
-    found = ""
-    for line in markdown.splitlines():
-        if line.startswith(("## ", "### ")):
-            found = line.lstrip("#").strip().replace("`", "")
-    return found
-
-
 def _title(cells: list[Any]) -> str:
     for cell in cells:
         if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
@@ -120,10 +107,8 @@ def _read_source(path: Path, assignment: str) -> SourceNotebook:
     grade_cells: list[GradeCellSpec] = []
     solution_cells: list[str] = []
     seen: set[str] = set()
-    heading = ""  # the last markdown heading: the default title of the parts below it
+    texts = part_texts(read_cells(nb))
     for index, cell in enumerate(cells, 1):
-        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
-            heading = _heading(_cell_source(cell)) or heading
         meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
         nbg = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
         if not isinstance(nbg, dict) or not (nbg.get("grade") or nbg.get("solution")):
@@ -143,16 +128,15 @@ def _read_source(path: Path, assignment: str) -> SourceNotebook:
                 raise CatalogError(f"{path}: cell {grade_id!r} has non-numeric points") from None
             if points < 0:
                 raise CatalogError(f"{path}: cell {grade_id!r} has negative points")
-            extra = meta.get("context_course", {})
-            extra = extra if isinstance(extra, dict) else {}
+            text = texts.get(grade_id, PartText(title=grade_id))
             grade_cells.append(
                 GradeCellSpec(
                     grade_id=grade_id,
                     points=points,
                     cell_type="markdown" if cell.get("cell_type") == "markdown" else "code",
                     autograded=not nbg.get("solution"),
-                    title=_text(extra.get("title")) or heading,
-                    hint=_text(extra.get("hint")),
+                    title=text.title,
+                    hints=text.hints,
                 )
             )
     return SourceNotebook(

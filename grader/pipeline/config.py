@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.core.errors import GraderError
+
 COURSE_FILE = "course.toml"
 
 
-class CourseConfigError(Exception):
+class CourseConfigError(GraderError):
     """``course.toml`` is missing or invalid; the message says what to fix."""
 
 

@@ -6,9 +6,9 @@ The batch hands an :class:`Executor` a list of :class:`GradeJob` and consumes
 :class:`JobOutcome` values as they complete, in any order. Jobs and outcomes are plain
 JSON-friendly data (paths as strings, results as ``NotebookResult.to_dict()``), so an
 executor may run them in local processes (:class:`LocalProcessExecutor`, the default),
-in this process (:class:`SerialExecutor`, for debugging) or on a cluster (a Dask
-executor is planned behind the same interface). Executors compute; they never write
-grades: the parent process is the gradebook's only writer.
+in this process (:class:`SerialExecutor`, for debugging) or on a Dask cluster
+(:class:`grader.pipeline.cluster.DaskExecutor`, behind the same interface). Executors
+compute; they never write grades: the parent process is the gradebook's only writer.
 
 The grade function is named by an import path (``"grader.core.grading:grade_notebook"``)
 so it can be resolved wherever the job runs.

@@ -3,6 +3,7 @@
 ::
 
     PipelineError                 anything the pipeline refuses, with a one-line message
+                                  (a grader.core.errors.GraderError, the package's root)
     ├── CatalogError              the course's source notebooks are missing or malformed
     ├── IntakeError               one submission (or one notebook of it) is malformed
     ├── GradebookError            the gradebook database cannot be opened or written
@@ -14,10 +15,12 @@ Learner problems never escape the batch as exceptions: intake turns an
 
 from __future__ import annotations
 
+from grader.core.errors import GraderError
+
 __all__ = ["CatalogError", "GradebookError", "IntakeError", "PipelineError", "RosterError"]
 
 
-class PipelineError(Exception):
+class PipelineError(GraderError):
     """Root of the grading pipeline's errors; ``str(error)`` is one readable line."""
 
 

@@ -1,7 +1,8 @@
 """Feedback pages for learners: one HTML page per notebook and a summary page.
 
 Each part shows pass/fail, its points, the visible tests' messages, the author's hint
-(``context_course.hint`` in the source cell's metadata) when the part is not fully
+(``context_course.hints`` in the source cell's metadata, read by
+:func:`grader.core.nbsource.part_texts`) when the part is not fully
 passed, and for hidden checks only a count ("3 of 5 hidden checks passed"): never a
 hidden check's label, code, message or expected value. Timeouts and crashes are
 explained in plain words. Everything comes from the stored results and is HTML-escaped
@@ -20,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from grader.pipeline.atomic import write_atomic
 from grader.pipeline.catalog import Catalog
 from grader.pipeline.gradebook import GradebookStore, GradedRecord, ManualScores, grader_version
 from grader.pipeline.intake import Rejection
+from scoring import Points, effective_score, exact, percent, percent_text
 
 __all__ = [
     "FeedbackPages",
@@ -75,7 +78,7 @@ class PartView:
     problem: str
     visible: tuple[CheckResult, ...]
     hidden_summary: str
-    hint: str
+    hints: tuple[str, ...]
     auto_points: float = 0.0  # what automatic grading gave, when adjusted
     adjusted: bool = False  # the instructor entered this part's score by hand
 
@@ -102,23 +105,25 @@ def template_environment() -> Environment:
     return env
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def _fmt(value: Points) -> str:
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
-def _percent(score: float, maximum: float) -> int:
-    return round(100 * score / maximum) if maximum > 0 else 0
+def _percent(score: Points, maximum: Points) -> str:
+    """Truncated, never rounded up across a threshold (see :func:`scoring.percent_text`)."""
+    return percent_text(percent(score, maximum))
 
 
-def _meter_class(score: float, maximum: float) -> str:
-    share = score / maximum if maximum > 0 else 0.0
-    return "" if share >= 0.999 else ("partial" if share >= 0.5 else "low")
+def _meter_class(score: Points, maximum: Points) -> str:
+    share = percent(score, maximum)
+    return "" if share >= 100 else ("partial" if share >= 50 else "low")
 
 
-def _badge(points: float, maximum: float) -> tuple[str, str]:
-    if maximum > 0 and points >= maximum - 1e-9:
+def _badge(points: Points, maximum: Points) -> tuple[str, str]:
+    share = percent(points, maximum)
+    if share >= 100:
         return "passed", "pass"
-    if points > 0:
+    if share > 0:
         return "partly passed", "partial"
     return "failed", "fail"
 
@@ -144,7 +149,7 @@ def _part_view(part: PartResult, catalog: Catalog | None, notebook: str) -> Part
         problem=problem,
         visible=tuple(c for c in part.checks if c.kind == "visible"),
         hidden_summary=part.hidden_summary,
-        hint=spec.hint if spec and not full else "",
+        hints=spec.hints if spec and not full else (),
     )
 
 
@@ -189,7 +194,7 @@ def _adjusted_part(view: PartView, manual: float) -> PartView:
         problem=view.problem,
         visible=view.visible,
         hidden_summary=view.hidden_summary,
-        hint="" if full else view.hint,
+        hints=() if full else view.hints,
         auto_points=view.points,
         adjusted=True,
     )
@@ -221,16 +226,16 @@ def _part_views(
             problem="",
             visible=(),
             hidden_summary="",
-            hint=spec.hint if spec else "",
+            hints=spec.hints if spec else (),
         )
         views.append(_adjusted_part(plain, points))
     return views
 
 
-def _effective_score(score: float, result: NotebookResult, manual: Mapping[str, float]) -> float:
-    """``score`` (automatic) with each manually scored part's points replaced by the manual ones."""
+def _effective_score(result: NotebookResult, manual: Mapping[str, float]) -> Fraction:
+    """The notebook's score as grades.csv counts it: :func:`scoring.effective_score`."""
     auto = {part.grade_id: part.points for part in result.parts}
-    return max(score + sum(points - auto.get(cell, 0.0) for cell, points in manual.items()), 0.0)
+    return effective_score(auto, manual)
 
 
 def render_notebook_feedback(
@@ -254,7 +259,7 @@ def render_notebook_feedback(
         learner_id=learner_id,
         course_name=course_name,
         notebook_title=(source.title if source and source.title else result.notebook),
-        score=_effective_score(result.score, result, manual),
+        score=_effective_score(result, manual),
         max_score=result.max_score,
         adjusted=bool(manual),
         events=list(result.events),
@@ -279,13 +284,13 @@ def render_learner_summary(
     manual = manual or {}
     by_notebook = {record.notebook: record for record in records}
     rows = []
-    total = 0.0
+    total = Fraction(0)
     for slug, source in catalog.items():
         record = by_notebook.get(slug)
         mine = manual.get(slug, {})
-        score = 0.0
+        score = Fraction(0)
         if record is not None:
-            score = _effective_score(record.score, record.result, mine) if mine else record.score
+            score = _effective_score(record.result, mine) if mine else exact(record.score)
         total += score
         verdict, badge = _badge(score, record.max_score) if record else ("", "")
         rows.append(
@@ -306,7 +311,7 @@ def render_learner_summary(
         course_name=course_name,
         rows=rows,
         total=total,
-        max_total=sum(source.max_score for source in catalog.values()),
+        max_total=sum((exact(source.max_score) for source in catalog.values()), Fraction(0)),
         graded_count=sum(1 for slug in catalog if slug in by_notebook),
         notebook_count=len(catalog),
         rejections=list(rejections),

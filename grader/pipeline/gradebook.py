@@ -25,9 +25,8 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
+from fractions import Fraction
 from typing import Any, TypeVar
 
 from nbgrader import api
@@ -40,7 +39,6 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
-    func,
     inspect,
     select,
     text,
@@ -51,8 +49,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.core.results import NotebookResult
 from grader.pipeline.catalog import Catalog, SourceNotebook
+from grader.pipeline.dburl import driver_url, redact
 from grader.pipeline.errors import GradebookError
+from grader.pipeline.gradebook_records import (
+    GradedRecord,
+    ManualScores,
+    NotebookScore,
+    StudentRow,
+    grader_version,
+    split_name,
+)
 from grader.pipeline.manifest import LearnerInfo, learner_key, same_email
+from scoring import bounded_total, clamp_points, effective_score, exact
 
 __all__ = [
     "GRADED_NOTEBOOKS_TABLE",
@@ -97,68 +105,6 @@ graded_notebooks = Table(
 )
 
 
-@dataclass(frozen=True)
-class GradedRecord:
-    """One row of ``cc_graded_notebooks``."""
-
-    learner_id: str
-    notebook: str
-    submission_hash: str
-    source_hash: str
-    score: float
-    max_score: float
-    course_version: str
-    grader_version: str
-    result_json: str
-    graded_at: datetime
-
-    @property
-    def result(self) -> NotebookResult:
-        """The stored grading result."""
-        return NotebookResult.from_dict(json.loads(self.result_json))
-
-
-#: One learner's manual scores from formgrader: notebook -> grade cell id -> points.
-ManualScores = dict[str, dict[str, float]]
-
-
-@dataclass(frozen=True)
-class NotebookScore:
-    """A learner's effective score on a notebook, as nbgrader computes it (manual wins)."""
-
-    learner_id: str
-    notebook: str
-    score: float
-    max_score: float
-    manual: bool  # at least one grade cell carries a manual score
-
-
-@dataclass(frozen=True)
-class StudentRow:
-    """A learner in nbgrader's student table."""
-
-    id: str
-    first_name: str
-    last_name: str
-    email: str
-
-
-def grader_version() -> str:
-    """The version recorded with every grade (the installed ``context-course``)."""
-    try:
-        return metadata.version("context-course")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0+unknown"
-
-
-def split_name(name: str) -> tuple[str, str]:
-    """Split a full name into nbgrader's first and last name (last word is the last name)."""
-    words = name.split()
-    if len(words) < 2:
-        return (words[0] if words else "", "")
-    return (" ".join(words[:-1]), words[-1])
-
-
 def _alembic_head() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
@@ -189,46 +135,12 @@ def _lost_a_race(exc: SQLAlchemyError) -> bool:
     return isinstance(exc, DBAPIError) and sqlstate in _RETRY_SQLSTATES
 
 
-def driver_url(url: str) -> str:
-    """``url`` with its driver made explicit: ``postgresql://`` means psycopg (3).
-
-    SQLAlchemy reads a bare ``postgresql://`` as psycopg2, which the course does not
-    install; an explicit ``postgresql+DRIVER://`` is kept as written.
-    """
-    for scheme in ("postgresql://", "postgres://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url[len(scheme) :]
-    return url
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
-    return url
-
-
-def _part_points(points: float, maximum: float) -> float:
-    """``points`` within ``0..maximum`` (NaN counts as nothing)."""
-    return min(max(points, 0.0), maximum) if points == points else 0.0
-
-
 def _bounded_score(result: NotebookResult, source: SourceNotebook) -> float:
-    """The result's score counted the way the gradebook counts it.
-
-    Only parts the source notebook grades count, each at most its points there: a
-    result that reports a part the source does not have (say, a cell the learner
-    marked ``grade: true`` with 1000 points) or more points than the source gives
-    cannot inflate the recorded score, whatever the grading core reported.
-    """
-    parts = {part.grade_id: part for part in result.parts}  # a part counts once
-    return float(
-        sum(
-            _part_points(float(parts[spec.grade_id].points), spec.points)
-            for spec in source.grade_cells
-            if spec.grade_id in parts
-        )
-    )
+    """The result's score counted the way the gradebook counts it (see
+    :func:`scoring.bounded_total`): a reported part the source does not grade, or more
+    points than the source gives, cannot inflate the recorded score."""
+    maxima = {spec.grade_id: spec.points for spec in source.grade_cells}
+    return float(bounded_total({part.grade_id: part.points for part in result.parts}, maxima))
 
 
 class GradebookStore:
@@ -247,10 +159,10 @@ class GradebookStore:
                 options["connect_args"] = {"timeout": 30}
             self.engine: Engine = create_engine(driver_url(db_url), **options)
         except ArgumentError:
-            raise GradebookError(f"{_redact(db_url)!r} is not a database URL") from None
+            raise GradebookError(f"{redact(db_url)!r} is not a database URL") from None
         except ImportError as exc:
             raise GradebookError(
-                f"cannot open the gradebook {_redact(db_url)}: its database driver "
+                f"cannot open the gradebook {redact(db_url)}: its database driver "
                 f"{exc.name or ''} is not installed"
             ) from None
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
@@ -259,7 +171,7 @@ class GradebookStore:
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise GradebookError(
-                f"cannot open the gradebook {_redact(db_url)}: {_reason(exc)}"
+                f"cannot open the gradebook {redact(db_url)}: {_reason(exc)}"
             ) from None
         except BaseException:
             self.engine.dispose()
@@ -528,7 +440,7 @@ class GradebookStore:
             part = parts.get(cell.name)
             spec = source.grade_cell(cell.name)
             if part is not None:
-                grade.auto_score = _part_points(float(part.points), float(cell.max_score))
+                grade.auto_score = float(clamp_points(part.points, cell.max_score))
                 grade.needs_manual_grade = False
             elif spec is None or spec.autograded:
                 grade.auto_score = 0.0  # a test the core did not report earns nothing
@@ -584,13 +496,15 @@ class GradebookStore:
         return [GradedRecord(**{**row, "graded_at": _aware(row["graded_at"])}) for row in rows]
 
     def scores(self) -> list[NotebookScore]:
-        """Effective scores (manual scores win) of every graded notebook."""
+        """Effective scores of every graded notebook: :func:`scoring.effective_score` over
+        each grade cell's automatic and manual points (manual wins), in exact arithmetic."""
         query = (
             select(
                 graded_notebooks.c.learner_id,
                 graded_notebooks.c.notebook,
-                func.coalesce(func.sum(api.Grade.score), 0.0),
-                func.count(api.Grade.manual_score),
+                api.GradeCell.name,
+                api.Grade.auto_score,
+                api.Grade.manual_score,
             )
             .join(
                 api.SubmittedAssignment,
@@ -606,26 +520,31 @@ class GradebookStore:
                 & (api.Notebook.name == graded_notebooks.c.notebook),
             )
             .join(api.Grade, api.Grade.notebook_id == api.SubmittedNotebook.id)
-            .group_by(graded_notebooks.c.learner_id, graded_notebooks.c.notebook)
+            .join(api.GradeCell, api.GradeCell.id == api.Grade.cell_id)
             .order_by(graded_notebooks.c.learner_id, graded_notebooks.c.notebook)
         )
-        max_query = (
-            select(api.Notebook.name, func.sum(api.GradeCell.max_score))
-            .join(api.GradeCell, api.GradeCell.notebook_id == api.Notebook.id)
-            .group_by(api.Notebook.name)
+        max_query = select(api.Notebook.name, api.GradeCell.max_score).join(
+            api.GradeCell, api.GradeCell.notebook_id == api.Notebook.id
         )
+        cells: dict[tuple[str, str], tuple[dict[str, float], dict[str, float]]] = {}
+        maxima: dict[str, Fraction] = {}
         with self.transaction() as session:
-            maxima = {name: float(total or 0.0) for name, total in session.execute(max_query)}
-            rows = session.execute(query).all()
+            for name, maximum in session.execute(max_query):
+                maxima[name] = maxima.get(name, Fraction(0)) + exact(maximum or 0)
+            for learner, notebook, cell, auto, manual in session.execute(query):
+                autos, manuals = cells.setdefault((learner, notebook), ({}, {}))
+                autos[cell] = auto or 0.0
+                if manual is not None:
+                    manuals[cell] = manual
         return [
             NotebookScore(
                 learner_id=learner,
                 notebook=notebook,
-                score=float(score),
-                max_score=maxima.get(notebook, 0.0),
-                manual=bool(manual),
+                score=effective_score(autos, manuals),
+                max_score=maxima.get(notebook, Fraction(0)),
+                manual=bool(manuals),
             )
-            for learner, notebook, score, manual in rows
+            for (learner, notebook), (autos, manuals) in sorted(cells.items())
         ]
 
     def manual_scores(self, *, learner_id: str | None = None) -> dict[str, ManualScores]:

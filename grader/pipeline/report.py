@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 
 from markupsafe import Markup, escape
@@ -20,6 +21,7 @@ from grader.pipeline.atomic import write_atomic
 from grader.pipeline.catalog import Catalog
 from grader.pipeline.feedback import template_environment
 from grader.pipeline.gradebook import GradebookStore, grader_version
+from scoring import exact, percent
 
 __all__ = [
     "ClassReport",
@@ -69,7 +71,7 @@ class NotebookStats:
     @property
     def percents(self) -> list[float]:
         """Each score as a percentage of the maximum."""
-        return [100 * s / self.max_score if self.max_score else 0.0 for s in self.scores]
+        return [float(percent(s, self.max_score)) for s in self.scores]
 
     @property
     def mean(self) -> float:
@@ -96,7 +98,7 @@ class ClassReport:
 def build_class_report(store: GradebookStore, catalog: Catalog, course_name: str) -> ClassReport:
     """Gather pass rates and distributions from the gradebook."""
     report = ClassReport(course_name=course_name)
-    effective: dict[str, dict[str, float]] = {}
+    effective: dict[str, dict[str, Fraction]] = {}
     for score in store.scores():
         if score.notebook in catalog:
             effective.setdefault(score.notebook, {})[score.learner_id] = score.score
@@ -107,17 +109,17 @@ def build_class_report(store: GradebookStore, catalog: Catalog, course_name: str
         for part in record.result.parts:
             full = part.max_points > 0 and part.points >= part.max_points - 1e-9
             passed.setdefault((record.notebook, part.grade_id), []).append(full)
-    learners: dict[str, float] = {}
+    learners: dict[str, Fraction] = {}
     for slug, source in catalog.items():
         scores = effective.get(slug, {})
         for learner, value in scores.items():
-            learners[learner] = learners.get(learner, 0.0) + value
+            learners[learner] = learners.get(learner, Fraction(0)) + value
         report.notebooks.append(
             NotebookStats(
                 slug=slug,
                 title=source.title or slug,
                 max_score=source.max_score,
-                scores=tuple(scores[k] for k in sorted(scores)),
+                scores=tuple(float(scores[k]) for k in sorted(scores)),
             )
         )
         for cell in source.grade_cells:
@@ -131,11 +133,9 @@ def build_class_report(store: GradebookStore, catalog: Catalog, course_name: str
                     passed=sum(outcomes),
                 )
             )
-    course_max = sum(source.max_score for source in catalog.values())
+    course_max = sum((exact(source.max_score) for source in catalog.values()), Fraction(0))
     report.learners = len(learners)
-    report.totals = [
-        100 * total / course_max if course_max else 0.0 for _, total in sorted(learners.items())
-    ]
+    report.totals = [float(percent(total, course_max)) for _, total in sorted(learners.items())]
     return report
 
 

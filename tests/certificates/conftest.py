@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from certificates import CertificateSettings, Keyring, KeyStore, PinnedIssuer, RevocationList
-from certificates.gradebook import read_gradebook
 from certificates.issue import certify
 from certificates.site import publish_site
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import (
     BRONZE,
     GOLD,

@@ -19,10 +19,10 @@ from certificates import (
     verify_bytes,
 )
 from certificates.curriculum import EXERCISES
-from certificates.gradebook import read_gradebook
 from certificates.issue import certify, learner_folder, sign_certificate
 from certificates.issuer import pin_keyring
 from certificates.registry import Registry
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import (
     COURSE_ID,
     ISSUER_DID,

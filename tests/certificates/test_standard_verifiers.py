@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from certificates import KeyStore, revoke
-from certificates.gradebook import read_gradebook
 from certificates.issue import rotate_keys, sign_certificate
 from certificates.site import publish_site
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import ISSUER_URL, NOW
 from tests.certificates.conftest import Issued, fresh_site
 from tests.conftest import require_binary

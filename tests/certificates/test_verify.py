@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import ECKey
 
 from certificates import KeyStore, Reason, verify_bytes
-from certificates.gradebook import read_gradebook
 from certificates.issue import sign_certificate
 from certificates.issuer import pin_keyring
 from certificates.keys import Keyring
 from certificates.vcjwt import sign_jwt
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import ISSUER_DID, NOW, dotted, leaves, with_leaf
 from tests.certificates.conftest import Issued
 

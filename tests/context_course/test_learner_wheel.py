@@ -50,6 +50,7 @@ def test_the_wheel_holds_packages_course_toml_and_every_learner_notebook(
         "certificates",
         "context_course",
         "context_course/cli",
+        "scoring",
     ):
         assert f"{package}/__init__.py" in contents
     assert "certificates/policy.py" in contents and "context_course/checkpanel.py" in contents

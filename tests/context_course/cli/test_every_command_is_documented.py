@@ -8,6 +8,8 @@ import pytest
 import typer
 
 from context_course.cli import app, main
+from context_course.cli.app import COMMANDS as LAZY_TABLE
+from context_course.cli.app import load_all_commands
 
 
 def _commands() -> list[tuple[list[str], Any]]:
@@ -21,6 +23,7 @@ def _commands() -> list[tuple[list[str], Any]]:
         else:
             found.append((path, command))
 
+    load_all_commands()
     walk(typer.main.get_command(app), [])
     return found
 
@@ -43,3 +46,21 @@ def test_every_command_has_help_with_an_example(
     assert main([*path, "--help"]) == 0
     text = capsys.readouterr().out
     assert "Example" in text, f"`context-course {' '.join(path)} --help` shows no example"
+
+
+def test_the_lazy_command_table_lists_every_command_with_its_own_help() -> None:
+    """``--help`` lists commands from COMMANDS without importing them: it must not drift."""
+    load_all_commands()
+    group = typer.main.get_command(app)
+    real = {
+        name: (
+            command.callback.__module__ if command.callback else "",
+            command.get_short_help_str(200),
+        )
+        for name, command in group.commands.items()  # type: ignore[attr-defined]
+    }
+    assert set(real) == set(LAZY_TABLE)
+    for name, (module, short_help) in LAZY_TABLE.items():
+        assert real[name][1] == short_help, name
+        if real[name][0]:  # a group (keys, roster, cluster) has no callback module
+            assert real[name][0] == module, name

@@ -381,6 +381,7 @@ def _good_files(course: Course) -> dict[str, str | bytes]:
         "context_lib/__init__.py": "",
         "certificates/__init__.py": "",
         "context_course/__init__.py": "",
+        "scoring/__init__.py": "",
         "context_course/_course/course.toml": (course.root / "course.toml").read_bytes(),
         "context_course/_course/exercises/01-adding/01-adding.ipynb": learner_nb,
         "context_course-0.1.0.dist-info/METADATA": "Name: context-course\n",

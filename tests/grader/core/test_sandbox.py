@@ -226,17 +226,17 @@ def test_no_mount_in_the_sandbox_hides_what_was_bound_before_it(
 ) -> None:
     # A virtualenv or checkout under /tmp (as in CI's fresh clones) must stay visible.
     # (The folder of a forbidden module is rebuilt on purpose: tmpfs, then its entries.)
-    import grader.core.sandbox as sandbox
+    import grader.core.mounts as mounts
 
     checkout = tmp_path / "checkout" / "grader"  # pytest's tmp_path is under /tmp
     checkout.mkdir(parents=True)
-    real = sandbox._module_dir
+    real = mounts.module_dir
     monkeypatch.setattr(
-        sandbox, "_module_dir", lambda name: checkout if name == "grader" else real(name)
+        mounts, "module_dir", lambda name: checkout if name == "grader" else real(name)
     )
-    args = sandbox._bwrap_command("/usr/bin/bwrap", ("context_lib.service",), "{}")
+    args = mounts.bwrap_command("/usr/bin/bwrap", ("context_lib.service",), "{}")
     assert str(checkout) in args
-    SANDBOX_WORKROOT = sandbox.SANDBOX_WORKROOT
+    SANDBOX_WORKROOT = mounts.SANDBOX_WORKROOT
     shared = {"/tmp", SANDBOX_WORKROOT, "/dev/shm", "/dev", "/proc"}
     bound: list[str] = []
     for i, arg in enumerate(args):

@@ -63,7 +63,7 @@ def notebook(slug: str, answer: str) -> dict[str, Any]:
         _cell("code", answer, "answer", {"solution": True, "grade_id": f"answer-{slug}"}),
     ]
     for grade_id, points, part_title, hint in tests:
-        extra = {k: v for k, v in (("title", part_title), ("hint", hint)) if v}
+        extra = {k: v for k, v in (("title", part_title), ("hints", [hint] if hint else None)) if v}
         cells.append(
             _cell(
                 "code",

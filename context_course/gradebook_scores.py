@@ -1,4 +1,6 @@
-"""Read learners and their exercise scores from the nbgrader gradebook.
+"""Certify from the gradebook: the product's adapter between the grader's database and
+``certificates`` (which receive scores as :class:`certificates.inputs.LearnerRecord` and
+contain no SQL of the grader).
 
 Scores come from nbgrader's :class:`~nbgrader.api.Gradebook` API: one assignment per
 exercise, named by the course slug (``01-basic-operations`` …). When the grading
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +23,14 @@ import sqlalchemy as sa
 from certificates.credential import ExerciseScore, Learner
 from certificates.curriculum import EXERCISES
 from certificates.errors import GradebookError
+from certificates.inputs import LearnerRecord
+from certificates.issue import Outcome, certify
+from certificates.settings import CertificateSettings
+from scoring import clamp_points, effective_score
 
-__all__ = ["EVIDENCE_TABLE", "LearnerRecord", "read_gradebook"]
+__all__ = ["EVIDENCE_TABLE", "certify_gradebook", "read_gradebook"]
 
 EVIDENCE_TABLE = "cc_graded_notebooks"
-
-
-@dataclass(frozen=True)
-class LearnerRecord:
-    """A learner and their score per exercise number (missing = not submitted)."""
-
-    learner: Learner
-    scores: dict[int, ExerciseScore]
-
-    def percents(self) -> dict[int, float]:
-        """Percent score per exercise, for the level policy."""
-        return {number: score.percent for number, score in self.scores.items()}
 
 
 def _check_url(db_url: str) -> None:
@@ -100,6 +95,19 @@ def _evidence_rows(session: Any) -> dict[tuple[str, str], dict[str, Any]]:
     return latest
 
 
+def _effective(submission: Any) -> Fraction:
+    """A submission's score by :func:`scoring.effective_score`, from its cells' grades."""
+    auto: dict[str, float] = {}
+    manual: dict[str, float] = {}
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            key = f"{notebook.name}/{grade.name}"
+            auto[key] = float(grade.auto_score or 0.0)
+            if grade.manual_score is not None:
+                manual[key] = float(grade.manual_score)
+    return effective_score(auto, manual)
+
+
 def read_gradebook(
     db_url: str, course_id: str, learner_ids: list[str] | None = None
 ) -> list[LearnerRecord]:
@@ -132,9 +140,10 @@ def read_gradebook(
                     maximum = max(float(submission.max_score or 0.0), 0.0)
                     scores[exercise.number] = ExerciseScore(
                         number=exercise.number,
-                        # manual scores win in nbgrader, but are not checked against the
-                        # maximum: a certificate never claims more than full marks
-                        score=min(max(float(submission.score or 0.0), 0.0), maximum),
+                        # the course's one formula (scoring.effective_score: manual wins
+                        # per cell, exact), within 0..maximum: a manual score typed above
+                        # the maximum never claims more than full marks
+                        score=float(clamp_points(_effective(submission), maximum)),
                         max_score=maximum,
                         submission_hash=str(row.get("submission_hash") or ""),
                         course_version=str(row.get("course_version") or ""),
@@ -152,3 +161,20 @@ def read_gradebook(
                 f"cannot read gradebook {_shown(db_url)}: {_reason(exc)}"
             ) from None
     return records
+
+
+def certify_gradebook(
+    settings: CertificateSettings,
+    *,
+    db_url: str,
+    learner_ids: list[str] | None = None,
+    now: datetime | None = None,
+    reissue_revoked: bool = False,
+) -> list[Outcome]:
+    """Read the gradebook and :func:`certificates.issue.certify` its learners (keys created
+    on first use)."""
+    records = read_gradebook(db_url, settings.course_id, learner_ids)
+    keyring = settings.keystore.load_or_create()
+    return certify(
+        records, settings=settings, keyring=keyring, now=now, reissue_revoked=reissue_revoked
+    )
