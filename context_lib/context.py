@@ -11,6 +11,8 @@ Design notes
   share stored values (merges do) without copying them.
 * All changes go through one re-entrant lock, so ``seq`` is gap-free and history is in
   ``seq`` order even with many writer threads. Reads take no lock.
+* Dirty keys cost nothing per change: they are the keys of the history records from
+  ``_clean_from`` on, plus ``_carried`` (keys a partial :meth:`mark_clean` left dirty).
 * Anything that can fail is checked before the first change is made: bad input never
   leaves a context half-changed.
 """
@@ -18,6 +20,7 @@ Design notes
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import time
 from collections import Counter
@@ -28,7 +31,7 @@ from typing import Any, NamedTuple, TypeAlias
 
 from context_lib import snapshot
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
-from context_lib.history import DELETE, SET, Change, HistoryView, Record, make_change
+from context_lib.history import DELETE, GONE, SET, Change, HistoryView, Record, make_change
 from context_lib.values import (
     JSONValue,
     check_key,
@@ -46,6 +49,7 @@ _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = (list, dict)
 _NO_TIME = -math.inf
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
+_record_key = operator.itemgetter(1)
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
@@ -90,7 +94,7 @@ class Context:
     fake one to make timestamps deterministic.
     """
 
-    __slots__ = ("_clock", "_data", "_dirty", "_history", "_lock", "_records")
+    __slots__ = ("_carried", "_clean_from", "_clock", "_data", "_history", "_lock", "_records")
 
     def __init__(
         self,
@@ -99,8 +103,9 @@ class Context:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._data: dict[str, Any] = {}
-        self._dirty: dict[str, int] = {}  # key -> seq of its last change, first-change order
         self._records: list[Record] = []
+        self._clean_from = 0  # records from this index on are dirty changes
+        self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
         self._history = HistoryView(self._records)
         self._lock = threading.RLock()
         self._clock = clock
@@ -231,8 +236,10 @@ class Context:
         """
         if key.__class__ is not str:
             check_key(key)
-        if value.__class__ not in _SIMPLE:
-            value = own(value)
+        cls = value.__class__
+        if cls not in _SIMPLE and (cls is not float or value - value != 0.0):  # type: ignore[operator]
+            value = own(value)  # copies containers; refuses NaN, infinities and non-JSON
+            cls = value.__class__
         if who is not None and who.__class__ is not str:
             _check_who(who)
         # acquire/release rather than ``with``: this is the hottest path of the library.
@@ -244,15 +251,13 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 old = None
-            elif old.__class__ is value.__class__ and (
+            elif old.__class__ is cls and (
                 old is value
-                or (old == value and (old.__class__ not in _CONTAINERS or same_value(old, value)))
+                or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
             ):
                 return
-            records = self._records
-            records.append((self._clock(), key, SET, old, value, who))
+            self._records.append((self._clock(), key, old, value, who))
             data[key] = value
-            self._dirty[key] = len(records)
         finally:
             lock.release()
 
@@ -267,9 +272,8 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 raise KeyError(key)
-            self._records.append((self._clock(), key, DELETE, old, None, who))
+            self._records.append((self._clock(), key, old, GONE, who))
             del self._data[key]
-            self._dirty[key] = len(self._records)
 
     def __delitem__(self, key: str) -> None:
         self.delete(key)
@@ -307,15 +311,15 @@ class Context:
         (1, 1)
         """
         with self._lock:
-            saved = (dict(self._data), dict(self._dirty), len(self._records))
+            saved = (dict(self._data), dict(self._carried), self._clean_from, len(self._records))
             try:
                 yield self
             except BaseException:
-                data, dirty, length = saved
+                data, carried, clean_from, length = saved
                 self._data.clear()
                 self._data.update(data)
-                self._dirty.clear()
-                self._dirty.update(dirty)
+                self._carried = carried
+                self._clean_from = clean_from
                 del self._records[length:]
                 raise
 
@@ -341,7 +345,7 @@ class Context:
             check_key(key)
         found = []
         for i, record in enumerate(list(self._records)):
-            ts, k, _op, _before, _after, w = record
+            ts, k, _before, _after, w = record
             if (
                 (key is None or k == key)
                 and (who is None or w == who)
@@ -352,21 +356,36 @@ class Context:
 
     def contributors(self) -> dict[str | None, int]:
         """Who made how many changes (``None`` counts anonymous changes)."""
-        return dict(Counter(record[5] for record in list(self._records)))
+        return dict(Counter(record[4] for record in list(self._records)))
 
     # ------------------------------------------------------------------ dirty keys
+
+    def _dirty_map(self) -> dict[str, int]:
+        """Dirty keys (first-change order) -> seq of their latest change; under the lock."""
+        start, records = self._clean_from, self._records
+        marks = dict(self._carried)
+        marks.update(
+            zip(map(_record_key, records[start:]), range(start + 1, len(records) + 1), strict=True)
+        )
+        return marks
+
+    def _forget_dirty(self, still_dirty: dict[str, int]) -> None:
+        self._carried = still_dirty
+        self._clean_from = len(self._records)
 
     @property
     def dirty_keys(self) -> frozenset[str]:
         """Keys changed (set or deleted) since the last :meth:`pop_dirty_keys`."""
-        return frozenset(self._dirty)
+        with self._lock:
+            return frozenset(self._dirty_map())
 
     def pop_dirty_keys(self) -> list[str]:
         """Return the dirty keys in first-change order and forget them."""
         with self._lock:
-            keys = list(self._dirty)
-            self._dirty.clear()
-            return keys
+            start = self._clean_from
+            keys = [*self._carried, *map(_record_key, self._records[start:])]
+            self._forget_dirty({})
+            return list(dict.fromkeys(keys))
 
     def dirty_marks(self) -> dict[str, int]:
         """Dirty keys with the ``seq`` of their latest change (for writers of deltas).
@@ -375,15 +394,16 @@ class Context:
         marks: a key changed again in between stays dirty, so nothing is lost.
         """
         with self._lock:
-            return dict(self._dirty)
+            return self._dirty_map()
 
     def mark_clean(self, marks: Mapping[str, int]) -> None:
         """Forget the dirty keys in ``marks`` that have not changed since."""
         with self._lock:
-            dirty = self._dirty
+            dirty = self._dirty_map()
             for key, seq in marks.items():
                 if dirty.get(key) == seq:
                     del dirty[key]
+            self._forget_dirty(dirty)
 
     # ------------------------------------------------------------------ snapshots
 
@@ -400,7 +420,12 @@ class Context:
                 "data": self._data,
             }
             if include_history:
-                doc["history"] = [[i + 1, *r] for i, r in enumerate(self._records)]
+                doc["history"] = [
+                    [i + 1, ts, key, SET, before, after, who]
+                    if after is not GONE
+                    else [i + 1, ts, key, DELETE, before, None, who]
+                    for i, (ts, key, before, after, who) in enumerate(self._records)
+                ]
             return snapshot.dumps(doc)
 
     @classmethod
@@ -445,6 +470,7 @@ class Context:
         ctx = cls(clock=clock)
         ctx._data = data  # a fresh dict nobody else holds: no copy needed
         ctx._records.extend(records)
+        ctx._clean_from = len(records)
         return ctx
 
     @classmethod
@@ -587,13 +613,9 @@ class Context:
     def _apply(self, plan: list[tuple[str, Any, Any]], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        records, op = self._records, SET
-        first_seq = len(records) + 1
         # Bulk operations instead of a per-key loop: merges apply thousands of keys.
-        records.extend([(ts, key, op, old, new, who) for key, old, new in plan])
+        self._records.extend([(ts, key, old, new, who) for key, old, new in plan])
         self._data.update([(key, new) for key, _, new in plan])
-        seqs = range(first_seq, first_seq + len(plan))
-        self._dirty.update(zip([key for key, _, _ in plan], seqs, strict=True))
 
 
 def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
@@ -641,6 +663,6 @@ def _parse_history(raw: object) -> list[Record]:
             raise SnapshotError(f"history entry {i} has a 'who' that is not a string")
         if not isinstance(key, str):
             raise SnapshotError(f"history entry {i} has a key that is not a string")
-        records.append((ts, key, SET if op == SET else DELETE, before, after, who))
+        records.append((ts, key, before, after if op == SET else GONE, who))
     check_keys(r[1] for r in records)
     return records
