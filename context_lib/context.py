@@ -33,7 +33,9 @@ from context_lib import snapshot
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
 from context_lib.history import DELETE, GONE, SET, Change, HistoryView, Record, make_change
 from context_lib.values import (
+    MAX_DEPTH,
     JSONValue,
+    check_depth,
     check_key,
     check_keys,
     check_prefix,
@@ -50,6 +52,7 @@ _CONTAINERS = (list, dict)
 _NO_TIME = -math.inf
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 _record_key = operator.itemgetter(1)
+VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
@@ -94,7 +97,16 @@ class Context:
     fake one to make timestamps deterministic.
     """
 
-    __slots__ = ("_carried", "_clean_from", "_clock", "_data", "_history", "_lock", "_records")
+    __slots__ = (
+        "_atomic_thread",
+        "_carried",
+        "_clean_from",
+        "_clock",
+        "_data",
+        "_history",
+        "_lock",
+        "_records",
+    )
 
     def __init__(
         self,
@@ -108,6 +120,7 @@ class Context:
         self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
         self._history = HistoryView(self._records)
         self._lock = threading.RLock()
+        self._atomic_thread: int | None = None  # the thread inside atomic(), if any
         self._clock = clock
         if initial is not None:
             self.update(initial)
@@ -179,8 +192,14 @@ class Context:
     def to_nested(self) -> dict[str, Any]:
         """Nested dicts, one level per key segment: ``{"a.b": 1}`` -> ``{"a": {"b": 1}}``.
 
+        A value that is itself a non-empty dict is written as ``{"$value": value}``
+        (``$`` cannot appear in a key segment), so :meth:`from_nested` cannot mistake it
+        for a namespace: ``Context.from_nested(ctx.to_nested()) == ctx`` always holds.
         Raises :class:`ContextError` naming both keys when one key is a prefix of
         another (``a`` and ``a.b``): the nested form cannot hold both.
+
+        >>> Context({"db.host": "h", "db.opts": {"ssl": True}}).to_nested()
+        {'db': {'host': 'h', 'opts': {'$value': {'ssl': True}}}}
         """
         root: dict[str, Any] = {}
         made: set[int] = {id(root)}  # dicts created here as namespaces (not values)
@@ -206,7 +225,8 @@ class Context:
                 raise ContextError(
                     f"cannot nest: key {key!r} is a prefix of key {under!r}; rename one of them"
                 )
-            node[last] = copy_value(value)
+            copied = copy_value(value)
+            node[last] = {VALUE_MARK: copied} if copied.__class__ is dict and copied else copied
         return root
 
     def _first_key_under(self, key: str) -> str:
@@ -299,6 +319,9 @@ class Context:
         """All or nothing: if the block raises, every change it made is undone.
 
         The block holds the context's lock, so other threads wait for it to finish.
+        Saving to a store inside the block (``save``, ``save_delta``, a lazy context's
+        ``flush``) is refused with :class:`ContextError`: a store cannot be undone, so a
+        later error in the block would leave it ahead of the context. Save after it.
 
         >>> ctx = Context({"a": 1})
         >>> try:
@@ -312,6 +335,7 @@ class Context:
         """
         with self._lock:
             saved = (dict(self._data), dict(self._carried), self._clean_from, len(self._records))
+            outer, self._atomic_thread = self._atomic_thread, threading.get_ident()
             try:
                 yield self
             except BaseException:
@@ -322,6 +346,16 @@ class Context:
                 self._clean_from = clean_from
                 del self._records[length:]
                 raise
+            finally:
+                self._atomic_thread = outer
+
+    def _refuse_inside_atomic(self, what: str) -> None:
+        """Raise if the calling thread is inside :meth:`atomic` (for writers to stores)."""
+        if self._atomic_thread == threading.get_ident():
+            raise ContextError(
+                f"{what} inside ctx.atomic() is refused: the block may still be undone and "
+                "the store cannot be; save after the block"
+            )
 
     # ------------------------------------------------------------------ history
 
@@ -448,6 +482,8 @@ class Context:
         if not isinstance(data, dict):
             raise SnapshotError("snapshot has no 'data' object")
         check_keys(data)
+        for key, value in data.items():  # what ``set`` refuses, a snapshot cannot bring in
+            check_depth(value, f"value[{key!r}]")
         records = _parse_history(doc.get("history", []))
         return cls._restored(data, records, clock)
 
@@ -479,26 +515,39 @@ class Context:
     ) -> Context:
         """Build a context from nested dicts: every non-empty dict becomes a namespace.
 
+        The exceptions are the form :meth:`to_nested` writes a dict value in: a dict
+        whose only key is ``"$value"`` stands for the value it holds. ``{}`` and every
+        non-dict are values. Namespace keys must be valid key segments.
+
         >>> Context.from_nested({"db": {"host": "h", "opts": {}}}).to_dict()
         {'db.host': 'h', 'db.opts': {}}
+        >>> Context.from_nested({"db": {"opts": {"$value": {"ssl": True}}}}).to_dict()
+        {'db.opts': {'ssl': True}}
         """
         flat: dict[str, Any] = {}
-
-        def walk(node: Mapping[str, Any], path: str) -> None:
-            for k, v in node.items():
+        # A depth-first walk with an explicit stack, in the order the keys are given:
+        # hostile nesting cannot exhaust Python's stack.
+        stack: list[tuple[Iterator[tuple[Any, Any]], str]] = [(iter(nested.items()), "")]
+        while stack:
+            items, path = stack[-1]
+            for k, v in items:
                 if k.__class__ is not str:
                     raise ContextError(
                         f"nested keys must be strings; got {k!r} under {path or 'the top'}"
                     )
                 key = f"{path}.{k}" if path else k
-                if isinstance(v, dict) and v:
-                    walk(v, key)
-                else:
-                    if key in flat:
-                        raise ContextError(f"key {key!r} appears twice in the nested data")
-                    flat[key] = v
-
-        walk(nested, "")
+                if isinstance(v, dict) and v and v.keys() != {VALUE_MARK}:
+                    if len(stack) >= MAX_DEPTH:
+                        raise ContextError(
+                            f"namespaces nested deeper than {MAX_DEPTH} levels under {path!r}"
+                        )
+                    stack.append((iter(v.items()), key))
+                    break
+                if key in flat:
+                    raise ContextError(f"key {key!r} appears twice in the nested data")
+                flat[key] = v[VALUE_MARK] if isinstance(v, dict) and v else v
+            else:
+                stack.pop()
         ctx = cls(clock=clock)
         ctx.update(flat)
         return ctx
@@ -663,6 +712,8 @@ def _parse_history(raw: object) -> list[Record]:
             raise SnapshotError(f"history entry {i} has a 'who' that is not a string")
         if not isinstance(key, str):
             raise SnapshotError(f"history entry {i} has a key that is not a string")
+        check_depth(before, f"history[{i}].before")
+        check_depth(after, f"history[{i}].after")
         records.append((ts, key, before, after if op == SET else GONE, who))
     check_keys(r[1] for r in records)
     return records

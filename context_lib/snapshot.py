@@ -111,3 +111,5 @@ def loads(text: str | bytes) -> Any:
         )
     except (ValueError, UnicodeError) as exc:
         raise SnapshotError(f"snapshot is not valid JSON: {exc}") from None
+    except RecursionError:  # the exact parser recurses per level; orjson stops at 254
+        raise SnapshotError("snapshot is nested too deep to parse") from None

@@ -153,6 +153,25 @@ def _fast_own(value: Any) -> Any:
     return None if b"null" in raw else orjson.loads(raw)
 
 
+def check_depth(value: Any, path: str = "value") -> None:
+    """Raise what :func:`own` raises for ``value`` if it is nested too deep.
+
+    For values parsed from JSON (already valid apart from their depth): the walk is
+    iterative and stops at flat containers, so it costs little and cannot recurse.
+    """
+    if value.__class__ not in _CONTAINER_TYPES:
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        items = node.values() if node.__class__ is dict else node
+        if _CONTAINER_TYPES.isdisjoint(map(type, items)):
+            continue
+        if level >= MAX_DEPTH:
+            own(value, path)  # raises the same error as ``set`` with the path to the bad part
+        stack.extend((item, level + 1) for item in items if item.__class__ in _CONTAINER_TYPES)
+
+
 def copy_value(value: Any) -> Any:
     """Deep-copy a stored (already valid) value; scalars are returned as they are.
 

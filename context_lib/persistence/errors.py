@@ -4,7 +4,8 @@ StoreError (ContextError)            base of everything a store raises on purpos
 ├── StoreURLError (ValueError)       a store URL that cannot be opened (scheme, path, options)
 ├── StoreClosedError                 the store was used after ``close()``
 ├── CorruptStoreError                stored data that cannot be read back
-├── StoreUnavailableError            the backend cannot be reached (e.g. Redis is down)
+├── StoreUnavailableError            the backend cannot be reached or cannot take the write
+│                                    (Redis is down, a disk is full or read-only)
 └── HistoryMismatchError             the context's history does not continue the stored trail
 """
 
@@ -53,7 +54,8 @@ class CorruptStoreError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The backend cannot be reached (a server that is down, a database that is locked)."""
+    """The backend cannot be reached or cannot take a write (a server that is down, a
+    database that is locked, a disk that is full or read-only)."""
 
 
 class HistoryMismatchError(StoreError):
