@@ -6,7 +6,8 @@ StoreError (ContextError)            base of everything a store raises on purpos
 ├── CorruptStoreError                stored data that cannot be read back
 ├── StoreUnavailableError            the backend cannot be reached or cannot take the write
 │                                    (Redis is down, a disk is full or read-only)
-└── HistoryMismatchError             the context's history does not continue the stored trail
+├── HistoryMismatchError             the context's history does not continue the stored trail
+└── StoreDataLostError               the store went back to an older state (Redis lost writes)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __all__ = [
     "CorruptStoreError",
     "HistoryMismatchError",
     "StoreClosedError",
+    "StoreDataLostError",
     "StoreError",
     "StoreURLError",
     "StoreUnavailableError",
@@ -74,4 +76,28 @@ class HistoryMismatchError(StoreError):
                 "this write continues; another writer appended to it. Load the context again "
                 "with load(store, with_history=True) and redo the change"
             )
+        )
+
+
+class StoreDataLostError(StoreError):
+    """The store holds an older state than this store object last wrote or loaded.
+
+    Raised before a delta is written onto it (Redis restarted from an old snapshot, or
+    empty, after a crash): the delta would make a state that matches no save. ``seen``
+    and ``found`` are ``(epoch, generation)`` markers.
+    """
+
+    def __init__(
+        self, store: str, seen: tuple[str | None, int], found: tuple[str | None, int]
+    ) -> None:
+        self.store = store
+        self.seen = seen
+        self.found = found
+        now = "no data at all" if found[0] is None else f"generation {found[1]}"
+        if found[0] is not None and found[0] != seen[0]:
+            now = f"a different epoch ({found[0]})"
+        super().__init__(
+            f"{store} lost data: it holds {now}, but this store last wrote or loaded "
+            f"generation {seen[1]}; nothing was written. Write the whole context with "
+            "save(ctx, store), or load(store) again, to choose which side is the truth"
         )
