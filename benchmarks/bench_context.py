@@ -112,9 +112,12 @@ def timed(setup: Callable[[], Any], op: Callable[[Any], int]) -> Callable[[], Sa
 # ---------------------------------------------------------------------- rows
 
 
-def bench_get(rounds: int) -> BenchResult:
+Mix = Callable[[int, int], list[Any]]
+
+
+def bench_get(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     keys = dotted_keys(KEYS)
-    data = dict(zip(keys, value_mix(KEYS, 0), strict=True))
+    data = dict(zip(keys, mix(KEYS, 0), strict=True))
     ctx, minimal = Context.from_dict(data), Minimal(data)
     probe = keys * 5
 
@@ -136,20 +139,20 @@ def bench_get(rounds: int) -> BenchResult:
             d[k]
         return len(probe)
 
-    bench = Bench("context-get")
+    bench = Bench("context-get" + suffix)
     bench.side("Context.get", with_context)
     bench.side("Minimal.get", with_minimal, baseline=True)
     bench.side("d[k]", with_dict, baseline=True)
-    bench.notes.append("10k keys of the value mix; containers are returned as copies")
+    bench.notes.append(f"10k keys, {MIX_NAMES[mix]}; containers are returned as copies")
     return bench.run(rounds)
 
 
-def bench_set(rounds: int) -> BenchResult:
+def bench_set(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     keys = dotted_keys(KEYS)
-    versions = [value_mix(KEYS, salt) for salt in (1, 2)]
-    ctx = Context.from_dict(dict(zip(keys, value_mix(KEYS, 0), strict=True)))
-    minimal = Minimal(dict(zip(keys, value_mix(KEYS, 0), strict=True)))
-    plain = dict(zip(keys, value_mix(KEYS, 0), strict=True))
+    versions = [mix(KEYS, salt) for salt in (1, 2)]
+    ctx = Context.from_dict(dict(zip(keys, mix(KEYS, 0), strict=True)))
+    minimal = Minimal(dict(zip(keys, mix(KEYS, 0), strict=True)))
+    plain = dict(zip(keys, mix(KEYS, 0), strict=True))
     turn = {"Context": 0, "Minimal": 0, "dict": 0}
 
     def next_values(side: str) -> list[Any]:
@@ -174,11 +177,11 @@ def bench_set(rounds: int) -> BenchResult:
             d[k] = v
         return len(keys)
 
-    bench = Bench("context-set")
+    bench = Bench("context-set" + suffix)
     bench.side("Context.set", with_context)
     bench.side("Minimal.set", with_minimal, baseline=True)
     bench.side("d[k] = v", with_dict, baseline=True)
-    bench.notes.append("10k keys, each set to a changed value of the mix; history kept")
+    bench.notes.append(f"10k keys, each set to a changed value, {MIX_NAMES[mix]}; history kept")
     return bench.run(rounds)
 
 
@@ -285,7 +288,7 @@ def bench_json(rounds: int) -> tuple[BenchResult, BenchResult]:
 
 
 def scalar_mix(n: int, salt: int) -> list[Any]:
-    """The value mix without its containers (stored as they are: no copy to count)."""
+    """The value mix with its dicts and lists replaced by strings: nothing to copy."""
     return [
         v if v.__class__ not in (dict, list) else f"s{i}-{salt}"
         for i, v in enumerate(value_mix(n, salt))
@@ -323,6 +326,11 @@ def bytes_per_change(mix: Callable[[int, int], list[Any]]) -> tuple[float, float
     return repeated, first_changes
 
 
+MIX_NAMES: dict[Mix, str] = {
+    value_mix: "the value mix (ints, floats, strings, bools, small dicts and lists)",
+    scalar_mix: "scalars only",
+}
+
 # ---------------------------------------------------------------------- report
 
 GOALS: list[tuple[str, str, str, float]] = [
@@ -341,6 +349,10 @@ GOALS: list[tuple[str, str, str, float]] = [
     ("context-merge", "Context.merge_from", "{**a, **b}", 6.0),
     ("context-merge", "Context.merge_from", "Minimal per-key merge", 1.37),
     ("context-merge", "Minimal per-key merge", "{**a, **b}", 0),
+    ("context-get-scalars", "Context.get", "d[k]", 1.8),
+    ("context-get-scalars", "Context.get", "Minimal.get", 1.06),
+    ("context-set-scalars", "Context.set", "d[k] = v", 12.0),
+    ("context-set-scalars", "Context.set", "Minimal.set", 1.30),
     ("context-get", "Minimal.get", "d[k]", 0),
     ("context-set", "Minimal.set", "d[k] = v", 0),
     ("context-to-json", "Context.to_json", "json.dumps", 0.25),
@@ -361,9 +373,11 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[BenchResult] = []
     if wanted("get"):
-        results.append(bench_get(args.rounds))
+        results.append(bench_get(args.rounds, value_mix))
+        results.append(bench_get(args.rounds, scalar_mix, "-scalars"))
     if wanted("set"):
-        results.append(bench_set(args.rounds))
+        results.append(bench_set(args.rounds, value_mix))
+        results.append(bench_set(args.rounds, scalar_mix, "-scalars"))
     if wanted("pop"):
         results.append(bench_sets_and_pop(args.rounds))
     if wanted("merge"):
@@ -385,10 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         r = by_name[bench_name].ratio(subject, baseline)
         mark = "" if not goal else ("  ok" if r.median <= goal else "  MISSED")
         goal_text = f"≤ {goal:g}×{mark}" if goal else "-"
-        print(
-            f"{subject + ' / ' + baseline:78} {r.median:7.2f}× "
-            f"{r.low:5.2f}–{r.high:5.2f}×  {goal_text}"
-        )
+        label = f"{bench_name.removeprefix('context-')}: {subject} / {baseline}"
+        print(f"{label:78} {r.median:7.2f}× {r.low:5.2f}–{r.high:5.2f}×  {goal_text}")
     if only is None or "memory" in only:
         print()
         for label, mix in (("scalars", scalar_mix), ("value mix", value_mix)):

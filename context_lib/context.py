@@ -48,10 +48,11 @@ __all__ = ["Conflict", "Context", "MergeReport", "MergeStrategy"]
 
 _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
-_CONTAINERS = (list, dict)
+_CONTAINERS = frozenset({list, dict})
 _NO_TIME = -math.inf
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 _record_key = operator.itemgetter(1)
+_record_time = operator.itemgetter(0)
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
@@ -469,7 +470,8 @@ class Context:
         The restored context has no dirty keys; its history is empty unless the
         snapshot included it. Raises :class:`SnapshotError` for anything else.
         """
-        doc = snapshot.loads(text)
+        # Values may nest MAX_DEPTH levels, two below the document and its "data".
+        doc, shallow = snapshot.loads_bounded(text, MAX_DEPTH + 2)
         if not isinstance(doc, dict) or doc.get("format") != snapshot.FORMAT:
             raise SnapshotError(f"not a context snapshot (expected format {snapshot.FORMAT!r})")
         version = doc.get("version")
@@ -482,9 +484,10 @@ class Context:
         if not isinstance(data, dict):
             raise SnapshotError("snapshot has no 'data' object")
         check_keys(data)
-        for key, value in data.items():  # what ``set`` refuses, a snapshot cannot bring in
-            check_depth(value, f"value[{key!r}]")
-        records = _parse_history(doc.get("history", []))
+        if not shallow:  # what ``set`` refuses, a snapshot cannot bring in
+            for key, value in data.items():
+                check_depth(value, f"value[{key!r}]")
+        records = _parse_history(doc.get("history", []), shallow)
         return cls._restored(data, records, clock)
 
     @classmethod
@@ -668,9 +671,11 @@ class Context:
 
 
 def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
+    """Each key's latest change time (later records overwrite earlier ones), built in C."""
+    keys: Iterable[str] = map(_record_key, records)
     if prefix:
-        return {prefix + record[1]: record[0] for record in records}
-    return {record[1]: record[0] for record in records}
+        keys = map(prefix.__add__, keys)
+    return dict(zip(keys, map(_record_time, records), strict=True))
 
 
 def _resolver(strategy: MergeStrategy) -> Resolver | None:
@@ -692,7 +697,7 @@ def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], l
     raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")
 
 
-def _parse_history(raw: object) -> list[Record]:
+def _parse_history(raw: object, shallow: bool) -> list[Record]:
     if not isinstance(raw, list):
         raise SnapshotError("snapshot 'history' must be a list")
     records: list[Record] = []
@@ -712,8 +717,9 @@ def _parse_history(raw: object) -> list[Record]:
             raise SnapshotError(f"history entry {i} has a 'who' that is not a string")
         if not isinstance(key, str):
             raise SnapshotError(f"history entry {i} has a key that is not a string")
-        check_depth(before, f"history[{i}].before")
-        check_depth(after, f"history[{i}].after")
+        if not shallow:
+            check_depth(before, f"history[{i}].before")
+            check_depth(after, f"history[{i}].after")
         records.append((ts, key, before, after if op == SET else GONE, who))
     check_keys(r[1] for r in records)
     return records
