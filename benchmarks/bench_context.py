@@ -1,258 +1,422 @@
-"""Context core against a plain dict, measured in one run on this machine.
+"""Context core against a plain dict and a minimal-bookkeeping class, in the same rounds.
 
-    .venv/bin/python benchmarks/bench_context.py
+    .venv/bin/python benchmarks/bench_context.py [--rounds 9] [--out benchmarks/results]
 
-Prints median nanoseconds per operation for Context and its baseline, their ratio and the
-goal. Ratios (not absolute times) are what to compare across machines.
+Every row is a ``benchmarks.harness.Bench``: this thread's CPU time, interleaved rounds
+(A B C, C B A, ...), the median and min-max of the per-round ratios, the machine's load.
+Three sides per row where they make sense:
+
+* ``Context``: the library, validating, copying and locking;
+* the plain-Python floor (``d[k]``, ``d[k] = v``, ``{**a, **b}``, ``json``);
+* ``Minimal``: a dict + a dirty set + a tuple history, no validation, copy or lock: the
+  least bookkeeping a change-tracking container can do in Python. Its ratio shows what
+  the Context adds on top of bookkeeping itself.
+
+Values are the mix of real contexts: ints, floats, strings, bools, small dicts and lists.
+Goals are printed beside each ratio; results are written as JSON + Markdown to ``--out``.
 """
 
 from __future__ import annotations
 
-import gc
+import argparse
 import json
-import statistics
-import threading
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import Bench, BenchResult, Sample, thread_cpu_clock
 from context_lib import Context
 
-REPEATS = 7
+KEYS = 10_000
+_MISSING = object()
 
 
-def median_ns(run: Callable[[], int]) -> float:
-    """``run`` performs n operations and returns n; the median ns/op over REPEATS runs."""
-    samples = []
-    for _ in range(REPEATS):
-        gc.collect()
-        gc.disable()
-        start = time.perf_counter_ns()
-        n = run()
-        elapsed = time.perf_counter_ns() - start
-        gc.enable()
-        samples.append(elapsed / n)
-    return statistics.median(samples)
+def value_mix(n: int, salt: int) -> list[Any]:
+    """``n`` values in the proportions of real contexts; a different ``salt`` changes every one.
+
+    Per 20 keys: 6 ints, 4 floats, 4 strings, 2 bools, 2 small dicts, 2 small lists.
+    """
+    out: list[Any] = []
+    for i in range(n):
+        slot, v = i % 20, i * 7 + salt
+        if slot < 6:
+            out.append(v)
+        elif slot < 10:
+            out.append(v / 4 + 0.1)
+        elif slot < 14:
+            out.append(f"value-{v}")
+        elif slot < 16:
+            out.append((v + slot) % 2 == 0)
+        elif slot < 18:
+            out.append({"host": f"h{v}", "port": v % 65536, "tls": True})
+        else:
+            out.append([v, v + 1, f"tag{v}"])
+    return out
 
 
-def bench_get() -> tuple[float, float]:
-    data = {f"ns{i % 10}.key{i}": i for i in range(10_000)}
-    ctx = Context(data)
-    keys = list(data) * 10
-
-    def with_context() -> int:
-        get = ctx.get
-        for k in keys:
-            get(k)
-        return len(keys)
-
-    def with_dict() -> int:
-        get = data.get
-        for k in keys:
-            get(k)
-        return len(keys)
-
-    return median_ns(with_context), median_ns(with_dict)
+def dotted_keys(n: int) -> list[str]:
+    return [f"svc{i % 25}.metric_{i}" for i in range(n)]
 
 
-def bench_set() -> tuple[float, float]:
-    keys = [f"ns{i % 10}.key{i}" for i in range(10_000)]
-    rounds = iter(range(1_000_000))
+class Minimal:
+    """The minimal-bookkeeping floor: dict + dirty set + tuple history; no validation,
+    no copies, no lock."""
 
-    def with_context() -> int:
-        ctx = Context.from_dict(dict.fromkeys(keys, -1))
-        value = next(rounds)
-        set_ = ctx.set
-        start = time.perf_counter_ns()
-        for k in keys:
-            set_(k, value)
-        return time.perf_counter_ns() - start
+    __slots__ = ("_data", "_dirty", "_history")
 
-    def with_dict() -> int:
-        d = dict.fromkeys(keys, -1)
-        value = next(rounds)
-        start = time.perf_counter_ns()
-        for k in keys:
-            d[k] = value
-        return time.perf_counter_ns() - start
-
-    n = len(keys)
-    return _median_direct(with_context) / n, _median_direct(with_dict) / n
-
-
-class _Floor:
-    """The least a Python-level container can do: shows what pure Python costs."""
-
-    __slots__ = ("_data", "_lock", "_records")
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-        self._records: list[tuple[Any, ...]] = []
-        self._lock = threading.Lock()
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(data or {})
+        self._dirty: set[str] = set()
+        self._history: list[tuple[Any, ...]] = []
 
     def get(self, key: str) -> Any:
         return self._data[key]
 
-    def set(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._records.append((time.time(), key, self._data.get(key), value))
-            self._data[key] = value
+    def set(self, key: str, value: Any, who: str | None = None) -> None:
+        old = self._data.get(key)
+        if old == value:
+            return
+        self._history.append((time.time(), key, old, value, who))
+        self._data[key] = value
+        self._dirty.add(key)
+
+    def pop_dirty_keys(self) -> list[str]:
+        keys = list(self._dirty)
+        self._dirty.clear()
+        return keys
+
+    def merge_from(self, other: Minimal) -> None:
+        """Per-key set of every differing value (theirs wins: the floor keeps no times)."""
+        set_ = self.set
+        for k, v in other._data.items():
+            set_(k, v)
 
 
-def bench_floors() -> tuple[float, float]:
-    """ns/op of a bare Python ``get`` (one dict lookup) and a locked ``set`` with history."""
-    data = {f"ns{i % 10}.key{i}": i for i in range(10_000)}
-    keys = list(data) * 10
-    floor = _Floor(dict(data))
+def timed(setup: Callable[[], Any], op: Callable[[Any], int]) -> Callable[[], Sample]:
+    """A run whose ``setup`` is not timed: only ``op(state)`` is, on this thread's CPU."""
 
-    def get_floor() -> int:
-        get = floor.get
-        for k in keys:
-            get(k)
-        return len(keys)
+    def run() -> Sample:
+        state = setup()
+        cpu0, wall0 = thread_cpu_clock(), time.perf_counter()
+        ops = op(state)
+        return Sample(thread_cpu_clock() - cpu0, time.perf_counter() - wall0, max(ops, 1))
 
-    def set_floor() -> int:
-        set_ = floor.set
-        for k in keys:
-            set_(k, 1)
-        return len(keys)
-
-    return median_ns(get_floor), median_ns(set_floor)
+    return run
 
 
-def bench_pop_dirty() -> tuple[float, float]:
-    keys = [f"k{i}" for i in range(100_000)]
+# ---------------------------------------------------------------------- rows
+
+
+Mix = Callable[[int, int], list[Any]]
+
+
+def bench_get(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
+    keys = dotted_keys(KEYS)
+    data = dict(zip(keys, mix(KEYS, 0), strict=True))
+    ctx, minimal = Context.from_dict(data), Minimal(data)
+    probe = keys * 5
 
     def with_context() -> int:
-        ctx = Context()
-        for k in keys:
-            ctx.set(k, 1)
-        start = time.perf_counter_ns()
-        ctx.pop_dirty_keys()
-        return _ns_to_ops(time.perf_counter_ns() - start)
+        get = ctx.get
+        for k in probe:
+            get(k)
+        return len(probe)
+
+    def with_minimal() -> int:
+        get = minimal.get
+        for k in probe:
+            get(k)
+        return len(probe)
 
     def with_dict() -> int:
-        d = dict.fromkeys(keys)
-        start = time.perf_counter_ns()
-        list(d)
-        d.clear()
-        return _ns_to_ops(time.perf_counter_ns() - start)
+        d = data
+        for k in probe:
+            d[k]
+        return len(probe)
 
-    return _median_direct(with_context), _median_direct(with_dict)
-
-
-def _ns_to_ops(ns: int) -> int:
-    return ns  # helper for "measure a single call": returns elapsed ns
-
-
-def _median_direct(run: Callable[[], int]) -> float:
-    """``run`` times its own critical part and returns nanoseconds (GC off, as above)."""
-    samples = []
-    for _ in range(REPEATS):
-        gc.collect()
-        gc.disable()
-        try:
-            samples.append(run())
-        finally:
-            gc.enable()
-    return statistics.median(samples)
+    bench = Bench("context-get" + suffix)
+    bench.side("Context.get", with_context)
+    bench.side("Minimal.get", with_minimal, baseline=True)
+    bench.side("d[k]", with_dict, baseline=True)
+    bench.notes.append(f"10k keys, {MIX_NAMES[mix]}; containers are returned as copies")
+    return bench.run(rounds)
 
 
-def bench_json() -> tuple[float, float, float, float]:
-    data: dict[str, Any] = {
-        f"svc{i % 50}.metric_{i}": (i if i % 3 == 0 else {"v": i * 0.5, "tags": ["a", "b"]})
-        for i in range(100_000)
-    }
+def bench_set(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
+    keys = dotted_keys(KEYS)
+    versions = [mix(KEYS, salt) for salt in (1, 2)]
+    ctx = Context.from_dict(dict(zip(keys, mix(KEYS, 0), strict=True)))
+    minimal = Minimal(dict(zip(keys, mix(KEYS, 0), strict=True)))
+    plain = dict(zip(keys, mix(KEYS, 0), strict=True))
+    turn = {"Context": 0, "Minimal": 0, "dict": 0}
+
+    def next_values(side: str) -> list[Any]:
+        turn[side] += 1
+        return versions[turn[side] % 2]  # alternate, so every set changes the value
+
+    def with_context() -> int:
+        set_ = ctx.set
+        for k, v in zip(keys, next_values("Context"), strict=True):
+            set_(k, v)
+        return len(keys)
+
+    def with_minimal() -> int:
+        set_ = minimal.set
+        for k, v in zip(keys, next_values("Minimal"), strict=True):
+            set_(k, v)
+        return len(keys)
+
+    def with_dict() -> int:
+        d = plain
+        for k, v in zip(keys, next_values("dict"), strict=True):
+            d[k] = v
+        return len(keys)
+
+    bench = Bench("context-set" + suffix)
+    bench.side("Context.set", with_context)
+    bench.side("Minimal.set", with_minimal, baseline=True)
+    bench.side("d[k] = v", with_dict, baseline=True)
+    bench.notes.append(f"10k keys, each set to a changed value, {MIX_NAMES[mix]}; history kept")
+    return bench.run(rounds)
+
+
+def bench_sets_and_pop(rounds: int) -> BenchResult:
+    n = 100_000
+    keys = dotted_keys(n)
+    start, changed = value_mix(n, 0), value_mix(n, 3)
+
+    def ctx_setup() -> Context:
+        return Context.from_dict(dict(zip(keys, start, strict=True)))
+
+    def ctx_op(ctx: Context) -> int:
+        set_ = ctx.set
+        for k, v in zip(keys, changed, strict=True):
+            set_(k, v)
+        ctx.pop_dirty_keys()
+        return n
+
+    def minimal_op(m: Minimal) -> int:
+        set_ = m.set
+        for k, v in zip(keys, changed, strict=True):
+            set_(k, v)
+        m.pop_dirty_keys()
+        return n
+
+    def dict_op(d: dict[str, Any]) -> int:
+        dirty: dict[str, None] = {}
+        for k, v in zip(keys, changed, strict=True):
+            d[k] = v
+            dirty[k] = None
+        list(dirty)
+        dirty.clear()
+        return n
+
+    bench = Bench("context-100k-sets-pop")
+    bench.side("Context 100k sets + pop", timed(ctx_setup, ctx_op))
+    bench.side(
+        "Minimal 100k sets + pop",
+        timed(lambda: Minimal(dict(zip(keys, start, strict=True))), minimal_op),
+        baseline=True,
+    )
+    bench.side(
+        "dict + dirty dict",
+        timed(lambda: dict(zip(keys, start, strict=True)), dict_op),
+        baseline=True,
+    )
+    bench.notes.append("100k distinct keys each changed once, then the dirty keys popped")
+    return bench.run(max(3, rounds // 2))
+
+
+def bench_merge(rounds: int) -> BenchResult:
+    a_data = dict(zip(dotted_keys(KEYS), value_mix(KEYS, 0), strict=True))
+    # Half of b's keys are a's with different values (conflicts), half are new.
+    b_keys = dotted_keys(KEYS + KEYS // 2)[KEYS // 2 :]
+    b_data = dict(zip(b_keys, value_mix(len(b_keys), 5), strict=True))
+    a_text = Context(a_data, clock=lambda: 1.0).to_json(include_history=True)
+    b = Context(b_data, clock=lambda: 2.0)  # changed later: last_writer_wins takes b
+
+    def ctx_op(a: Context) -> int:
+        a.merge_from(b)  # the default strategy: last_writer_wins
+        return 1
+
+    def minimal_op(m: Minimal) -> int:
+        m.merge_from(minimal_b)
+        return 1
+
+    def dict_op(_: None) -> int:
+        _merged = {**a_data, **b_data}
+        return 1
+
+    minimal_b = Minimal(b_data)
+    bench = Bench("context-merge")
+    bench.side("Context.merge_from", timed(lambda: Context.from_json(a_text), ctx_op))
+    bench.side("Minimal per-key merge", timed(lambda: Minimal(a_data), minimal_op), baseline=True)
+    bench.side("{**a, **b}", timed(lambda: None, dict_op), baseline=True)
+    bench.notes.append(
+        "two 10k-key contexts with history, 5k conflicts, default strategy (last_writer_wins)"
+    )
+    return bench.run(rounds)
+
+
+def bench_json(rounds: int) -> tuple[BenchResult, BenchResult]:
+    n = 100_000
+    data = dict(zip(dotted_keys(n), value_mix(n, 0), strict=True))
     ctx = Context.from_dict(data)
-    text = ctx.to_json()
-    plain = json.dumps(data)
+    text, plain = ctx.to_json(), json.dumps(data)
 
-    def one(fn: Callable[[], object]) -> Callable[[], int]:
+    def once(fn: Callable[[], object]) -> Callable[[], int]:
         def run() -> int:
             fn()
             return 1
 
         return run
 
-    return (
-        median_ns(one(ctx.to_json)),
-        median_ns(one(lambda: json.dumps(data))),
-        median_ns(one(lambda: Context.from_json(text))),
-        median_ns(one(lambda: json.loads(plain))),
-    )
+    dump = Bench("context-to-json")
+    dump.side("Context.to_json", once(ctx.to_json))
+    dump.side("json.dumps", once(lambda: json.dumps(data)), baseline=True)
+    load = Bench("context-from-json")
+    load.side("Context.from_json", once(lambda: Context.from_json(text)))
+    load.side("json.loads", once(lambda: json.loads(plain)), baseline=True)
+    for b in (dump, load):
+        b.notes.append("100k keys of the value mix")
+    return dump.run(rounds), load.run(rounds)
 
 
-def bench_merge() -> tuple[float, float]:
-    a_data = {f"k{i}": i for i in range(10_000)}
-    # Half the keys overlap with different values (conflicts), half are new.
-    b_data = {f"k{i}": -i for i in range(5_000, 15_000)}
-
-    def with_context() -> int:
-        a = Context.from_dict(a_data)
-        b = Context.from_dict(b_data)
-        start = time.perf_counter_ns()
-        a.merge_from(b, strategy="theirs")
-        return time.perf_counter_ns() - start
-
-    def with_dict() -> int:
-        start = time.perf_counter_ns()
-        _ = {**a_data, **b_data}
-        return time.perf_counter_ns() - start
-
-    return _median_direct(with_context), _median_direct(with_dict)
+def scalar_mix(n: int, salt: int) -> list[Any]:
+    """The value mix with its dicts and lists replaced by strings: nothing to copy."""
+    return [
+        v if v.__class__ not in (dict, list) else f"s{i}-{salt}"
+        for i, v in enumerate(value_mix(n, salt))
+    ]
 
 
-def bytes_per_key_and_change() -> tuple[float, float]:
-    n_keys, rounds = 1_000, 100
-    keys = [f"ns.key{i}" for i in range(n_keys)]
-    # Values exist before measuring: they belong to the caller, not to the context.
-    values = [[10**6 + r * n_keys + i for i in range(n_keys)] for r in range(rounds)]
+def bytes_per_change(mix: Callable[[int, int], list[Any]]) -> tuple[float, float]:
+    """Traced bytes per recorded change: repeated changes to 1,000 keys, and first changes
+    to 100k distinct keys (each key's first change also makes it dirty). The values are
+    made before measuring; a container's copy (the context owns its values) is counted."""
+    n_keys, repeats = 1_000, 100
+    keys = dotted_keys(n_keys)
+    values = [mix(n_keys, 10 + r) for r in range(repeats)]
+    ctx = Context.from_dict(dict(zip(keys, values[0], strict=True)))
+    for k, v in zip(keys, values[1], strict=True):
+        ctx.set(k, v)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    ctx = Context.from_dict(dict(zip(keys, values[0], strict=True)))
-    per_key = (tracemalloc.get_traced_memory()[0] - base) / n_keys
-    for i, k in enumerate(keys):  # warm up per-key bookkeeping (dirty and last-change maps)
-        ctx.set(k, values[1][i])
-    base = tracemalloc.get_traced_memory()[0]
-    for r in range(2, rounds):
-        for i, k in enumerate(keys):
-            ctx.set(k, values[r][i])
-    per_change = (tracemalloc.get_traced_memory()[0] - base) / ((rounds - 2) * n_keys)
+    for r in range(2, repeats):
+        for k, v in zip(keys, values[r], strict=True):
+            ctx.set(k, v)
+    repeated = (tracemalloc.get_traced_memory()[0] - base) / ((repeats - 2) * n_keys)
     tracemalloc.stop()
-    return per_key, per_change
+
+    n = 100_000
+    keys = dotted_keys(n)
+    first = mix(n, 1)
+    big = Context.from_dict(dict(zip(keys, mix(n, 0), strict=True)))
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for k, v in zip(keys, first, strict=True):
+        big.set(k, v)
+    first_changes = (tracemalloc.get_traced_memory()[0] - base) / n
+    tracemalloc.stop()
+    return repeated, first_changes
 
 
-def main() -> None:
-    rows: list[tuple[str, float, float, str, float]] = []
-    get_ctx, get_dict = bench_get()
-    rows.append(("get (10k keys) vs dict.get", get_ctx, get_dict, "<= 2x", 2))
-    set_ctx, set_dict = bench_set()
-    rows.append(("set changed value vs d[k] = v", set_ctx, set_dict, "<= 12x", 12))
-    pop_ctx, pop_dict = bench_pop_dirty()
-    rows.append(("pop_dirty_keys after 100k sets vs list(d)+clear", pop_ctx, pop_dict, "-", 0))
-    dumps_ctx, dumps_json, loads_ctx, loads_json = bench_json()
-    rows.append(("to_json 100k keys vs json.dumps", dumps_ctx, dumps_json, "<= 0.25x", 0.25))
-    rows.append(("from_json 100k keys vs json.loads", loads_ctx, loads_json, "<= 1.2x", 1.2))
-    get_floor, set_floor = bench_floors()
-    rows.append(("  floor: bare Python get (one lookup) vs dict.get", get_floor, get_dict, "-", 0))
-    rows.append(
-        ("  floor: bare locked set + history tuple vs d[k] = v", set_floor, set_dict, "-", 0)
-    )
-    merge_ctx, merge_dict = bench_merge()
-    rows.append(("merge 2 x 10k keys vs {**a, **b}", merge_ctx, merge_dict, "<= 8x", 8))
+MIX_NAMES: dict[Mix, str] = {
+    value_mix: "the value mix (ints, floats, strings, bools, small dicts and lists)",
+    scalar_mix: "scalars only",
+}
 
-    print(f"{'operation':52} {'Context ns':>14} {'baseline ns':>14} {'ratio':>8}  goal")
-    for name, ours, base, goal, limit in rows:
-        ratio = ours / base
-        mark = "" if not limit else ("  ok" if ratio <= limit else "  MISSED")
-        print(f"{name:52} {ours:14,.0f} {base:14,.0f} {ratio:8.2f}x  {goal}{mark}")
-    per_key, per_change = bytes_per_key_and_change()
-    print(
-        f"\nmemory: {per_key:.0f} bytes per key (data + key string), "
-        f"{per_change:.0f} bytes per history record (goal <= 160)"
-    )
+# ---------------------------------------------------------------------- report
+
+GOALS: list[tuple[str, str, str, float]] = [
+    # (bench, subject, baseline, goal): the issue's goals, and Framework0's ratio to the floor
+    ("context-get", "Context.get", "d[k]", 1.8),
+    ("context-get", "Context.get", "Minimal.get", 1.06),
+    ("context-set", "Context.set", "d[k] = v", 12.0),
+    ("context-set", "Context.set", "Minimal.set", 1.30),
+    (
+        "context-100k-sets-pop",
+        "Context 100k sets + pop",
+        "dict + dirty dict",
+        2.5,
+    ),
+    ("context-100k-sets-pop", "Context 100k sets + pop", "Minimal 100k sets + pop", 0),
+    ("context-merge", "Context.merge_from", "{**a, **b}", 6.0),
+    ("context-merge", "Context.merge_from", "Minimal per-key merge", 1.37),
+    ("context-merge", "Minimal per-key merge", "{**a, **b}", 0),
+    ("context-get-scalars", "Context.get", "d[k]", 1.8),
+    ("context-get-scalars", "Context.get", "Minimal.get", 1.06),
+    ("context-set-scalars", "Context.set", "d[k] = v", 12.0),
+    ("context-set-scalars", "Context.set", "Minimal.set", 1.30),
+    ("context-get", "Minimal.get", "d[k]", 0),
+    ("context-set", "Minimal.set", "d[k] = v", 0),
+    ("context-to-json", "Context.to_json", "json.dumps", 0.25),
+    ("context-from-json", "Context.from_json", "json.loads", 1.2),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--only", default=None, help="comma-separated: get,set,pop,merge,json")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+
+    def wanted(name: str) -> bool:
+        return only is None or name in only
+
+    results: list[BenchResult] = []
+    if wanted("get"):
+        results.append(bench_get(args.rounds, value_mix))
+        results.append(bench_get(args.rounds, scalar_mix, "-scalars"))
+    if wanted("set"):
+        results.append(bench_set(args.rounds, value_mix))
+        results.append(bench_set(args.rounds, scalar_mix, "-scalars"))
+    if wanted("pop"):
+        results.append(bench_sets_and_pop(args.rounds))
+    if wanted("merge"):
+        results.append(bench_merge(args.rounds))
+    if wanted("json"):
+        results.extend(bench_json(args.rounds))
+    by_name = {r.name: r for r in results}
+    if results:
+        first = results[0]
+        print(
+            f"{first.when}, {args.rounds} interleaved rounds, thread CPU time, load "
+            f"{first.load_before['load1']}→{results[-1].load_after['load1']} "
+            f"on {first.load_before['cpus']} CPUs\n"
+        )
+    print(f"{'ratio (CPU)':78} {'median':>8} {'min–max':>13}  goal")
+    for bench_name, subject, baseline, goal in GOALS:
+        if bench_name not in by_name:
+            continue
+        r = by_name[bench_name].ratio(subject, baseline)
+        mark = "" if not goal else ("  ok" if r.median <= goal else "  MISSED")
+        goal_text = f"≤ {goal:g}×{mark}" if goal else "-"
+        label = f"{bench_name.removeprefix('context-')}: {subject} / {baseline}"
+        print(f"{label:78} {r.median:7.2f}× {r.low:5.2f}–{r.high:5.2f}×  {goal_text}")
+    if only is None or "memory" in only:
+        print()
+        for label, mix in (("scalars", scalar_mix), ("value mix", value_mix)):
+            repeated, first_changes = bytes_per_change(mix)
+            verdict = "  (goal ≤ 120 B: " + ("ok)" if first_changes <= 120 else "MISSED)")
+            print(
+                f"bytes per change, {label}: {repeated:.0f} B repeated (1,000 keys × 98), "
+                f"{first_changes:.0f} B first changes (100k distinct keys)"
+                + (verdict if mix is scalar_mix else ", containers' copies included")
+            )
+    out = Path(args.out)
+    for result in results:
+        result.save(out)
+    print(f"\nresults: {out}/context-*.json and .md")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -11,6 +11,8 @@ Design notes
   share stored values (merges do) without copying them.
 * All changes go through one re-entrant lock, so ``seq`` is gap-free and history is in
   ``seq`` order even with many writer threads. Reads take no lock.
+* Dirty keys cost nothing per change: they are the keys of the history records from
+  ``_clean_from`` on, plus ``_carried`` (keys a partial :meth:`mark_clean` left dirty).
 * Anything that can fail is checked before the first change is made: bad input never
   leaves a context half-changed.
 """
@@ -18,19 +20,23 @@ Design notes
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, NamedTuple, TypeAlias
 
 from context_lib import snapshot
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
-from context_lib.history import DELETE, SET, Change, HistoryView, Record, make_change
+from context_lib.history import DELETE, GONE, SET, Change, HistoryView, Record, make_change
 from context_lib.values import (
+    MAX_DEPTH,
     JSONValue,
+    check_depth,
     check_key,
     check_keys,
     check_prefix,
@@ -43,9 +49,12 @@ __all__ = ["Conflict", "Context", "MergeReport", "MergeStrategy"]
 
 _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
-_CONTAINERS = (list, dict)
+_CONTAINERS = frozenset({list, dict})
 _NO_TIME = -math.inf
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
+_record_key = operator.itemgetter(1)
+_record_time = operator.itemgetter(0)
+VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
@@ -90,7 +99,16 @@ class Context:
     fake one to make timestamps deterministic.
     """
 
-    __slots__ = ("_clock", "_data", "_dirty", "_history", "_lock", "_records")
+    __slots__ = (
+        "_atomic_thread",
+        "_carried",
+        "_clean_from",
+        "_clock",
+        "_data",
+        "_history",
+        "_lock",
+        "_records",
+    )
 
     def __init__(
         self,
@@ -99,10 +117,12 @@ class Context:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._data: dict[str, Any] = {}
-        self._dirty: dict[str, int] = {}  # key -> seq of its last change, first-change order
         self._records: list[Record] = []
+        self._clean_from = 0  # records from this index on are dirty changes
+        self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
         self._history = HistoryView(self._records)
         self._lock = threading.RLock()
+        self._atomic_thread: int | None = None  # the thread inside atomic(), if any
         self._clock = clock
         if initial is not None:
             self.update(initial)
@@ -174,8 +194,14 @@ class Context:
     def to_nested(self) -> dict[str, Any]:
         """Nested dicts, one level per key segment: ``{"a.b": 1}`` -> ``{"a": {"b": 1}}``.
 
+        A value that is itself a non-empty dict is written as ``{"$value": value}``
+        (``$`` cannot appear in a key segment), so :meth:`from_nested` cannot mistake it
+        for a namespace: ``Context.from_nested(ctx.to_nested()) == ctx`` always holds.
         Raises :class:`ContextError` naming both keys when one key is a prefix of
         another (``a`` and ``a.b``): the nested form cannot hold both.
+
+        >>> Context({"db.host": "h", "db.opts": {"ssl": True}}).to_nested()
+        {'db': {'host': 'h', 'opts': {'$value': {'ssl': True}}}}
         """
         root: dict[str, Any] = {}
         made: set[int] = {id(root)}  # dicts created here as namespaces (not values)
@@ -201,7 +227,8 @@ class Context:
                 raise ContextError(
                     f"cannot nest: key {key!r} is a prefix of key {under!r}; rename one of them"
                 )
-            node[last] = copy_value(value)
+            copied = copy_value(value)
+            node[last] = {VALUE_MARK: copied} if copied.__class__ is dict and copied else copied
         return root
 
     def _first_key_under(self, key: str) -> str:
@@ -231,8 +258,10 @@ class Context:
         """
         if key.__class__ is not str:
             check_key(key)
-        if value.__class__ not in _SIMPLE:
-            value = own(value)
+        cls = value.__class__
+        if cls not in _SIMPLE and (cls is not float or value - value != 0.0):  # type: ignore[operator]
+            value = own(value)  # copies containers; refuses NaN, infinities and non-JSON
+            cls = value.__class__
         if who is not None and who.__class__ is not str:
             _check_who(who)
         # acquire/release rather than ``with``: this is the hottest path of the library.
@@ -244,15 +273,13 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 old = None
-            elif old.__class__ is value.__class__ and (
+            elif old.__class__ is cls and (
                 old is value
-                or (old == value and (old.__class__ not in _CONTAINERS or same_value(old, value)))
+                or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
             ):
                 return
-            records = self._records
-            records.append((self._clock(), key, SET, old, value, who))
+            self._records.append((self._clock(), key, old, value, who))
             data[key] = value
-            self._dirty[key] = len(records)
         finally:
             lock.release()
 
@@ -267,9 +294,8 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 raise KeyError(key)
-            self._records.append((self._clock(), key, DELETE, old, None, who))
+            self._records.append((self._clock(), key, old, GONE, who))
             del self._data[key]
-            self._dirty[key] = len(self._records)
 
     def __delitem__(self, key: str) -> None:
         self.delete(key)
@@ -295,6 +321,9 @@ class Context:
         """All or nothing: if the block raises, every change it made is undone.
 
         The block holds the context's lock, so other threads wait for it to finish.
+        Saving to a store inside the block (``save``, ``save_delta``, a lazy context's
+        ``flush``) is refused with :class:`ContextError`: a store cannot be undone, so a
+        later error in the block would leave it ahead of the context. Save after it.
 
         >>> ctx = Context({"a": 1})
         >>> try:
@@ -307,17 +336,28 @@ class Context:
         (1, 1)
         """
         with self._lock:
-            saved = (dict(self._data), dict(self._dirty), len(self._records))
+            saved = (dict(self._data), dict(self._carried), self._clean_from, len(self._records))
+            outer, self._atomic_thread = self._atomic_thread, threading.get_ident()
             try:
                 yield self
             except BaseException:
-                data, dirty, length = saved
+                data, carried, clean_from, length = saved
                 self._data.clear()
                 self._data.update(data)
-                self._dirty.clear()
-                self._dirty.update(dirty)
+                self._carried = carried
+                self._clean_from = clean_from
                 del self._records[length:]
                 raise
+            finally:
+                self._atomic_thread = outer
+
+    def _refuse_inside_atomic(self, what: str) -> None:
+        """Raise if the calling thread is inside :meth:`atomic` (for writers to stores)."""
+        if self._atomic_thread == threading.get_ident():
+            raise ContextError(
+                f"{what} inside ctx.atomic() is refused: the block may still be undone and "
+                "the store cannot be; save after the block"
+            )
 
     # ------------------------------------------------------------------ history
 
@@ -341,7 +381,7 @@ class Context:
             check_key(key)
         found = []
         for i, record in enumerate(list(self._records)):
-            ts, k, _op, _before, _after, w = record
+            ts, k, _before, _after, w = record
             if (
                 (key is None or k == key)
                 and (who is None or w == who)
@@ -352,21 +392,36 @@ class Context:
 
     def contributors(self) -> dict[str | None, int]:
         """Who made how many changes (``None`` counts anonymous changes)."""
-        return dict(Counter(record[5] for record in list(self._records)))
+        return dict(Counter(record[4] for record in list(self._records)))
 
     # ------------------------------------------------------------------ dirty keys
+
+    def _dirty_map(self) -> dict[str, int]:
+        """Dirty keys (first-change order) -> seq of their latest change; under the lock."""
+        start, records = self._clean_from, self._records
+        marks = dict(self._carried)
+        marks.update(
+            zip(map(_record_key, records[start:]), range(start + 1, len(records) + 1), strict=True)
+        )
+        return marks
+
+    def _forget_dirty(self, still_dirty: dict[str, int]) -> None:
+        self._carried = still_dirty
+        self._clean_from = len(self._records)
 
     @property
     def dirty_keys(self) -> frozenset[str]:
         """Keys changed (set or deleted) since the last :meth:`pop_dirty_keys`."""
-        return frozenset(self._dirty)
+        with self._lock:
+            return frozenset(self._dirty_map())
 
     def pop_dirty_keys(self) -> list[str]:
         """Return the dirty keys in first-change order and forget them."""
         with self._lock:
-            keys = list(self._dirty)
-            self._dirty.clear()
-            return keys
+            start = self._clean_from
+            keys = [*self._carried, *map(_record_key, self._records[start:])]
+            self._forget_dirty({})
+            return list(dict.fromkeys(keys))
 
     def dirty_marks(self) -> dict[str, int]:
         """Dirty keys with the ``seq`` of their latest change (for writers of deltas).
@@ -375,15 +430,16 @@ class Context:
         marks: a key changed again in between stays dirty, so nothing is lost.
         """
         with self._lock:
-            return dict(self._dirty)
+            return self._dirty_map()
 
     def mark_clean(self, marks: Mapping[str, int]) -> None:
         """Forget the dirty keys in ``marks`` that have not changed since."""
         with self._lock:
-            dirty = self._dirty
+            dirty = self._dirty_map()
             for key, seq in marks.items():
                 if dirty.get(key) == seq:
                     del dirty[key]
+            self._forget_dirty(dirty)
 
     # ------------------------------------------------------------------ snapshots
 
@@ -400,7 +456,12 @@ class Context:
                 "data": self._data,
             }
             if include_history:
-                doc["history"] = [[i + 1, *r] for i, r in enumerate(self._records)]
+                doc["history"] = [
+                    [i + 1, ts, key, SET, before, after, who]
+                    if after is not GONE
+                    else [i + 1, ts, key, DELETE, before, None, who]
+                    for i, (ts, key, before, after, who) in enumerate(self._records)
+                ]
             return snapshot.dumps(doc)
 
     @classmethod
@@ -410,7 +471,8 @@ class Context:
         The restored context has no dirty keys; its history is empty unless the
         snapshot included it. Raises :class:`SnapshotError` for anything else.
         """
-        doc = snapshot.loads(text)
+        # Values may nest MAX_DEPTH levels, two below the document and its "data".
+        doc, shallow = snapshot.loads_bounded(text, MAX_DEPTH + 2)
         if not isinstance(doc, dict) or doc.get("format") != snapshot.FORMAT:
             raise SnapshotError(f"not a context snapshot (expected format {snapshot.FORMAT!r})")
         version = doc.get("version")
@@ -423,7 +485,10 @@ class Context:
         if not isinstance(data, dict):
             raise SnapshotError("snapshot has no 'data' object")
         check_keys(data)
-        records = _parse_history(doc.get("history", []))
+        if not shallow:  # what ``set`` refuses, a snapshot cannot bring in
+            for key, value in data.items():
+                check_depth(value, f"value[{key!r}]")
+        records = _parse_history(doc.get("history", []), shallow)
         return cls._restored(data, records, clock)
 
     @classmethod
@@ -445,6 +510,7 @@ class Context:
         ctx = cls(clock=clock)
         ctx._data = data  # a fresh dict nobody else holds: no copy needed
         ctx._records.extend(records)
+        ctx._clean_from = len(records)
         return ctx
 
     @classmethod
@@ -453,26 +519,39 @@ class Context:
     ) -> Context:
         """Build a context from nested dicts: every non-empty dict becomes a namespace.
 
+        The exceptions are the form :meth:`to_nested` writes a dict value in: a dict
+        whose only key is ``"$value"`` stands for the value it holds. ``{}`` and every
+        non-dict are values. Namespace keys must be valid key segments.
+
         >>> Context.from_nested({"db": {"host": "h", "opts": {}}}).to_dict()
         {'db.host': 'h', 'db.opts': {}}
+        >>> Context.from_nested({"db": {"opts": {"$value": {"ssl": True}}}}).to_dict()
+        {'db.opts': {'ssl': True}}
         """
         flat: dict[str, Any] = {}
-
-        def walk(node: Mapping[str, Any], path: str) -> None:
-            for k, v in node.items():
+        # A depth-first walk with an explicit stack, in the order the keys are given:
+        # hostile nesting cannot exhaust Python's stack.
+        stack: list[tuple[Iterator[tuple[Any, Any]], str]] = [(iter(nested.items()), "")]
+        while stack:
+            items, path = stack[-1]
+            for k, v in items:
                 if k.__class__ is not str:
                     raise ContextError(
                         f"nested keys must be strings; got {k!r} under {path or 'the top'}"
                     )
                 key = f"{path}.{k}" if path else k
-                if isinstance(v, dict) and v:
-                    walk(v, key)
-                else:
-                    if key in flat:
-                        raise ContextError(f"key {key!r} appears twice in the nested data")
-                    flat[key] = v
-
-        walk(nested, "")
+                if isinstance(v, dict) and v and v.keys() != {VALUE_MARK}:
+                    if len(stack) >= MAX_DEPTH:
+                        raise ContextError(
+                            f"namespaces nested deeper than {MAX_DEPTH} levels under {path!r}"
+                        )
+                    stack.append((iter(v.items()), key))
+                    break
+                if key in flat:
+                    raise ContextError(f"key {key!r} appears twice in the nested data")
+                flat[key] = v[VALUE_MARK] if isinstance(v, dict) and v else v
+            else:
+                stack.pop()
         ctx = cls(clock=clock)
         ctx.update(flat)
         return ctx
@@ -587,19 +666,18 @@ class Context:
     def _apply(self, plan: list[tuple[str, Any, Any]], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        records, op = self._records, SET
-        first_seq = len(records) + 1
-        # Bulk operations instead of a per-key loop: merges apply thousands of keys.
-        records.extend([(ts, key, op, old, new, who) for key, old, new in plan])
-        self._data.update([(key, new) for key, _, new in plan])
-        seqs = range(first_seq, first_seq + len(plan))
-        self._dirty.update(zip([key for key, _, _ in plan], seqs, strict=True))
+        # Transposed and zipped in C instead of a per-key loop: merges apply thousands.
+        keys, olds, news = zip(*plan, strict=True)
+        self._records.extend(zip(repeat(ts), keys, olds, news, repeat(who)))
+        self._data.update(zip(keys, news, strict=True))
 
 
 def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
+    """Each key's latest change time (later records overwrite earlier ones), built in C."""
+    keys: Iterable[str] = map(_record_key, records)
     if prefix:
-        return {prefix + record[1]: record[0] for record in records}
-    return {record[1]: record[0] for record in records}
+        keys = map(prefix.__add__, keys)
+    return dict(zip(keys, map(_record_time, records), strict=True))
 
 
 def _resolver(strategy: MergeStrategy) -> Resolver | None:
@@ -621,7 +699,7 @@ def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], l
     raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")
 
 
-def _parse_history(raw: object) -> list[Record]:
+def _parse_history(raw: object, shallow: bool) -> list[Record]:
     if not isinstance(raw, list):
         raise SnapshotError("snapshot 'history' must be a list")
     records: list[Record] = []
@@ -641,6 +719,9 @@ def _parse_history(raw: object) -> list[Record]:
             raise SnapshotError(f"history entry {i} has a 'who' that is not a string")
         if not isinstance(key, str):
             raise SnapshotError(f"history entry {i} has a key that is not a string")
-        records.append((ts, key, SET if op == SET else DELETE, before, after, who))
+        if not shallow:
+            check_depth(before, f"history[{i}].before")
+            check_depth(after, f"history[{i}].after")
+        records.append((ts, key, before, after if op == SET else GONE, who))
     check_keys(r[1] for r in records)
     return records

@@ -1,9 +1,11 @@
 """Change records and the read-only history view.
 
-Internally a context keeps each change as a plain tuple
-``(timestamp, key, op, before, after, who)``; ``seq`` is the position in the list plus
-one, so it is not stored. That keeps a change at about 130 bytes and recording one
-cheap. :class:`Change` objects are built only when somebody reads the history.
+Internally a context keeps each change as a plain 5-tuple
+``(timestamp, key, before, after, who)``; ``seq`` is the position in the list plus one
+and a delete is the change whose ``after`` is the :data:`GONE` marker, so neither is
+stored. That keeps a change at about 112 bytes (tuple, timestamp, list slot) and
+recording one cheap. :class:`Change` objects are built only when somebody reads the
+history.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from context_lib.values import copy_value
 SET = "set"
 DELETE = "delete"
 
-Record = tuple[float, str, str, Any, Any, str | None]
+GONE: Any = type("_Gone", (), {"__repr__": lambda self: "GONE", "__slots__": ()})()
+"""The ``after`` of a delete record (a record's after is never this for a set)."""
+
+Record = tuple[float, str, Any, Any, str | None]
 
 
 class Change(NamedTuple):
@@ -37,8 +42,10 @@ class Change(NamedTuple):
 
 def make_change(index: int, record: Record) -> Change:
     """Turn the internal record at ``index`` into a public :class:`Change`."""
-    ts, key, op, before, after, who = record
-    return Change(index + 1, ts, key, op, copy_value(before), copy_value(after), who)
+    ts, key, before, after, who = record
+    if after is GONE:
+        return Change(index + 1, ts, key, DELETE, copy_value(before), None, who)
+    return Change(index + 1, ts, key, SET, copy_value(before), copy_value(after), who)
 
 
 class HistoryView(Sequence[Change]):

@@ -97,6 +97,40 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _orjson_depth_limit() -> int:
+    """How deep orjson parses (1024 today); found once, so no version is assumed."""
+    low, high = 1, 1 << 16
+    while low < high:
+        mid = (low + high + 1) // 2
+        try:
+            orjson.loads(b"[" * mid + b"]" * mid)
+            low = mid
+        except orjson.JSONDecodeError:
+            high = mid - 1
+    return low
+
+
+_ORJSON_DEPTH = _orjson_depth_limit()
+
+
+def loads_bounded(text: str | bytes, depth: int) -> tuple[Any, bool]:
+    """Like :func:`loads`; the flag is ``True`` when the document is known to nest at
+    most ``depth`` levels, which costs nothing extra: orjson parses it inside enough
+    brackets that anything deeper would exceed its own limit."""
+    pad = _ORJSON_DEPTH - depth
+    raw = text.encode(errors="surrogatepass") if isinstance(text, str) else text
+    if pad >= 0 and _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ONES):
+        try:
+            doc = orjson.loads(b"[" * pad + raw + b"]" * pad)
+        except orjson.JSONDecodeError:
+            pass  # too deep, or something only the exact path can judge
+        else:
+            for _ in range(pad):
+                doc = doc[0]
+            return doc, True
+    return loads(text), False
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON text exactly (big integers stay integers; NaN and Infinity are refused)."""
     try:
@@ -111,3 +145,5 @@ def loads(text: str | bytes) -> Any:
         )
     except (ValueError, UnicodeError) as exc:
         raise SnapshotError(f"snapshot is not valid JSON: {exc}") from None
+    except RecursionError:  # the exact parser recurses per level; orjson stops at 254
+        raise SnapshotError("snapshot is nested too deep to parse") from None

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
+import orjson
+
 from context_lib.errors import InvalidKeyError, NotSerializableError
 
 JSONValue: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | None
@@ -25,6 +27,9 @@ _SEGMENT_RE = re.compile(_SEGMENT)
 # recurse) stay far from Python's recursion limit.
 MAX_DEPTH = 250
 _SCALARS = (str, int, bool, type(None))
+_CONTAINER_TYPES = frozenset({list, dict})
+_FLAT_TYPES = frozenset({str, int, bool, float, type(None)})
+_KEY_TYPES = frozenset({str})
 
 
 def check_key(key: object) -> str:
@@ -100,6 +105,10 @@ def own(value: object, path: str = "value", depth: int = 0) -> Any:
         if math.isfinite(value):
             return value
         raise NotSerializableError(path, f"{value!r} is not a finite number")
+    if cls in _CONTAINER_TYPES and depth < MAX_DEPTH:
+        fast = _fast_own(value)
+        if fast is not None:
+            return fast
     if depth >= MAX_DEPTH:
         raise NotSerializableError(path, f"nested deeper than {MAX_DEPTH} levels")
     if cls is list or cls is tuple:
@@ -122,13 +131,61 @@ def own(value: object, path: str = "value", depth: int = 0) -> Any:
     raise NotSerializableError(path, f"{type(value).__name__} is not a JSON value")
 
 
+def _fast_own(value: Any) -> Any:
+    """``own`` of a flat list or dict (only scalars inside), checked and copied in C.
+
+    Returns ``None`` when only the exact Python path can judge the value: nested
+    containers, a ``null`` (which may be a NaN or an infinity orjson wrote as null),
+    or anything orjson refuses (integers beyond 64 bits, lone surrogates).
+    """
+    if value.__class__ is dict:
+        if not (
+            _KEY_TYPES.issuperset(map(type, value))
+            and _FLAT_TYPES.issuperset(map(type, value.values()))
+        ):
+            return None
+    elif not _FLAT_TYPES.issuperset(map(type, value)):
+        return None
+    try:
+        raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return None if b"null" in raw else orjson.loads(raw)
+
+
+def check_depth(value: Any, path: str = "value") -> None:
+    """Raise what :func:`own` raises for ``value`` if it is nested too deep.
+
+    For values parsed from JSON (already valid apart from their depth): the walk is
+    iterative and stops at flat containers, so it costs little and cannot recurse.
+    """
+    if value.__class__ not in _CONTAINER_TYPES:
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        items = node.values() if node.__class__ is dict else node
+        if _CONTAINER_TYPES.isdisjoint(map(type, items)):
+            continue
+        if level >= MAX_DEPTH:
+            own(value, path)  # raises the same error as ``set`` with the path to the bad part
+        stack.extend((item, level + 1) for item in items if item.__class__ in _CONTAINER_TYPES)
+
+
 def copy_value(value: Any) -> Any:
-    """Deep-copy a stored (already valid) value; scalars are returned as they are."""
+    """Deep-copy a stored (already valid) value; scalars are returned as they are.
+
+    A container holding only scalars (the common case) is copied in one C call.
+    """
     cls = value.__class__
-    if cls is list:
-        return [copy_value(v) for v in value]
     if cls is dict:
+        if _CONTAINER_TYPES.isdisjoint(map(type, value.values())):
+            return value.copy()
         return {k: copy_value(v) for k, v in value.items()}
+    if cls is list:
+        if _CONTAINER_TYPES.isdisjoint(map(type, value)):
+            return value.copy()
+        return [copy_value(v) for v in value]
     return value
 
 

@@ -103,6 +103,7 @@ class LazyContext(Context):
         write runs stay dirty, so nothing is lost. ``who`` is accepted for symmetry
         with ``set`` and ignored: the store keeps values, not history.
         """
+        self._refuse_inside_atomic("flush")
         marks = self.dirty_marks()
         present = {k: self._data[k] for k in marks if k in self._data}
         written = self._store.put_many(present) if present else 0

@@ -4,8 +4,10 @@ StoreError (ContextError)            base of everything a store raises on purpos
 ├── StoreURLError (ValueError)       a store URL that cannot be opened (scheme, path, options)
 ├── StoreClosedError                 the store was used after ``close()``
 ├── CorruptStoreError                stored data that cannot be read back
-├── StoreUnavailableError            the backend cannot be reached (e.g. Redis is down)
-└── HistoryMismatchError             the context's history does not continue the stored trail
+├── StoreUnavailableError            the backend cannot be reached or cannot take the write
+│                                    (Redis is down, a disk is full or read-only)
+├── HistoryMismatchError             the context's history does not continue the stored trail
+└── StoreDataLostError               the store went back to an older state (Redis lost writes)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ __all__ = [
     "CorruptStoreError",
     "HistoryMismatchError",
     "StoreClosedError",
+    "StoreDataLostError",
     "StoreError",
     "StoreURLError",
     "StoreUnavailableError",
@@ -53,7 +56,8 @@ class CorruptStoreError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The backend cannot be reached (a server that is down, a database that is locked)."""
+    """The backend cannot be reached or cannot take a write (a server that is down, a
+    database that is locked, a disk that is full or read-only)."""
 
 
 class HistoryMismatchError(StoreError):
@@ -72,4 +76,28 @@ class HistoryMismatchError(StoreError):
                 "this write continues; another writer appended to it. Load the context again "
                 "with load(store, with_history=True) and redo the change"
             )
+        )
+
+
+class StoreDataLostError(StoreError):
+    """The store holds an older state than this store object last wrote or loaded.
+
+    Raised before a delta is written onto it (Redis restarted from an old snapshot, or
+    empty, after a crash): the delta would make a state that matches no save. ``seen``
+    and ``found`` are ``(epoch, generation)`` markers.
+    """
+
+    def __init__(
+        self, store: str, seen: tuple[str | None, int], found: tuple[str | None, int]
+    ) -> None:
+        self.store = store
+        self.seen = seen
+        self.found = found
+        now = "no data at all" if found[0] is None else f"generation {found[1]}"
+        if found[0] is not None and found[0] != seen[0]:
+            now = f"a different epoch ({found[0]})"
+        super().__init__(
+            f"{store} lost data: it holds {now}, but this store last wrote or loaded "
+            f"generation {seen[1]}; nothing was written. Write the whole context with "
+            "save(ctx, store), or load(store) again, to choose which side is the truth"
         )

@@ -27,6 +27,7 @@ from context_lib.persistence.codec import decode, encode_value
 from context_lib.persistence.errors import (
     CorruptStoreError,
     HistoryMismatchError,
+    StoreUnavailableError,
     StoreURLError,
 )
 from context_lib.values import check_keys
@@ -73,18 +74,32 @@ class JsonFileStore(BackendStore):
 
     # ------------------------------------------------------------ reading the file
 
+    @contextlib.contextmanager
+    def _disk(self, action: str) -> Iterator[None]:
+        """Turn the operating system's errors (a full or read-only disk, permissions)
+        into one line naming the store; a failed write has changed nothing."""
+        try:
+            yield
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise StoreUnavailableError(
+                f"{self._describe()}: cannot {action}: {reason}{where}"
+            ) from None
+
     def _refresh(self) -> None:
         """Re-read the file if another writer replaced it since we last looked."""
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            if self._seen is not None:
-                self._reset()
-            return
-        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if seen == self._seen:
-            return
-        raw = self.path.read_bytes()
+        with self._disk("read the file"):
+            try:
+                st = self.path.stat()
+            except FileNotFoundError:
+                if self._seen is not None:
+                    self._reset()
+                return
+            seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if seen == self._seen:
+                return
+            raw = self.path.read_bytes()
         self._parse(raw)
         self._seen = seen
 
@@ -144,7 +159,10 @@ class JsonFileStore(BackendStore):
         self._refresh()
         if self._hist_file is None or self._hist_length == 0:
             return []
-        with open(self.path.parent / self._hist_file, "rb") as fh:
+        with (
+            self._disk("read the audit trail"),
+            open(self.path.parent / self._hist_file, "rb") as fh,
+        ):
             raw = fh.read(self._hist_bytes)
         lines = raw.splitlines()
         if len(lines) != self._hist_length:
@@ -176,7 +194,7 @@ class JsonFileStore(BackendStore):
         history: list[str],
         history_at: int | None,
     ) -> None:
-        with self._locked():
+        with self._disk("write"), self._locked():
             self._refresh()
             if not self._swept:
                 self._sweep()

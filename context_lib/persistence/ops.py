@@ -39,8 +39,10 @@ def save(ctx: Context, store: Store, *, with_history: bool = False) -> SaveResul
 
     With ``with_history=True`` the store's audit trail is replaced by the context's
     whole history. On success the context has no dirty keys left (changes made by other
-    threads meanwhile stay dirty). On failure nothing is marked clean.
+    threads meanwhile stay dirty). On failure nothing is marked clean. Refused inside
+    ``ctx.atomic()`` (see :meth:`Context.atomic`).
     """
+    ctx._refuse_inside_atomic("save")
     marks = ctx.dirty_marks()
     data = ctx.to_dict()
     records = [record_of(c) for c in ctx.history] if with_history else []
@@ -70,8 +72,10 @@ def save_delta(ctx: Context, store: Store, *, with_history: bool = False) -> Sav
     otherwise :class:`HistoryMismatchError` is raised and nothing is written.
 
     On a plain :class:`Store` (only the five protocol methods) sets and deletes are two
-    transactions; every bundled backend does both in one.
+    transactions; every bundled backend does both in one. Refused inside
+    ``ctx.atomic()``: the block could still be undone, the store write could not.
     """
+    ctx._refuse_inside_atomic("save_delta")
     marks = ctx.dirty_marks()
     puts: dict[str, Any] = {}
     deletes: list[str] = []

@@ -34,7 +34,7 @@ import yaml
 
 from context_lib.errors import NotSerializableError
 from context_lib.runner.errors import RecipeError
-from context_lib.values import own
+from context_lib.values import MAX_DEPTH, own
 
 __all__ = ["Recipe", "Step", "load_recipe", "parse_recipe"]
 
@@ -282,6 +282,10 @@ def parse_recipe(text: str, *, format: str = "yaml", source: str | None = None) 
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise RecipeError([f"not valid YAML{at}: {problem}"], source) from None
+    except RecursionError:  # both parsers recurse per level; the text says how deep it goes
+        raise RecipeError(
+            [f"nested too deep to parse; params may nest at most {MAX_DEPTH} levels"], source
+        ) from None
     stem = Path(source).stem if source else "recipe"
     return Recipe.from_data(data, source=source, name=stem)
 

@@ -304,12 +304,14 @@ class Runner:
     def _checkpoint(self, ctx: Context, completed: list[str], step: str) -> BaseException | None:
         if self.store is None:
             return None
+        # Mark, then save outside any atomic() block (a store write cannot be undone); a
+        # checkpoint that failed is unmarked again, so the context agrees with the store.
+        ctx.set(_COMPLETED_KEY, list(completed), who=_RUNNER_WHO)
         try:
-            with ctx.atomic():  # a checkpoint that failed leaves the step unmarked in ctx too
-                ctx.set(_COMPLETED_KEY, list(completed), who=_RUNNER_WHO)
-                save_delta(ctx, self.store, with_history=self.history)
+            save_delta(ctx, self.store, with_history=self.history)
         except Exception as exc:
             completed.pop()
+            ctx.set(_COMPLETED_KEY, list(completed), who=_RUNNER_WHO)
             return exc
         self._emit(RunEvent("checkpoint", step))
         return None

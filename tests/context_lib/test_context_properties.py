@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import context_lib
@@ -28,7 +28,11 @@ json_values = st.recursive(
 )
 flat_data = st.dictionaries(keys, json_values, max_size=12)
 
+# Generation and examples run slowly on a loaded machine; that is no failure of the library.
+relaxed = settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 
+
+@relaxed
 @given(flat_data, st.booleans())
 def test_json_round_trip_is_the_identity(data: dict[str, Any], with_history: bool) -> None:
     ctx = Context(data)
@@ -49,6 +53,7 @@ nested_data = st.recursive(
 )
 
 
+@relaxed
 @given(nested_data)
 def test_nested_to_flat_to_nested_is_the_identity(nested: dict[str, Any]) -> None:
     ctx = Context.from_nested(nested)
@@ -56,6 +61,7 @@ def test_nested_to_flat_to_nested_is_the_identity(nested: dict[str, Any]) -> Non
     assert Context.from_nested(ctx.to_nested()) == ctx
 
 
+@relaxed
 @given(flat_data, flat_data)
 def test_ours_keeps_every_value_we_had(
     ours_data: dict[str, Any], theirs_data: dict[str, Any]
@@ -69,6 +75,7 @@ def test_ours_keeps_every_value_we_had(
             assert ours.get(key) == value
 
 
+@relaxed
 @given(flat_data, st.sampled_from(["last_writer_wins", "ours", "theirs", "raise"]))
 def test_merging_a_context_with_itself_changes_nothing(data: dict[str, Any], strategy: str) -> None:
     ctx = Context(data)
@@ -78,7 +85,7 @@ def test_merging_a_context_with_itself_changes_nothing(data: dict[str, Any], str
     assert len(ctx.history) == history_length
 
 
-@settings(max_examples=50)
+@settings(relaxed, max_examples=50)
 @given(flat_data, flat_data)
 def test_raise_is_all_or_nothing(ours_data: dict[str, Any], theirs_data: dict[str, Any]) -> None:
     ours = Context(ours_data)
