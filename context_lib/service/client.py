@@ -17,7 +17,12 @@ import httpx
 
 from context_lib.errors import InvalidKeyError
 from context_lib.history import Change
-from context_lib.service.errors import ERRORS_BY_CODE, RateLimitedError, ServiceError
+from context_lib.service.errors import (
+    ERRORS_BY_CODE,
+    RateLimitedError,
+    ServiceError,
+    ServiceUnavailableError,
+)
 from context_lib.values import JSONValue, check_key, check_prefix, own
 
 __all__ = ["ServiceClient"]
@@ -76,10 +81,8 @@ class ServiceClient:
         except (ValueError, KeyError, TypeError):
             code, message = "http_error", f"HTTP {response.status_code}: {response.text[:200]}"
         cls = ERRORS_BY_CODE.get(code)
-        if cls is RateLimitedError:
-            raise RateLimitedError(
-                message, retry_after=float(response.headers.get("retry-after", "1"))
-            )
+        if cls is RateLimitedError or cls is ServiceUnavailableError:
+            raise cls(message, retry_after=float(response.headers.get("retry-after", "1")))
         for candidate in ERRORS_BY_CODE.values():
             if candidate.status == response.status_code and cls is None:
                 cls = candidate

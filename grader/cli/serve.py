@@ -57,7 +57,7 @@ def _service(store: str, key_file: Path | None) -> Iterator[ContextService]:
     try:
         yield service
     finally:
-        service.backend.close()
+        service.close()
 
 
 @serve_app.callback()
