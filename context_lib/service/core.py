@@ -267,6 +267,7 @@ class ContextService:
         now = self.clock()
         wait = self.auth_failures.throttled(source, now)
         if wait > 0:
+            self._failed(SYSTEM_CHAIN, source, "-", "throttled", now)
             raise RateLimitedError(
                 f"too many failed authentications from {source}; retry in {wait:.0f} s",
                 retry_after=wait,
