@@ -2,9 +2,10 @@
 
 Each endpoint reads and parses its request on the event loop (bodies are size-limited
 and must be I-JSON, see :mod:`context_lib.service.validation`), then makes **one**
-hop to a worker thread that authenticates (``Authorization: Bearer <key>`` or
-``X-API-Key``), checks the role and calls the service: no database call ever runs on
-the event loop, so a slow or locked store delays only the requests that need it
+hop to a worker thread (:mod:`context_lib.service.workers`, which runs queued requests
+in batches) that authenticates (``Authorization: Bearer <key>`` or ``X-API-Key``),
+checks the role and calls the service: no database call ever runs on the event loop,
+so a slow or locked store delays only the requests that need it
 (``/health`` keeps answering). Every error is ``{"code": …, "message": …}`` with a
 stable code; a store busy past its bounded wait answers 503 with ``Retry-After``.
 """
@@ -36,6 +37,7 @@ from context_lib.service.errors import (
 )
 from context_lib.service.openapi import openapi_document
 from context_lib.service.validation import parse_body, query_float, query_int
+from context_lib.service.workers import Workers
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
 
@@ -60,6 +62,12 @@ class _Api:
     def __init__(self, service: ContextService, max_body: int) -> None:
         self.service = service
         self.max_body = max_body
+        # Writes queue for the one writer (SQLite has one anyway); reads for a few
+        # readers, so a write waiting for a lock never holds up a read.
+        self.writer = Workers(
+            "service-writer", threads=1, around=getattr(service.backend, "group", None)
+        )
+        self.readers = Workers("service-reader", threads=3)
 
     async def body(self, request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")
@@ -116,8 +124,9 @@ class _Api:
                 assert work is not None
                 return work(principal)
 
+            pool = self.readers if request.method == "GET" else self.writer
             try:
-                result = await run_in_threadpool(job)
+                result = await pool.run(job)
                 status = 201 if request.method == "POST" else 200
                 if isinstance(result, Iterator):
                     response: Response = StreamingResponse(
@@ -385,6 +394,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await run_in_threadpool(service.housekeeping)  # flush what is pending
+            api.writer.close()
+            api.readers.close()
 
     app = Starlette(
         routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan

@@ -119,6 +119,7 @@ class SQLiteBackend:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._pending: list[AuditEntry] = []
+        self._group_thread: int | None = None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             # Checkpoints run off the request path (:meth:`checkpoint`, called by the app
@@ -155,8 +156,8 @@ class SQLiteBackend:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        """This thread's reader connection (the writer's, under its lock, in memory)."""
-        if self.path == ":memory:":
+        """This thread's reader connection (the writer's inside a group or in memory)."""
+        if self.path == ":memory:" or self._group_thread == threading.get_ident():
             with self._lock:
                 yield self._db
             return
@@ -173,7 +174,9 @@ class SQLiteBackend:
             raise
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _begin(self) -> Iterator[sqlite3.Connection]:
+        """The write lock and ``BEGIN IMMEDIATE``, each waited for at most ``busy_timeout``;
+        commits at the end (rolls back on error), then tells ``on_audit``."""
         if not self._lock.acquire(timeout=self.busy_timeout):
             raise _unavailable()
         try:
@@ -197,6 +200,36 @@ class SQLiteBackend:
             self._lock.release()
         if sealed and self.on_audit is not None:
             self.on_audit(sealed)  # after the commit: the witness is never ahead
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Group commit: the writes this thread makes inside run in one transaction,
+        each in a savepoint of its own (a failing write undoes only itself), and are
+        committed together at the end. Callers acknowledge none of them before this
+        returns, so every acknowledged write is committed."""
+        with self._begin():
+            self._group_thread = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._group_thread = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self._group_thread != threading.get_ident():
+            with self._begin() as db:
+                yield db
+            return
+        db, mark = self._db, len(self._pending)
+        db.execute("SAVEPOINT write")
+        try:
+            yield db
+        except BaseException:
+            del self._pending[mark:]
+            db.execute("ROLLBACK TO write")
+            db.execute("RELEASE write")
+            raise
+        db.execute("RELEASE write")
 
     # ------------------------------------------------------------------ meta, tenants
 

@@ -79,13 +79,15 @@ def test_a_locked_store_stalls_only_the_writes_waiting_for_it(
     service = slow_lock_service
     t = add_tenant(service, "Busy")
     entered = threading.Event()
-    write = service.backend.write
+    backend = service.backend
+    assert isinstance(backend, SQLiteBackend)
+    group = backend.group
 
-    def watched_write(*args: Any, **kwargs: Any) -> Any:
-        entered.set()
-        return write(*args, **kwargs)
+    def watched_group() -> Any:
+        entered.set()  # the writer is about to wait for the write lock
+        return group()
 
-    service.backend.write = watched_write  # type: ignore[method-assign]
+    backend.group = watched_group  # type: ignore[method-assign]
     headers = {"Authorization": f"Bearer {t.write}"}
     with LiveServer(service) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         http.put("/v1/contexts/app/values/before", headers=headers, json={"value": 1})
