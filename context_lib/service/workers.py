@@ -60,8 +60,7 @@ class Workers:
             threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True)
             for i in range(threads)
         ]
-        for thread in self._threads:
-            thread.start()
+        self._started = False
 
     async def run(self, func: Callable[[], T]) -> T:
         """Run ``func`` in a worker thread; its result (or exception) comes back here."""
@@ -70,6 +69,10 @@ class Workers:
         with self._ready:
             if self._closed:
                 raise RuntimeError("the worker pool is closed")
+            if not self._started:  # started on first use: an app never served costs none
+                self._started = True
+                for thread in self._threads:
+                    thread.start()
             self._jobs.append((func, future, loop))
             self._ready.notify()
         return await future
@@ -115,4 +118,5 @@ class Workers:
             self._closed = True
             self._ready.notify_all()
         for thread in self._threads:
-            thread.join(timeout=30)
+            if thread.is_alive():
+                thread.join(timeout=30)
