@@ -269,6 +269,11 @@ def verify_audit(
 ) -> None:
     """Verify every audit chain; exit 1 and list the problems if one is broken.
 
+    Entries are checked with keys derived from the master key, and every chain against
+    the audit witness ($CONTEXT_SERVICE_AUDIT_WITNESS, default
+    ~/.config/context-course/service/audit-witness/<store id>.log), which catches
+    entries removed from the end or whole chains deleted.
+
     Example:
 
         context-course serve verify-audit
