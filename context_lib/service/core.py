@@ -13,8 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict
-from typing import Any, NamedTuple
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -38,14 +37,23 @@ from context_lib.service.errors import (
     QuotaExceededError,
     RateLimitedError,
 )
-from context_lib.service.export import entry_dict, export_chunks
-from context_lib.service.records import ROLES, ApiKey, Backend, Tenant, WritePlan
+from context_lib.service.export import audit_trail, export_chunks
+from context_lib.service.records import (
+    ROLES,
+    ApiKey,
+    Backend,
+    Principal,
+    Tenant,
+    WritePlan,
+    role_rank,
+)
 from context_lib.service.validation import (
     check_context_name,
     check_limits,
     check_service_key,
     check_text,
     check_value,
+    encode_value,
 )
 from context_lib.service.witness import Witness
 from context_lib.values import same_value
@@ -60,29 +68,6 @@ DEFAULT_LIMITS: dict[str, Any] = {
 }
 MAX_HISTORY = 1_000
 _OPERATOR = "operator"
-_NO_ROLE = -1
-
-
-class Principal(NamedTuple):
-    """Who is calling: the tenant, the API key's id and its role."""
-
-    tenant_id: str
-    key_id: str
-    role: str
-
-
-def _rank(role: str) -> int:
-    return ROLES.index(role) if role in ROLES else _NO_ROLE
-
-
-def _encode(value: Any) -> bytes:
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-    except UnicodeEncodeError:  # a lone surrogate from a direct (non-HTTP) caller
-        raise BadRequestError(
-            "a string in the value holds a lone UTF-16 surrogate, which cannot be stored",
-            code="invalid_value",
-        ) from None
 
 
 class ContextService:
@@ -274,7 +259,7 @@ class ContextService:
             )
         record, tenant = self._find_key(api_key, action, now, source)
         principal = Principal(record.tenant_id, record.key_id, record.role)
-        if _rank(record.role) < _rank(role):
+        if role_rank(record.role) < role_rank(role):
             self.deny(principal, action, 403)
             raise PermissionDeniedError(
                 f"this API key has the {record.role!r} role; {action} needs {role!r}"
@@ -490,7 +475,7 @@ class ContextService:
                 before = None if blob is None else self._open(cipher, blob, aad + key)
                 if blob is not None and same_value(before, value):
                     continue
-                result.values[key] = encrypt(cipher, _encode(value), (aad + key).encode())
+                result.values[key] = encrypt(cipher, encode_value(value), (aad + key).encode())
                 result.key_delta += blob is None
                 changes.append((key, "set", before, value))
             for key in deletes:
@@ -510,7 +495,7 @@ class ContextService:
                     f"the tenant's quota is {tenant.max_keys} keys. Nothing was written."
                 )
             for key, op, before, after in changes:
-                body = _encode({"before": before, "after": after, "who": author})
+                body = encode_value({"before": before, "after": after, "who": author})
                 result.history.append(
                     (key, op, encrypt(cipher, body, f"{aad}{key}/history".encode()))
                 )
@@ -551,7 +536,7 @@ class ContextService:
 
     def api_keys(self, p: Principal) -> list[dict[str, Any]]:
         """The tenant's API keys (never the keys themselves)."""
-        return [_key_dict(k) for k in self.backend.list_api_keys(p.tenant_id)]
+        return [k.public() for k in self.backend.list_api_keys(p.tenant_id)]
 
     def revoke(self, p: Principal, key_id: str) -> None:
         """Revoke one of the caller's tenant's API keys (404 for any other id)."""
@@ -578,15 +563,7 @@ class ContextService:
 
     def audit_trail(self, p: Principal) -> dict[str, Any]:
         """The tenant's audit entries (payloads decrypted) and whether its chain verifies."""
-        entries, head = self.backend.read_audit(p.tenant_id)
-        keys = self.keyring.audit_keys(p.tenant_id)
-        seen = self.witness.read().heads.get(p.tenant_id) if self.witness else None
-        report = verify_chain(p.tenant_id, entries, head, keys, seen)
-        return {
-            "entries": [entry_dict(keys, e) for e in entries],
-            "verified": report.ok,
-            "problems": report.problems,
-        }
+        return audit_trail(self, p)
 
     # ------------------------------------------------------------------ analytics
 
@@ -616,9 +593,3 @@ class ContextService:
             "top_written_keys": [{"key": k, "writes": n} for k, n in top_keys],
             "usage": self.info(p)["usage"],
         }
-
-
-def _key_dict(key: ApiKey) -> dict[str, Any]:
-    data = asdict(key)
-    del data["digest"]
-    return data

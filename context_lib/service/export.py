@@ -14,12 +14,12 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from context_lib.service.audit import AuditEntry, ChainKeys, open_payload
+from context_lib.service.audit import AuditEntry, ChainKeys, open_payload, verify_chain
 
 if TYPE_CHECKING:
     from context_lib.service.core import ContextService, Principal
 
-__all__ = ["FORMAT", "VERSION", "entry_dict", "export_chunks"]
+__all__ = ["FORMAT", "VERSION", "audit_trail", "entry_dict", "export_chunks"]
 
 FORMAT = "context-service-export"
 VERSION = 2
@@ -71,3 +71,17 @@ def export_chunks(service: ContextService, p: Principal) -> Iterator[bytes]:
         body = b",".join(_json(entry_dict(keys, e)) for e in batch)
         yield (b"," if start else b"") + body
     yield b'],"audit_head":' + _json(list(chain_head) if chain_head else None) + b"}"
+
+
+def audit_trail(service: ContextService, p: Principal) -> dict[str, Any]:
+    """The tenant's audit entries (payloads decrypted) and whether its chain verifies,
+    against the witness too."""
+    entries, head = service.backend.read_audit(p.tenant_id)
+    keys = service.keyring.audit_keys(p.tenant_id)
+    seen = service.witness.read().heads.get(p.tenant_id) if service.witness else None
+    report = verify_chain(p.tenant_id, entries, head, keys, seen)
+    return {
+        "entries": [entry_dict(keys, e) for e in entries],
+        "verified": report.ok,
+        "problems": report.problems,
+    }

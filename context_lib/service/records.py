@@ -9,8 +9,8 @@ quotas are decided by :class:`~context_lib.service.core.ContextService`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple, Protocol
 
 from context_lib.service.audit import AuditDraft, AuditEntry
 
@@ -21,11 +21,26 @@ __all__ = [
     "Backend",
     "EraseMark",
     "HistoryRow",
+    "Principal",
     "Tenant",
     "WritePlan",
+    "role_rank",
 ]
 
 ROLES = ("read", "write", "admin")  # each role includes the ones before it
+
+
+class Principal(NamedTuple):
+    """Who is calling: the tenant, the API key's id and its role."""
+
+    tenant_id: str
+    key_id: str
+    role: str
+
+
+def role_rank(role: str) -> int:
+    """The rank of a role in ``ROLES`` (-1 for an unknown one, which allows nothing)."""
+    return ROLES.index(role) if role in ROLES else -1
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,10 @@ class ApiKey:
     digest: bytes
     created: float
     revoked: float | None = None
+
+    def public(self) -> dict[str, object]:
+        """The record as JSON, without the digest."""
+        return {k: v for k, v in asdict(self).items() if k != "digest"}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from context_lib.service.audit import GENESIS, AuditDraft, AuditEntry
 from context_lib.service.errors import ConfigurationError, ServiceUnavailableError
@@ -35,55 +34,18 @@ from context_lib.service.records import (
     Tenant,
     WritePlan,
 )
+from context_lib.service.sqlite_schema import (
+    KEY_COLUMNS,
+    LIMITS,
+    SCHEMA,
+    TENANT_COLUMNS,
+    like,
+    row_entry,
+)
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "SQLiteBackend"]
 
 DEFAULT_BUSY_TIMEOUT = 2.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tenants (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL, max_keys INTEGER NOT NULL,
-    rate REAL NOT NULL, burst INTEGER NOT NULL, retention_days REAL, wrapped_key BLOB NOT NULL,
-    key_count INTEGER NOT NULL DEFAULT 0, erased REAL);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
-    digest BLOB NOT NULL, created REAL NOT NULL, revoked REAL);
-CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id);
-CREATE TABLE IF NOT EXISTS contexts (
-    tenant_id TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS vals (
-    tenant_id TEXT NOT NULL, context TEXT NOT NULL, key TEXT NOT NULL, blob BLOB NOT NULL,
-    PRIMARY KEY (tenant_id, context, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS history (
-    tenant_id TEXT NOT NULL, context TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL,
-    key TEXT NOT NULL, op TEXT NOT NULL, blob BLOB NOT NULL,
-    PRIMARY KEY (tenant_id, context, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS history_ts ON history (tenant_id, ts);
-CREATE TABLE IF NOT EXISTS audit (
-    chain TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, actor TEXT NOT NULL,
-    action TEXT NOT NULL, status INTEGER NOT NULL, digest TEXT NOT NULL, prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL, PRIMARY KEY (chain, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_sealed (
-    chain TEXT NOT NULL, seq INTEGER NOT NULL, sealed BLOB, erased TEXT,
-    PRIMARY KEY (chain, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_heads (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL,
-    hash TEXT NOT NULL);
-"""
-
-_TENANT_COLUMNS = (
-    "id, name, created, max_keys, rate, burst, retention_days, wrapped_key, key_count, erased"
-)
-_KEY_COLUMNS = "key_id, tenant_id, role, name, digest, created, revoked"
-_LIMITS = ("max_keys", "rate", "burst", "retention_days")
-
-
-def _like(prefix: str | None) -> str:
-    """A LIKE pattern for the keys under ``prefix.`` ('_' is a wildcard, so it is escaped)."""
-    if prefix is None:
-        return "%"
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -125,7 +87,7 @@ class SQLiteBackend:
             # Checkpoints run off the request path (:meth:`checkpoint`, called by the app
             # every second); this larger automatic one is only a safety net.
             self._db.execute("PRAGMA wal_autocheckpoint=20000")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             columns = {r[1] for r in self._db.execute("PRAGMA table_info(audit)")}
             old = self._db.execute(
                 "SELECT 1 FROM sqlite_master WHERE name = 'audit_payloads'"
@@ -257,7 +219,7 @@ class SQLiteBackend:
         """Store a new tenant."""
         with self._tx() as db:
             db.execute(
-                f"INSERT INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     tenant.id,
                     tenant.name,
@@ -277,7 +239,7 @@ class SQLiteBackend:
         """The tenant, or ``None``."""
         with self._read() as db:
             row = db.execute(
-                f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)
+                f"SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)
             ).fetchone()
         return Tenant(*row) if row else None
 
@@ -285,7 +247,7 @@ class SQLiteBackend:
         """Every tenant, erased ones included."""
         with self._read() as db:
             rows = db.execute(
-                f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY created, id"
+                f"SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created, id"
             ).fetchall()
         return [Tenant(*row) for row in rows]
 
@@ -293,7 +255,7 @@ class SQLiteBackend:
         self, tenant_id: str, limits: Mapping[str, float | int | None], audit: AuditDraft
     ) -> None:
         """Change ``max_keys``, ``rate``, ``burst`` or ``retention_days``."""
-        columns = [c for c in _LIMITS if c in limits]
+        columns = [c for c in LIMITS if c in limits]
         with self._tx() as db:
             if columns:
                 db.execute(
@@ -308,7 +270,7 @@ class SQLiteBackend:
         """Store a new API key (its digest)."""
         with self._tx() as db:
             db.execute(
-                f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key.key_id,
                     key.tenant_id,
@@ -325,7 +287,7 @@ class SQLiteBackend:
         """The API key record, or ``None``."""
         with self._read() as db:
             row = db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)
             ).fetchone()
         return ApiKey(*row) if row else None
 
@@ -333,7 +295,7 @@ class SQLiteBackend:
         """The tenant's API keys, revoked ones included."""
         with self._read() as db:
             rows = db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created, key_id",
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created, key_id",
                 (tenant_id,),
             ).fetchall()
         return [ApiKey(*row) for row in rows]
@@ -368,7 +330,7 @@ class SQLiteBackend:
             rows = db.execute(
                 "SELECT key, blob FROM vals WHERE tenant_id = ? AND context = ? "
                 "AND key LIKE ? ESCAPE '\\' ORDER BY key",
-                (tenant_id, context, _like(prefix)),
+                (tenant_id, context, like(prefix)),
             ).fetchall()
         return {k: bytes(b) for k, b in rows}
 
@@ -378,7 +340,7 @@ class SQLiteBackend:
             rows = db.execute(
                 "SELECT key FROM vals WHERE tenant_id = ? AND context = ? "
                 "AND key LIKE ? ESCAPE '\\' ORDER BY key",
-                (tenant_id, context, _like(prefix)),
+                (tenant_id, context, like(prefix)),
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -547,7 +509,7 @@ class SQLiteBackend:
                 ).fetchone()
             finally:
                 db.execute("COMMIT")
-        entries = [_entry(row) for row in rows]
+        entries = [row_entry(row) for row in rows]
         return entries, (int(head[0]), str(head[1])) if head else None
 
     def _erase_payloads(
@@ -562,7 +524,7 @@ class SQLiteBackend:
         ).fetchall()
         db.executemany(
             "UPDATE audit_sealed SET sealed = NULL, erased = ? WHERE chain = ? AND seq = ?",
-            [(mark(e), e.chain, e.seq) for e in map(_entry, rows)],
+            [(mark(e), e.chain, e.seq) for e in map(row_entry, rows)],
         )
         return len(rows)
 
@@ -615,20 +577,3 @@ class SQLiteBackend:
             for db in self._readers:
                 db.close()
             self._readers.clear()
-
-
-def _entry(row: tuple[Any, ...]) -> AuditEntry:
-    chain, seq, ts, actor, action, status, digest, prev_hash, hash_, sealed, erased = row
-    return AuditEntry(
-        chain,
-        seq,
-        ts,
-        actor,
-        action,
-        status,
-        digest,
-        prev_hash,
-        hash_,
-        bytes(sealed) if sealed is not None else None,
-        erased,
-    )

@@ -215,3 +215,14 @@ def _show(value: object) -> str:
     """A short, printable rendering of a rejected value for an error message."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def encode_value(value: Any) -> bytes:
+    """Compact UTF-8 JSON of a checked value; a lone surrogate is a 400 (``invalid_value``)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate from a direct (non-HTTP) caller
+        raise BadRequestError(
+            "a string in the value holds a lone UTF-16 surrogate, which cannot be stored",
+            code="invalid_value",
+        ) from None
