@@ -1,42 +1,86 @@
-"""The Context service over HTTP against its floor and against bare Redis, in one run.
+"""The Context service against a bare Starlette endpoint doing the same JSON work, under wrk.
 
-    .venv/bin/python benchmarks/bench_service.py [--clients 8] [--requests 300]
+    .venv/bin/python benchmarks/bench_service.py [--duration 4] [--rounds 5]
 
-Three targets on loopback, each driven by ``--clients`` concurrent clients (threads
-with one keep-alive connection each) doing ``--requests`` sets, then as many gets:
+Two servers run in their own processes on loopback, each one uvicorn worker:
 
-* **service**: ``context-course serve`` over SQLite, with authentication (hashed API
-  key), per-tenant AES-GCM encryption, the hash-chained audit log (one entry per
-  write), history, quotas, rate limiting and analytics all on;
-* **floor**: a bare endpoint of the same framework and server (Starlette on uvicorn)
-  that stores into a dict: what the framework costs with no work at all;
-* **redis**: bare redis-server driven by redis-py SET/GET, for scale.
+* **service**: the Context service over SQLite (``open_service`` + ``serve``), with
+  authentication (keyed API-key digest), per-tenant AES-GCM encryption, history, the
+  keyed audit chain and its witness file, quotas, rate limiting and analytics on;
+* **bare**: Starlette on uvicorn that parses the same JSON body, keeps the value in a
+  dict and answers the same JSON: the framework's cost with no service work at all.
 
-Servers run in their own processes; the same client code drives both HTTP targets.
-Prints requests/s, p50 and p99 per target and operation, then the ratios. The goal:
-service throughput >= 50% of the floor's, and service p99 <= 3x the floor's p99.
+The load comes from outside: ``wrk`` (installed with apt if missing), 2 threads, 16
+and then 64 connections, distinct keys on every write (a fresh key per request, so no
+write is a no-op). wrk keeps every connection busy (one request in flight each), so
+it is closed-loop per connection; latencies are what wrk measured. The two servers
+are measured in interleaved rounds (A B B A ...) by ``benchmarks/harness.py``:
+
+* throughput = requests wrk completed / duration; ``wall`` ratios in the table are
+  per-request wall time, i.e. the inverse throughput ratio;
+* server CPU per request = utime + stime of the server process (``/proc/PID/stat``, all
+  its threads) over the run, divided by the requests completed (the ``cpu`` ratio);
+* p50 and p99 latency per round, and their per-round ratios, in the notes.
+
+Goal (issue 17): service write throughput >= 50 % of the bare endpoint's and p99 <= 3x,
+at 16 connections. Results go to ``benchmarks/results/service-*.json`` and ``.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-import redis
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.harness import Bench, BenchResult, Sample  # noqa: E402
+
 THROUGHPUT_GOAL = 0.5
 P99_GOAL = 3.0
+RESULTS = ROOT / "benchmarks" / "results"
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+WRK_SCRIPT = r"""
+local counter = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  mode, token, round = args[1], args[2], args[3]
+  headers = {["Content-Type"] = "application/json"}
+  if token ~= "-" then headers["Authorization"] = "Bearer " .. token end
+end
+function request()
+  counter = counter + 1
+  if mode == "set" then
+    local path = "/v1/contexts/bench/values/r" .. round .. "t" .. tid .. ".k" .. counter
+    local body = '{"value":{"n":' .. counter .. ',"tags":["a","b"],"ok":true,"x":1.5}}'
+    return wrk.format("PUT", path, headers, body)
+  end
+  return wrk.format("GET", "/v1/contexts/bench/values/r0t" .. tid .. ".k" .. (counter % 100 + 1),
+                    headers)
+end
+function done(summary, latency, requests)
+  io.write(string.format(
+    'WRKJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"bad":%d,"errors":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.status, summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout))
+end
+"""
 
 
 def free_port() -> int:
@@ -45,20 +89,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
+    """Wait until ``port`` accepts, as long as the server process lives."""
+    while proc.poll() is None:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing answered on port {port}")
+        time.sleep(0.1)
+    raise RuntimeError(f"the server for port {port} exited with {proc.returncode}")
 
 
-def floor_app() -> object:
-    """Starlette + a dict: the same framework with no auth, crypto, audit or storage."""
-    import json
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk with apt-get ...", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is not installed and apt-get could not install it")
+    return found
 
+
+def bare_app() -> object:
+    """Starlette + a dict: the same JSON in and out, no service work."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -81,246 +135,215 @@ def floor_app() -> object:
     return Starlette(routes=[Route(path, get, methods=["GET"]), Route(path, put, methods=["PUT"])])
 
 
-def serve_floor(port: int) -> None:
+def serve_bare(port: int) -> None:
     import uvicorn
 
-    uvicorn.run(floor_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values)) - 1))
-    return sorted_values[index]
+def serve_service(port: int, store: str) -> None:
+    from context_lib.service import open_service, serve
+
+    serve(open_service(store), "127.0.0.1", port, log_level="warning")
 
 
-class Result:
-    """Latencies and wall time of one target and operation, summed over rounds."""
+def prefill(urls: list[str], api_key: str) -> None:
+    """Write the keys the get runs read, with the same value shape as the set runs."""
+    import httpx
 
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.seconds = 0.0
-
-    def add(self, latencies: list[float], seconds: float) -> None:
-        self.latencies.extend(latencies)
-        self.seconds += seconds
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    @property
-    def p50(self) -> float:
-        return percentile(sorted(self.latencies), 0.50) * 1e3
-
-    @property
-    def p99(self) -> float:
-        return percentile(sorted(self.latencies), 0.99) * 1e3
+    for url in urls:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"}) as http:
+            for thread in (1, 2):
+                for n in range(1, 101):
+                    value = {"n": n, "tags": ["a", "b"], "ok": True, "x": 1.5}
+                    path = f"/v1/contexts/bench/values/r0t{thread}.k{n}"
+                    http.put(path, json={"value": value}).raise_for_status()
 
 
-def drive(
-    clients: int, requests: int, ops: list[Callable[[int], None]], offset: int
-) -> tuple[list[float], float]:
-    """Run ``clients`` threads, each calling its op ``requests`` times."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    barrier = threading.Barrier(clients + 1)
-    errors: list[BaseException] = []
-
-    def work(n: int) -> None:
-        op, mine = ops[n], latencies[n]
-        barrier.wait()
-        try:
-            for i in range(offset, offset + requests):
-                start = time.perf_counter()
-                op(i)
-                mine.append(time.perf_counter() - start)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    return [x for per in latencies for x in per], elapsed
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all threads (``/proc/PID/stat`` fields 14 and 15)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def http_ops(url: str, key: str | None) -> tuple[Callable[[int], Callable[[int], None]], ...]:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    clients: dict[int, httpx.Client] = {}
+@dataclass
+class Latencies:
+    p50_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+    rps: list[float] = field(default_factory=list)
 
-    def client(n: int) -> httpx.Client:
-        if n not in clients:
-            clients[n] = httpx.Client(base_url=url, headers=headers, timeout=30)
-        return clients[n]
 
-    def setter(n: int) -> Callable[[int], None]:
-        c = client(n)
+class WrkSide:
+    """One server driven by wrk for one operation and connection count."""
 
-        def op(i: int) -> None:
-            r = c.put(
-                f"/v1/contexts/bench/values/c{n}.k{i % 100}", json={"value": {"n": n, "i": i}}
+    def __init__(
+        self,
+        wrk: str,
+        script: Path,
+        url: str,
+        pid: int,
+        token: str,
+        op: str,
+        args: argparse.Namespace,
+    ) -> None:
+        self.wrk, self.script, self.url, self.pid = wrk, script, url, pid
+        self.token, self.op, self.args = token, op, args
+        self.round = 0
+        self.latencies = Latencies()
+
+    def __call__(self, connections: int) -> Sample:
+        self.round += 1
+        cpu0 = cpu_seconds(self.pid)
+        done = subprocess.run(
+            [
+                self.wrk,
+                "-t2",
+                f"-c{connections}",
+                f"-d{self.args.duration}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(self.script),
+                self.url,
+                "--",
+                self.op,
+                self.token,
+                str(self.round),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        cpu = cpu_seconds(self.pid) - cpu0
+        if done.returncode != 0:
+            raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
+        line = next(x for x in done.stdout.splitlines() if x.startswith("WRKJSON "))
+        stats = json.loads(line.removeprefix("WRKJSON "))
+        if stats["bad"] or stats["errors"]:
+            raise RuntimeError(
+                f"{self.url} {self.op}: {stats['bad']} non-2xx, {stats['errors']} errors"
             )
-            r.raise_for_status()
-
-        return op
-
-    def getter(n: int) -> Callable[[int], None]:
-        c = client(n)
-
-        def op(i: int) -> None:
-            c.get(f"/v1/contexts/bench/values/c{n}.k{i % 100}").raise_for_status()
-
-        return op
-
-    return setter, getter
+        seconds = stats["duration_us"] / 1e6
+        self.latencies.p50_ms.append(stats["p50_us"] / 1e3)
+        self.latencies.p99_ms.append(stats["p99_us"] / 1e3)
+        self.latencies.rps.append(stats["requests"] / seconds)
+        return Sample(cpu_s=cpu, wall_s=seconds, ops=stats["requests"])
 
 
-def redis_ops(url: str) -> tuple[Callable[[int], Callable[[int], None]], ...]:
-    def setter(n: int) -> Callable[[int], None]:
-        r = redis.Redis.from_url(url)
-        return lambda i: r.set(f"bench:c{n}.k{i % 100}", f'{{"n": {n}, "i": {i}}}') and None
-
-    def getter(n: int) -> Callable[[int], None]:
-        r = redis.Redis.from_url(url)
-        return lambda i: r.get(f"bench:c{n}.k{i % 100}") and None
-
-    return setter, getter
+def run_scenario(
+    op: str, connections: int, service: WrkSide, bare: WrkSide, rounds: int
+) -> tuple[BenchResult, dict[str, object]]:
+    service.latencies, bare.latencies = Latencies(), Latencies()
+    bench = Bench(f"service-{op}-{connections}c", clock=time.process_time, collect_garbage=False)
+    bench.side("service", lambda: service(connections))
+    bench.side("bare Starlette", lambda: bare(connections), baseline=True)
+    result = bench.run(rounds=rounds, warmup=1)
+    # the warm-up round's figures are not part of the result
+    s, b = service.latencies, bare.latencies
+    s_rounds = Latencies(s.p50_ms[1:], s.p99_ms[1:], s.rps[1:])
+    b_rounds = Latencies(b.p50_ms[1:], b.p99_ms[1:], b.rps[1:])
+    throughput = [x / y for x, y in zip(s_rounds.rps, b_rounds.rps, strict=True)]
+    p99 = [x / y for x, y in zip(s_rounds.p99_ms, b_rounds.p99_ms, strict=True)]
+    extra: dict[str, object] = {
+        "connections": connections,
+        "op": op,
+        "service": s_rounds.__dict__,
+        "bare": b_rounds.__dict__,
+        "throughput_ratio": throughput,
+        "p99_ratio": p99,
+    }
+    for name, lat in (("service", s_rounds), ("bare Starlette", b_rounds)):
+        result.notes.append(
+            f"{name}: {statistics.median(lat.rps):.0f} req/s "
+            f"({min(lat.rps):.0f}–{max(lat.rps):.0f}), "
+            f"p50 {statistics.median(lat.p50_ms):.2f} ms, "
+            f"p99 {statistics.median(lat.p99_ms):.2f} ms "
+            f"({min(lat.p99_ms):.2f}–{max(lat.p99_ms):.2f})"
+        )
+    result.notes.append(
+        f"throughput service/bare: median {statistics.median(throughput):.2f} "
+        f"({min(throughput):.2f}–{max(throughput):.2f}); p99 service/bare: median "
+        f"{statistics.median(p99):.2f}× ({min(p99):.2f}–{max(p99):.2f}×)"
+    )
+    return result, extra
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=300, help="per client and operation")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-service", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_floor:
-        serve_floor(args.serve_floor)
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return 0
+    if args.serve_service:
+        serve_service(int(args.serve_service[0]), args.serve_service[1])
         return 0
 
+    wrk = ensure_wrk()
     from context_lib.service import new_master_key, open_service
 
     work = Path(tempfile.mkdtemp(prefix="bench-service-"))
-    env = {**os.environ, "CONTEXT_SERVICE_MASTER_KEY": new_master_key()}
-    os.environ["CONTEXT_SERVICE_MASTER_KEY"] = env["CONTEXT_SERVICE_MASTER_KEY"]
+    env = {
+        **os.environ,
+        "CONTEXT_SERVICE_MASTER_KEY": new_master_key(),
+        "CONTEXT_SERVICE_AUDIT_WITNESS": str(work / "witness.log"),
+    }
+    os.environ.update(env)
     store = f"sqlite:///{work / 'service.db'}"
     service = open_service(store)
-    tenant = service.create_tenant("bench", max_keys=100_000, rate=1e9, burst=10**9)
+    tenant = service.create_tenant("bench", max_keys=10**9, rate=1e6, burst=10**9)
     _, api_key = service.issue_key(tenant.id, "write")
-    service.backend.close()
+    service.close()
+    script = work / "bench.lua"
+    script.write_text(WRK_SCRIPT)
 
     procs: list[subprocess.Popen[bytes]] = []
-    results: dict[tuple[str, str], Result] = {}
+    summary: list[dict[str, object]] = []
     try:
-        service_port, floor_port = free_port(), free_port()
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "grader",
-                    "serve",
-                    "--store",
-                    store,
-                    "--port",
-                    str(service_port),
-                ],
-                env=env,
-                cwd=work,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, __file__, "--serve-floor", str(floor_port)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        redis_url = None
-        binary = shutil.which("redis-server")
-        if binary:
-            redis_port = free_port()
-            procs.append(
-                subprocess.Popen(
-                    [
-                        binary,
-                        "--port",
-                        str(redis_port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        str(work),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            wait_for(redis_port)
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        wait_for(service_port)
-        wait_for(floor_port)
-
-        targets = [
-            ("service", http_ops(f"http://127.0.0.1:{service_port}", api_key)),
-            ("floor", http_ops(f"http://127.0.0.1:{floor_port}", None)),
+        ports = free_port(), free_port()
+        commands = [
+            [sys.executable, __file__, "--serve-service", str(ports[0]), store],
+            [sys.executable, __file__, "--serve-bare", str(ports[1])],
         ]
-        if redis_url:
-            targets.append(("redis", redis_ops(redis_url)))
-        # Rounds interleave the targets so that load from other processes on the
-        # machine hits them alike; each target's figures sum its rounds.
-        prepared = {
-            (name, op): [make(n) for n in range(args.clients)]
-            for name, makers in targets
-            for op, make in zip(("set", "get"), makers, strict=True)
-        }
-        for ops in prepared.values():  # warm up every connection (and fill the keys)
-            for call in ops:
-                for i in range(100):
-                    call(i)
-        per_round = max(1, args.requests // args.rounds)
-        for round_ in range(args.rounds):
-            for target, ops in prepared.items():
-                latencies, seconds = drive(args.clients, per_round, ops, round_ * per_round)
-                results.setdefault(target, Result()).add(latencies, seconds)
+        for command in commands:
+            procs.append(subprocess.Popen(command, env=env, cwd=work))
+        for port, proc in zip(ports, procs, strict=True):
+            wait_for(port, proc)
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        markdown = []
+        for op in ("set", "get"):
+            svc = WrkSide(wrk, script, urls[0], procs[0].pid, api_key, op, args)
+            bare = WrkSide(wrk, script, urls[1], procs[1].pid, "-", op, args)
+            if op == "get":  # the keys wrk reads: r0t<thread>.k1 ... k100 on both servers
+                prefill(urls, api_key)
+            for connections in args.connections:
+                result, extra = run_scenario(op, connections, svc, bare, args.rounds)
+                path = result.save(RESULTS)
+                path.with_suffix(".extra.json").write_text(json.dumps(extra, indent=2) + "\n")
+                markdown.append(result.markdown())
+                summary.append(extra)
+                print(result.markdown(), "\n", flush=True)
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=15)
+            proc.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-
-    print(
-        f"{args.clients} concurrent clients x {args.requests} requests per operation "
-        f"({args.rounds} interleaved rounds), loopback"
-    )
-    print(f"{'target':<8} {'op':<4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for (name, op), r in results.items():
-        print(f"{name:<8} {op:<4} {r.rps:>9.0f} {r.p50:>8.2f} {r.p99:>8.2f}")
-    print()
-    ok = True
-    for op in ("set", "get"):
-        svc, floor = results[("service", op)], results[("floor", op)]
-        throughput = svc.rps / floor.rps
-        tail = svc.p99 / floor.p99
-        ok &= throughput >= THROUGHPUT_GOAL and tail <= P99_GOAL
-        line = f"{op}: service/floor throughput {throughput:.2f} (goal >= {THROUGHPUT_GOAL}), "
-        line += f"p99 {tail:.2f}x the floor's (goal <= {P99_GOAL})"
-        if ("redis", op) in results:
-            line += (
-                f"; bare Redis is {results[('redis', op)].rps / svc.rps:.1f}x the service's req/s"
+    for extra in summary:
+        if extra["op"] == "set" and extra["connections"] == 16:
+            t = statistics.median(extra["throughput_ratio"])  # type: ignore[arg-type]
+            p = statistics.median(extra["p99_ratio"])  # type: ignore[arg-type]
+            met = t >= THROUGHPUT_GOAL and p <= P99_GOAL
+            print(
+                f"write path at 16 connections: {t:.2f} of the bare throughput "
+                f"(goal >= {THROUGHPUT_GOAL}), p99 {p:.2f}x (goal <= {P99_GOAL}): "
+                + ("goal met" if met else "goal NOT met")
             )
-        print(line)
-    print("goal met" if ok else "goal NOT met")
     return 0
 
 

@@ -57,7 +57,7 @@ def _service(store: str, key_file: Path | None) -> Iterator[ContextService]:
     try:
         yield service
     finally:
-        service.backend.close()
+        service.close()
 
 
 @serve_app.callback()
@@ -268,6 +268,11 @@ def verify_audit(
     master_key_file: KeyFileOption = None,
 ) -> None:
     """Verify every audit chain; exit 1 and list the problems if one is broken.
+
+    Entries are checked with keys derived from the master key, and every chain against
+    the audit witness ($CONTEXT_SERVICE_AUDIT_WITNESS, default
+    ~/.config/context-course/service/audit-witness/<store id>.log), which catches
+    entries removed from the end or whole chains deleted.
 
     Example:
 

@@ -29,6 +29,7 @@ from context_lib.service.errors import (
     QuotaExceededError,
     RateLimitedError,
     ServiceError,
+    ServiceUnavailableError,
 )
 from context_lib.service.records import ApiKey, Backend, Tenant
 from context_lib.service.redis_backend import RedisBackend
@@ -56,6 +57,7 @@ __all__ = [
     "SQLiteBackend",
     "ServiceClient",
     "ServiceError",
+    "ServiceUnavailableError",
     "Tenant",
     "create_app",
     "load_master_key",

@@ -1,8 +1,13 @@
 """The HTTP API of the Context service: a thin Starlette shell over ``ContextService``.
 
-Each endpoint authenticates (``Authorization: Bearer <key>`` or ``X-API-Key``),
-checks the role, parses and size-limits the body, calls one service method and
-answers JSON. Every error is ``{"code": …, "message": …}`` with a stable code.
+Each endpoint reads and parses its request on the event loop (bodies are size-limited
+and must be I-JSON, see :mod:`context_lib.service.validation`), then makes **one**
+hop to a worker thread (:mod:`context_lib.service.workers`, which runs queued requests
+in batches) that authenticates (``Authorization: Bearer <key>`` or ``X-API-Key``),
+checks the role and calls the service: no database call ever runs on the event loop,
+so a slow or locked store delays only the requests that need it
+(``/health`` keeps answering). Every error is ``{"code": …, "message": …}`` with a
+stable code; a store busy past its bounded wait answers 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -11,50 +16,58 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from context_lib.service.core import ContextService, Principal
+from context_lib.service.core import MAX_HISTORY, ContextService, Principal
 from context_lib.service.errors import (
     BadRequestError,
     PayloadTooLargeError,
     RateLimitedError,
     ServiceError,
+    ServiceUnavailableError,
 )
 from context_lib.service.openapi import openapi_document
+from context_lib.service.validation import parse_body, query_float, query_int
+from context_lib.service.workers import Workers
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+MAX_TOP = 1000
 log = logging.getLogger("context_lib.service")
-T = TypeVar("T")
-Handler = Callable[[Request, Principal], Awaitable[Any]]
+# The work of one request, run in a worker thread once the caller is authorized.
+Work = Callable[[Principal], Any]
+Prepare = Callable[[Request], Awaitable[Work]]
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+class Json(JSONResponse):
+    """JSON answers in ASCII (any stored text renders) and never ``NaN``/``Infinity``."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 class _Api:
     def __init__(self, service: ContextService, max_body: int) -> None:
         self.service = service
         self.max_body = max_body
-        self.blocking = bool(getattr(service.backend, "blocking_io", True))
-
-    async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a service call inline (local backends) or in a thread (network ones)."""
-        if self.blocking:
-            return await run_in_threadpool(func, *args, **kwargs)
-        return func(*args, **kwargs)
+        # Writes queue for the one writer (SQLite has one anyway); reads for a few
+        # readers, so a write waiting for a lock never holds up a read.
+        self.writer = Workers(
+            "service-writer", threads=1, around=getattr(service.backend, "group", None)
+        )
+        self.readers = Workers("service-reader", threads=3)
 
     async def body(self, request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")
@@ -62,6 +75,7 @@ class _Api:
             declared is not None
             and declared.isascii()
             and declared.isdigit()
+            and len(declared) < 20
             and int(declared) > self.max_body
         ):
             raise PayloadTooLargeError(
@@ -75,13 +89,7 @@ class _Api:
                     f"request body exceeds the limit of {self.max_body} bytes"
                 )
             chunks.append(chunk)
-        raw = b"".join(chunks)
-        try:
-            data = json.loads(raw, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            raise BadRequestError(
-                f"request body is not valid JSON: {exc}", code="invalid_json"
-            ) from exc
+        data = parse_body(b"".join(chunks))
         if not isinstance(data, dict):
             raise BadRequestError(
                 f"request body must be a JSON object, not {type(data).__name__}",
@@ -90,29 +98,55 @@ class _Api:
         return data
 
     def endpoint(
-        self, op: str, role: str, handler: Handler
+        self, op: str, role: str, prepare: Prepare
     ) -> Callable[[Request], Awaitable[Response]]:
+        service = self.service
+
         async def run(request: Request) -> Response:
             start = time.perf_counter()
-            principal: Principal | None = None
+            # Parse first, but report a parse error only once the caller is known:
+            # an unauthenticated request learns nothing but 401.
+            refused: ServiceError | None = None
+            work: Work | None = None
             try:
-                principal = await self.call(self.service.authorize, _api_key(request), role, op)
-                result = await handler(request, principal)
+                work = await prepare(request)
+            except ServiceError as exc:
+                refused = exc
+            api_key = _api_key(request)
+            source = request.client.host if request.client else "-"
+            outcome: list[Principal] = []
+
+            def job() -> Any:
+                principal = service.authorize(api_key, role, op, source=source)
+                outcome.append(principal)
+                if refused is not None:
+                    raise refused
+                assert work is not None
+                return work(principal)
+
+            pool = self.readers if request.method == "GET" else self.writer
+            try:
+                result = await pool.run(job)
                 status = 201 if request.method == "POST" else 200
-                response: Response = JSONResponse(result, status_code=status)
+                if isinstance(result, Iterator):
+                    response: Response = StreamingResponse(
+                        result, status_code=status, media_type="application/json"
+                    )
+                else:
+                    response = Json(result, status_code=status)
             except ServiceError as exc:
                 response = error_response(exc)
             except Exception:
                 log.exception("unexpected error in %s %s", request.method, request.url.path)
-                response = JSONResponse(
+                response = Json(
                     {"code": "internal_error", "message": "internal error; see the server log"},
                     status_code=500,
                 )
-            if principal is not None:
+            if outcome:
                 key = request.path_params.get("key") if op == "set" else None
                 context = request.path_params.get("context")
-                self.service.record(
-                    principal.tenant_id,
+                service.record(
+                    outcome[0].tenant_id,
                     op,
                     time.perf_counter() - start,
                     error=response.status_code >= 400,
@@ -131,34 +165,12 @@ def _api_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def error_response(exc: ServiceError) -> JSONResponse:
-    """The JSON response for a service error."""
+def error_response(exc: ServiceError) -> Response:
+    """The JSON response for a service error (with ``Retry-After`` when it has one)."""
     headers = {}
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | ServiceUnavailableError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after + 0.5)))
-    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
-
-
-def _query_float(request: Request, name: str) -> float | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):  # "nan" would silently match nothing
-        raise BadRequestError(f"query parameter {name!r} must be a number, not {raw!r}")
-    return value
-
-
-def _query_int(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true, but int() refuses it
-        raise BadRequestError(f"query parameter {name!r} must be an integer, not {raw!r}")
-    return int(raw)
+    return Json(exc.as_dict(), status_code=exc.status, headers=headers)
 
 
 def _who(data: dict[str, Any]) -> str | None:
@@ -183,64 +195,81 @@ def create_app(
     s = service
     ctx = "context"
 
-    async def tenant_get(r: Request, p: Principal) -> Any:
-        return await api.call(s.info, p)
+    async def tenant_get(r: Request) -> Work:
+        return s.info
 
-    async def tenant_patch(r: Request, p: Principal) -> Any:
+    async def tenant_patch(r: Request) -> Work:
         data = await api.body(r)
         if set(data) != {"retention_days"}:
             raise BadRequestError('send {"retention_days": <days or null>}')
-        await api.call(
-            s.set_limits, p.tenant_id, actor=p.key_id, retention_days=data["retention_days"]
-        )
-        return await api.call(s.info, p)
 
-    async def tenant_delete(r: Request, p: Principal) -> Any:
-        if r.query_params.get("confirm") != p.tenant_id:
-            raise BadRequestError(
-                "erasing a tenant cannot be undone: repeat the request with "
-                "?confirm=<your tenant id>",
-                code="confirmation_required",
-            )
-        await api.call(s.erase, p.tenant_id, p.key_id)
-        return {"erased": p.tenant_id}
+        def work(p: Principal) -> Any:
+            s.set_limits(p.tenant_id, actor=p.key_id, retention_days=data["retention_days"])
+            return s.info(p)
 
-    async def export(r: Request, p: Principal) -> Any:
-        return await api.call(s.export, p)
+        return work
 
-    async def audit(r: Request, p: Principal) -> Any:
-        return await api.call(s.audit_trail, p)
+    async def tenant_delete(r: Request) -> Work:
+        confirm = r.query_params.get("confirm")
 
-    async def analytics(r: Request, p: Principal) -> Any:
-        return await api.call(s.analytics, p, _query_int(r, "top", 10))
+        def work(p: Principal) -> Any:
+            if confirm != p.tenant_id:
+                raise BadRequestError(
+                    "erasing a tenant cannot be undone: repeat the request with "
+                    "?confirm=<your tenant id>",
+                    code="confirmation_required",
+                )
+            s.erase(p.tenant_id, p.key_id)
+            return {"erased": p.tenant_id}
 
-    async def keys_get(r: Request, p: Principal) -> Any:
-        return {"keys": await api.call(s.api_keys, p)}
+        return work
 
-    async def keys_post(r: Request, p: Principal) -> Any:
+    async def export(r: Request) -> Work:
+        return s.export_stream
+
+    async def audit(r: Request) -> Work:
+        return s.audit_trail
+
+    async def analytics(r: Request) -> Work:
+        top = query_int(r.query_params.get("top"), "top", 10, 1, MAX_TOP)
+        return lambda p: s.analytics(p, top)
+
+    async def keys_get(r: Request) -> Work:
+        return lambda p: {"keys": s.api_keys(p)}
+
+    async def keys_post(r: Request) -> Work:
         data = await api.body(r)
-        record, secret = await api.call(
-            s.issue_key, p.tenant_id, data.get("role"), data.get("name", ""), p.key_id
-        )
-        return {
-            "key_id": record.key_id,
-            "role": record.role,
-            "name": record.name,
-            "api_key": secret,
-        }
 
-    async def keys_delete(r: Request, p: Principal) -> Any:
-        await api.call(s.revoke, p, r.path_params["key_id"])
-        return {"revoked": r.path_params["key_id"]}
+        def work(p: Principal) -> Any:
+            record, secret = s.issue_key(
+                p.tenant_id, data.get("role", ""), data.get("name", ""), p.key_id
+            )
+            return {
+                "key_id": record.key_id,
+                "role": record.role,
+                "name": record.name,
+                "api_key": secret,
+            }
 
-    async def contexts(r: Request, p: Principal) -> Any:
-        return {"contexts": await api.call(s.contexts, p)}
+        return work
 
-    async def context_get(r: Request, p: Principal) -> Any:
-        values = await api.call(s.get_context, p, r.path_params[ctx], r.query_params.get("prefix"))
-        return {"context": r.path_params[ctx], "values": values}
+    async def keys_delete(r: Request) -> Work:
+        key_id = r.path_params["key_id"]
 
-    async def context_patch(r: Request, p: Principal) -> Any:
+        def work(p: Principal) -> Any:
+            s.revoke(p, key_id)
+            return {"revoked": key_id}
+
+        return work
+
+    async def contexts(r: Request) -> Work:
+        return lambda p: {"contexts": s.contexts(p)}
+
+    async def context_get(r: Request) -> Work:
+        name, prefix = r.path_params[ctx], r.query_params.get("prefix")
+        return lambda p: {"context": name, "values": s.get_context(p, name, prefix)}
+
+    async def context_patch(r: Request) -> Work:
         data = await api.body(r)
         unknown = set(data) - {"set", "delete", "who"}
         if unknown:
@@ -250,62 +279,54 @@ def create_app(
             raise BadRequestError("'set' must be an object of key: value")
         if not isinstance(delete, list):
             raise BadRequestError("'delete' must be a list of keys")
-        changed = await api.call(s.write, p, r.path_params[ctx], values, delete, who=_who(data))
-        return {"changed": changed}
+        name, who = r.path_params[ctx], _who(data)
+        return lambda p: {"changed": s.write(p, name, values, delete, who=who)}
 
-    async def context_delete(r: Request, p: Principal) -> Any:
-        who = r.query_params.get("who")
-        return {"changed": await api.call(s.delete_context, p, r.path_params[ctx], who)}
+    async def context_delete(r: Request) -> Work:
+        name, who = r.path_params[ctx], r.query_params.get("who")
+        return lambda p: {"changed": s.delete_context(p, name, who)}
 
-    async def keys_list(r: Request, p: Principal) -> Any:
-        prefix = r.query_params.get("prefix")
-        return {"keys": await api.call(s.keys, p, r.path_params[ctx], prefix)}
+    async def keys_list(r: Request) -> Work:
+        name, prefix = r.path_params[ctx], r.query_params.get("prefix")
+        return lambda p: {"keys": s.keys(p, name, prefix)}
 
-    async def history(r: Request, p: Principal) -> Any:
-        changes = await api.call(
-            s.history,
-            p,
-            r.path_params[ctx],
-            r.query_params.get("key"),
-            _query_float(r, "since"),
-            _query_int(r, "limit", 1000),
-        )
-        return {"history": changes}
+    async def history(r: Request) -> Work:
+        q = r.query_params
+        name, key = r.path_params[ctx], q.get("key")
+        since = query_float(q.get("since"), "since")
+        after = query_int(q.get("after"), "after", -1, 0, 2**53 - 1)
+        limit = query_int(q.get("limit"), "limit", MAX_HISTORY, 1, MAX_HISTORY)
 
-    async def value_get(r: Request, p: Principal) -> Any:
-        key = r.path_params["key"]
-        return {"key": key, "value": await api.call(s.get, p, r.path_params[ctx], key)}
+        def work(p: Principal) -> Any:
+            changes, more = s.history_page(
+                p, name, key, since=since, after=None if after < 0 else after, limit=limit
+            )
+            return {"history": changes, "next_after": changes[-1]["seq"] if more else None}
 
-    async def value_put(r: Request, p: Principal) -> Any:
+        return work
+
+    async def value_get(r: Request) -> Work:
+        name, key = r.path_params[ctx], r.path_params["key"]
+        return lambda p: {"key": key, "value": s.get(p, name, key)}
+
+    async def value_put(r: Request) -> Work:
         data = await api.body(r)
         if "value" not in data:
             raise BadRequestError('send {"value": <JSON value>, "who": <optional string>}')
-        key = r.path_params["key"]
-        changed = await api.call(
-            s.write, p, r.path_params[ctx], {key: data["value"]}, who=_who(data)
-        )
-        return {"changed": changed}
+        name, key, who = r.path_params[ctx], r.path_params["key"], _who(data)
+        return lambda p: {"changed": s.write(p, name, {key: data["value"]}, who=who)}
 
-    async def value_delete(r: Request, p: Principal) -> Any:
-        key = r.path_params["key"]
-        changed = await api.call(
-            s.write,
-            p,
-            r.path_params[ctx],
-            None,
-            [key],
-            who=r.query_params.get("who"),
-            must_exist=True,
-        )
-        return {"changed": changed}
+    async def value_delete(r: Request) -> Work:
+        name, key, who = r.path_params[ctx], r.path_params["key"], r.query_params.get("who")
+        return lambda p: {"changed": s.write(p, name, None, [key], who=who, must_exist=True)}
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return Json({"status": "ok"})
 
     document = openapi_document(max_body)
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(document)
+        return Json(document)
 
     e = api.endpoint
     routes = [
@@ -344,10 +365,10 @@ def create_app(
         assert isinstance(exc, HTTPException)
         codes = {404: "not_found", 405: "method_not_allowed"}
         message = {
-            404: f"no endpoint {request.url.path}",
+            404: "no such endpoint",
             405: f"{request.method} is not allowed here",
         }
-        return JSONResponse(
+        return Json(
             {
                 "code": codes.get(exc.status_code, "http_error"),
                 "message": message.get(exc.status_code, str(exc.detail)),
@@ -358,30 +379,13 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks: list[asyncio.Task[None]] = []
+        tasks = [asyncio.create_task(_every(1.0, service.housekeeping, "housekeeping"))]
         if purge_interval is not None:
-
-            async def purge_forever() -> None:
-                while True:
-                    try:
-                        await run_in_threadpool(service.purge_expired)
-                    except Exception:  # keep serving; the next round retries
-                        log.exception("applying retention periods failed")
-                    await asyncio.sleep(purge_interval)
-
-            tasks.append(asyncio.create_task(purge_forever()))
-        checkpoint = getattr(service.backend, "checkpoint", None)
-        if checkpoint is not None:
-
-            async def checkpoint_forever() -> None:
-                while True:
-                    await asyncio.sleep(1.0)
-                    try:
-                        await run_in_threadpool(checkpoint)
-                    except Exception:  # a busy database: the next round retries
-                        log.exception("checkpointing the store failed")
-
-            tasks.append(asyncio.create_task(checkpoint_forever()))
+            tasks.append(
+                asyncio.create_task(
+                    _every(purge_interval, service.purge_expired, "applying retention periods")
+                )
+            )
         try:
             yield
         finally:
@@ -389,9 +393,22 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await run_in_threadpool(service.housekeeping)  # flush what is pending
+            api.writer.close()
+            api.readers.close()
 
     app = Starlette(
         routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
     )
     app.state.service = service
     return app
+
+
+async def _every(seconds: float, func: Callable[[], object], what: str) -> None:
+    """Run ``func`` in a worker thread every ``seconds``; a failure is logged and retried."""
+    while True:
+        try:
+            await run_in_threadpool(func)
+        except Exception:  # keep serving; the next round retries
+            log.exception("%s failed", what)
+        await asyncio.sleep(seconds)

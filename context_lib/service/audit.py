@@ -1,68 +1,164 @@
-"""The hash-chained audit log: sealing entries and verifying chains.
+"""The audit log: keyed hash chains, encrypted payloads, and verifying them.
 
-Each tenant has its own chain (unauthenticated requests go to the ``-`` chain). An
-entry's hash covers its sequence number, time, actor, action, outcome, the digest of
-its payload and the previous entry's hash; a chain's *head* (last seq and hash) is
-stored beside it. Changing, removing or reordering an entry, or cutting the tail,
-breaks the chain and :func:`verify_chain` says where.
+Who the log must stand up to: someone who can read and write the database (a stolen
+backup, a compromised host account, a rogue operator with ``sqlite3``) but does not
+hold the master key, which never lives with the data (see
+:mod:`context_lib.service.crypto`).
 
-Personal data (context and key names, ``who``) lives in a separate *payload*, whose
-digest is ``SHA-256(salt || payload)`` with a random salt kept beside the payload.
-Erasing a payload deletes it together with its salt: the chain still verifies, and
-the digest left behind no longer allows confirming a guessed payload.
+* Each tenant has its own chain (failed authentications of unknown keys go to the
+  ``-`` chain). An entry's ``hash`` is an **HMAC-SHA256** under the chain's key, derived
+  from the master key, over its sequence number, time, actor, action, outcome, payload
+  digest and the previous entry's hash. Without the key nobody can write an entry
+  that verifies: a rewritten entry cannot be given a valid hash, and neither can any
+  entry after it, so recomputing the rest of the chain does not help.
+* What MACs cannot show is a chain that was *shortened* (a cut tail with the head
+  moved back, or a whole chain deleted): what is left still verifies. That is the
+  job of the **witness** (:mod:`context_lib.service.witness`), an append-only file of
+  signed checkpoints of every chain's head, kept away from the database.
+* The *payload* (context and key names, ``who``, sources of failed logins: personal
+  data) is stored **encrypted** under the chain's payload key, together with a random
+  salt; the entry keeps ``digest = HMAC(key, salt || payload)``. Erasing a payload
+  (retention, tenant erasure) replaces it with an **erasure mark**, an HMAC only the
+  service can compute, so a payload that was deleted, replaced or forged (even with
+  a fresh salt) is reported, while a lawfully erased one is not.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["GENESIS", "SYSTEM_CHAIN", "AuditDraft", "AuditEntry", "AuditReport", "verify_chain"]
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+__all__ = [
+    "GENESIS",
+    "SYSTEM_CHAIN",
+    "AuditDraft",
+    "AuditEntry",
+    "AuditReport",
+    "ChainKeys",
+    "make_draft",
+    "open_payload",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "-"
-VERSION = 1
+VERSION = 2
+_NONCE = 12
 
 
 def canonical(value: Any) -> bytes:
-    """Deterministic JSON bytes (sorted keys, no spaces)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Deterministic JSON bytes (sorted keys, no spaces, never NaN or Infinity)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def _mac(key: bytes, *parts: Any) -> str:
+    return hmac.new(key, canonical(list(parts)), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainKeys:
+    """The keys of one chain, derived from the master key: never stored."""
+
+    mac: bytes = field(repr=False)
+    cipher: AESGCM = field(repr=False)
+
+    def payload_digest(self, salt: str, payload: Mapping[str, Any]) -> str:
+        """``HMAC(mac key, salt || canonical payload)`` as hex."""
+        return _mac(self.mac, "payload", salt, dict(payload))
+
+    def erasure_mark(self, chain: str, seq: int, digest: str) -> str:
+        """The mark that stands for a payload this service erased on purpose."""
+        return _mac(self.mac, "erased", chain, seq, digest)
 
 
 @dataclass(frozen=True)
 class AuditDraft:
-    """An entry before it gets its place in the chain."""
+    """An entry before it gets its place in the chain (see :func:`make_draft`)."""
 
     chain: str
     ts: float
     actor: str
     action: str
     status: int
-    payload: Mapping[str, Any] | None = None
+    digest: str = ""
+    sealed: bytes | None = field(default=None, repr=False)
+    mac_key: bytes = field(default=b"", repr=False, compare=False)
 
     def seal(self, seq: int, prev_hash: str) -> AuditEntry:
         """The entry at ``seq`` after the entry whose hash is ``prev_hash``."""
-        salt = secrets.token_hex(16)
-        payload = dict(self.payload) if self.payload is not None else None
-        digest = payload_digest(salt, payload) if payload is not None else ""
+        if not self.mac_key:
+            raise ValueError("an audit draft needs its chain's key (use make_draft)")
         entry = AuditEntry(
-            self.chain, seq, self.ts, self.actor, self.action, self.status, digest, prev_hash, ""
+            self.chain,
+            seq,
+            self.ts,
+            self.actor,
+            self.action,
+            self.status,
+            self.digest,
+            prev_hash,
+            "",
+            sealed=self.sealed,
         )
-        return replace(entry, hash=entry.compute_hash(), payload=payload, salt=salt)
+        return replace(entry, hash=entry.compute_hash(self.mac_key))
 
 
-def payload_digest(salt: str, payload: Mapping[str, Any]) -> str:
-    """``SHA-256(salt || canonical payload)`` as hex."""
-    return hashlib.sha256(salt.encode() + canonical(payload)).hexdigest()
+def make_draft(
+    keys: ChainKeys,
+    chain: str,
+    ts: float,
+    actor: str,
+    action: str,
+    status: int,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditDraft:
+    """A draft whose payload (if any) is salted, digested and encrypted."""
+    if payload is None:
+        return AuditDraft(chain, ts, actor, action, status, mac_key=keys.mac)
+    salt = secrets.token_hex(16)
+    body = dict(payload)
+    nonce = secrets.token_bytes(_NONCE)
+    plain = canonical({"salt": salt, "payload": body})
+    sealed = nonce + keys.cipher.encrypt(nonce, plain, chain.encode())
+    digest = keys.payload_digest(salt, body)
+    return AuditDraft(chain, ts, actor, action, status, digest, sealed, keys.mac)
+
+
+def open_payload(keys: ChainKeys, entry: AuditEntry) -> dict[str, Any] | None:
+    """The entry's payload, ``None`` when it has none (or it was erased).
+
+    Raises ``ValueError`` when the stored payload does not decrypt or does not match
+    the entry's digest.
+    """
+    if entry.sealed is None:
+        return None
+    blob = entry.sealed
+    try:
+        plain = keys.cipher.decrypt(blob[:_NONCE], blob[_NONCE:], entry.chain.encode())
+        data = json.loads(plain)
+        salt, payload = data["salt"], data["payload"]
+    except (InvalidTag, ValueError, KeyError, TypeError) as exc:
+        raise ValueError("the payload does not decrypt") from exc
+    if not isinstance(payload, dict) or not isinstance(salt, str):
+        raise ValueError("the payload is malformed")
+    if not hmac.compare_digest(keys.payload_digest(salt, payload), entry.digest):
+        raise ValueError("the payload does not match the entry's digest")
+    return payload
 
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One sealed entry; ``payload`` and ``salt`` are ``None`` once erased."""
+    """One sealed entry; ``sealed`` is the encrypted payload, ``erased`` its erasure mark."""
 
     chain: str
     seq: int
@@ -73,12 +169,13 @@ class AuditEntry:
     digest: str
     prev_hash: str
     hash: str
-    payload: dict[str, Any] | None = field(default=None, compare=False)
-    salt: str | None = field(default=None, compare=False)
+    sealed: bytes | None = field(default=None, compare=False, repr=False)
+    erased: str | None = field(default=None, compare=False)
 
-    def compute_hash(self) -> str:
-        """The hash this entry must carry."""
-        body = [
+    def compute_hash(self, mac_key: bytes) -> str:
+        """The hash this entry must carry: an HMAC under the chain's key."""
+        return _mac(
+            mac_key,
             VERSION,
             self.chain,
             self.seq,
@@ -88,11 +185,10 @@ class AuditEntry:
             self.status,
             self.digest,
             self.prev_hash,
-        ]
-        return hashlib.sha256(canonical(body)).hexdigest()
+        )
 
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (for exports)."""
+    def as_dict(self, payload: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A JSON-ready dict with the (decrypted) ``payload`` (for exports and the API)."""
         return {
             "chain": self.chain,
             "seq": self.seq,
@@ -103,14 +199,9 @@ class AuditEntry:
             "digest": self.digest,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
-            "payload": self.payload,
-            "salt": self.salt,
+            "payload": dict(payload) if payload is not None else None,
+            "erased": self.erased is not None,
         }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AuditEntry:
-        """The inverse of :meth:`as_dict`."""
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass
@@ -135,12 +226,38 @@ class AuditReport:
         self.problems.extend(other.problems)
 
 
+def _check_payload(keys: ChainKeys, entry: AuditEntry, where: str, report: AuditReport) -> None:
+    if entry.digest == "":
+        if entry.sealed is not None or entry.erased is not None:
+            report.problems.append(f"{where} has a payload it was not written with")
+        return
+    if entry.sealed is not None:
+        try:
+            open_payload(keys, entry)
+        except ValueError:
+            report.problems.append(f"{where} has a payload that was changed or forged")
+    elif entry.erased is not None:
+        expected = keys.erasure_mark(entry.chain, entry.seq, entry.digest)
+        if not hmac.compare_digest(entry.erased, expected):
+            report.problems.append(f"{where} has a payload removed without an erasure mark")
+        else:
+            report.erased_payloads += 1
+    else:
+        report.problems.append(f"{where} lost its payload (deleted, not erased)")
+
+
 def verify_chain(
-    chain: str, entries: Iterable[AuditEntry], head: tuple[int, str] | None
+    chain: str,
+    entries: Iterable[AuditEntry],
+    head: tuple[int, str] | None,
+    keys: ChainKeys,
+    witnessed: tuple[int, str] | None = None,
 ) -> AuditReport:
-    """Check one chain, entries in storage order, against its recorded ``head``."""
+    """Check one chain, entries in storage order, against its recorded ``head`` and
+    the latest checkpoint the witness holds for it (``witnessed``)."""
     report = AuditReport(chains=1)
     prev_hash, expected = GENESIS, 1
+    hashes: dict[int, str] = {}
     for entry in entries:
         report.entries += 1
         where = f"chain {chain!r} entry {entry.seq}"
@@ -151,12 +268,10 @@ def verify_chain(
             report.problems.append(f"{where}: expected entry {expected} ({what})")
         if entry.prev_hash != prev_hash:
             report.problems.append(f"{where} does not follow the entry before it")
-        if entry.compute_hash() != entry.hash:
+        if not hmac.compare_digest(entry.compute_hash(keys.mac), entry.hash):
             report.problems.append(f"{where} was changed after it was written")
-        if entry.payload is None:
-            report.erased_payloads += entry.digest != ""
-        elif entry.salt is None or payload_digest(entry.salt, entry.payload) != entry.digest:
-            report.problems.append(f"{where} has a payload that was changed")
+        _check_payload(keys, entry, where, report)
+        hashes[entry.seq] = entry.hash
         prev_hash, expected = entry.hash, entry.seq + 1
     last = (expected - 1, prev_hash)
     if head is not None and tuple(head) != last:
@@ -164,4 +279,15 @@ def verify_chain(
             f"chain {chain!r} ends at entry {last[0]} but its head records entry {head[0]} "
             "(entries were removed from the end)"
         )
+    if witnessed is not None:
+        seq, hash_ = witnessed
+        if seq not in hashes:
+            report.problems.append(
+                f"chain {chain!r} ends at entry {last[0]} but the witness saw entry {seq} "
+                "(entries were removed from the end)"
+            )
+        elif hashes[seq] != hash_:
+            report.problems.append(
+                f"chain {chain!r} entry {seq} differs from the one the witness saw"
+            )
     return report

@@ -17,7 +17,12 @@ import httpx
 
 from context_lib.errors import InvalidKeyError
 from context_lib.history import Change
-from context_lib.service.errors import ERRORS_BY_CODE, RateLimitedError, ServiceError
+from context_lib.service.errors import (
+    ERRORS_BY_CODE,
+    RateLimitedError,
+    ServiceError,
+    ServiceUnavailableError,
+)
 from context_lib.values import JSONValue, check_key, check_prefix, own
 
 __all__ = ["ServiceClient"]
@@ -76,10 +81,8 @@ class ServiceClient:
         except (ValueError, KeyError, TypeError):
             code, message = "http_error", f"HTTP {response.status_code}: {response.text[:200]}"
         cls = ERRORS_BY_CODE.get(code)
-        if cls is RateLimitedError:
-            raise RateLimitedError(
-                message, retry_after=float(response.headers.get("retry-after", "1"))
-            )
+        if cls is RateLimitedError or cls is ServiceUnavailableError:
+            raise cls(message, retry_after=float(response.headers.get("retry-after", "1")))
         for candidate in ERRORS_BY_CODE.values():
             if candidate.status == response.status_code and cls is None:
                 cls = candidate
@@ -181,19 +184,39 @@ class ServiceClient:
         who: str | None = None,
         since: float | None = None,
         *,
-        limit: int = 1000,
+        limit: int | None = None,
     ) -> list[Change]:
         """The changes matching every filter given, oldest first, like ``Context.get_history``.
 
-        ``limit`` bounds how many of the newest changes the service sends (before
-        ``who`` is applied: the service stores ``who`` encrypted and cannot filter on it).
+        Every change is fetched, page by page; ``limit`` fetches only the newest
+        ``limit`` (at most 1000) instead. ``who`` is applied here: the service stores it
+        encrypted and cannot filter on it.
         """
-        params: dict[str, Any] = {"limit": limit}
+        base: dict[str, Any] = {}
         if key is not None:
-            params["key"] = check_key(key)
-        if since is not None:
-            params["since"] = since
-        rows = self.request("GET", self._path("history"), params=params)["history"]
+            base["key"] = check_key(key)
+        rows: list[dict[str, Any]] = []
+        if limit is not None:
+            rows = self.request("GET", self._path("history"), params={**base, "limit": limit})[
+                "history"
+            ]
+        else:
+            params: dict[str, Any] = (
+                {**base, "since": since}
+                if since is not None
+                else {
+                    **base,
+                    "after": 0,
+                }
+            )
+            while True:
+                page = self.request("GET", self._path("history"), params=params)
+                rows += page["history"]
+                if page.get("next_after") is None:
+                    break
+                params = {**base, "after": page["next_after"]}
+                if since is not None:
+                    params["since"] = since
         return [
             Change(r["seq"], r["timestamp"], r["key"], r["op"], r["before"], r["after"], r["who"])
             for r in rows
@@ -202,7 +225,7 @@ class ServiceClient:
 
     @property
     def history(self) -> list[Change]:
-        """Every change of the context (the newest 1000), oldest first."""
+        """Every change of the context, oldest first."""
         return self.get_history()
 
     def clear(self, who: str | None = None) -> list[str]:

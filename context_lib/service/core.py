@@ -9,19 +9,24 @@ scoped to the principal's tenant: no argument can name another tenant.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from context_lib.errors import ContextError
 from context_lib.patterns import Metrics
-from context_lib.service.audit import SYSTEM_CHAIN, AuditDraft, AuditReport, verify_chain
+from context_lib.service.audit import (
+    SYSTEM_CHAIN,
+    AuditDraft,
+    AuditEntry,
+    AuditReport,
+    make_draft,
+    verify_chain,
+)
+from context_lib.service.authfail import FailedAuthGroup, FailedAuthLog
 from context_lib.service.crypto import KeyRing
 from context_lib.service.errors import (
     AuthenticationError,
@@ -32,8 +37,26 @@ from context_lib.service.errors import (
     QuotaExceededError,
     RateLimitedError,
 )
-from context_lib.service.records import ROLES, ApiKey, Backend, Tenant, WritePlan
-from context_lib.values import check_key, own, same_value
+from context_lib.service.export import audit_trail, export_chunks
+from context_lib.service.records import (
+    ROLES,
+    ApiKey,
+    Backend,
+    Principal,
+    Tenant,
+    WritePlan,
+    role_rank,
+)
+from context_lib.service.validation import (
+    check_context_name,
+    check_limits,
+    check_service_key,
+    check_text,
+    check_value,
+    encode_value,
+)
+from context_lib.service.witness import Witness
+from context_lib.values import same_value
 
 __all__ = ["DEFAULT_LIMITS", "ContextService", "Principal"]
 
@@ -43,66 +66,18 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "burst": 2_000,
     "retention_days": None,
 }
-MAX_KEY_LENGTH = 256
 MAX_HISTORY = 1_000
-_CONTEXT_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _OPERATOR = "operator"
-_NO_ROLE = -1
-
-
-class Principal(NamedTuple):
-    """Who is calling: the tenant, the API key's id and its role."""
-
-    tenant_id: str
-    key_id: str
-    role: str
-
-
-def _rank(role: str) -> int:
-    return ROLES.index(role) if role in ROLES else _NO_ROLE
-
-
-def check_context_name(name: object) -> str:
-    """A context name is 1-64 characters of ``[A-Za-z0-9_-]``."""
-    if not isinstance(name, str) or not _CONTEXT_RE.fullmatch(name):
-        raise BadRequestError(
-            f"invalid context name {name!r}: use 1-64 letters, digits, '_' or '-'",
-            code="invalid_context",
-        )
-    return name
-
-
-def check_service_key(key: object) -> str:
-    """A key is a dotted context key of at most 256 characters."""
-    try:
-        check_key(key)
-    except ContextError as exc:
-        raise BadRequestError(str(exc), code="invalid_key") from exc
-    assert isinstance(key, str)
-    if len(key) > MAX_KEY_LENGTH:
-        raise BadRequestError(
-            f"key is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}", code="invalid_key"
-        )
-    return key
-
-
-def check_value(value: object, where: str) -> Any:
-    """A JSON value (copied), or a 400 naming the bad part."""
-    try:
-        return own(value, where)
-    except ContextError as exc:
-        raise BadRequestError(str(exc), code="invalid_value") from exc
-
-
-def _encode(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class ContextService:
     """The multi-tenant Context service over a :class:`~context_lib.service.records.Backend`.
 
     ``keyring`` holds the keys derived from the master key; a store created with a
-    different master key is refused with :class:`ConfigurationError`.
+    different master key is refused with :class:`ConfigurationError`. ``witness``
+    receives a signed checkpoint of the audit chains after every commit (see
+    :mod:`context_lib.service.witness`); ``auth_failures`` throttles and aggregates
+    failed authentications.
     """
 
     def __init__(
@@ -112,6 +87,8 @@ class ContextService:
         *,
         clock: Callable[[], float] = time.time,
         metrics_window: float = 300.0,
+        witness: Witness | None = None,
+        auth_failures: FailedAuthLog | None = None,
     ) -> None:
         if not backend.check_master(keyring.check_value):
             raise ConfigurationError(
@@ -123,6 +100,10 @@ class ContextService:
         self.metrics_window = metrics_window
         self._metrics: dict[str, Metrics] = {}
         self._metrics_lock = threading.Lock()
+        self.witness = witness
+        self.auth_failures = auth_failures or FailedAuthLog()
+        if witness is not None:
+            backend.on_audit = witness.record
 
     # ================================================================== operator
 
@@ -130,7 +111,8 @@ class ContextService:
         """A new tenant named ``name`` with ``DEFAULT_LIMITS`` overridden by ``limits``."""
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise BadRequestError("a tenant name is 1-200 characters", code="invalid_name")
-        settings = {**DEFAULT_LIMITS, **_check_limits(limits)}
+        check_text(name, "the tenant name")
+        settings = {**DEFAULT_LIMITS, **check_limits(limits)}
         tenant_id = "t_" + secrets.token_hex(8)
         now = self.clock()
         tenant = Tenant(
@@ -141,7 +123,7 @@ class ContextService:
             **settings,
         )
         self.backend.create_tenant(
-            tenant, AuditDraft(tenant_id, now, _OPERATOR, "tenant.create", 200, {"name": name})
+            tenant, self._draft(tenant_id, _OPERATOR, "tenant.create", 200, {"name": name}, now)
         )
         return tenant
 
@@ -159,8 +141,8 @@ class ContextService:
     def set_limits(self, tenant_id: str, *, actor: str = _OPERATOR, **limits: Any) -> Tenant:
         """Change a tenant's ``max_keys``, ``rate``, ``burst`` or ``retention_days``."""
         self.tenant(tenant_id)
-        checked = _check_limits(limits)
-        draft = AuditDraft(tenant_id, self.clock(), actor, "tenant.limits", 200, dict(checked))
+        checked = check_limits(limits)
+        draft = self._draft(tenant_id, actor, "tenant.limits", 200, dict(checked))
         self.backend.update_limits(tenant_id, checked, draft)
         return self.tenant(tenant_id)
 
@@ -175,11 +157,12 @@ class ContextService:
             )
         if not isinstance(name, str) or len(name) > 100:
             raise BadRequestError("a key name is a string of at most 100 characters")
+        check_text(name, "the key name")
         key_id, secret = self.keyring.new_api_key()
         now = self.clock()
         record = ApiKey(key_id, tenant_id, role, name, self.keyring.digest(secret), now)
-        draft = AuditDraft(
-            tenant_id, now, actor, "key.create", 200, {"key_id": key_id, "role": role}
+        draft = self._draft(
+            tenant_id, actor, "key.create", 200, {"key_id": key_id, "role": role}, now
         )
         self.backend.add_api_key(record, draft)
         return record, secret
@@ -193,17 +176,37 @@ class ContextService:
         self.tenant(tenant_id)
         now = self.clock()
         self.backend.erase_tenant(
-            tenant_id, now, AuditDraft(tenant_id, now, actor, "tenant.erase", 200)
+            tenant_id,
+            now,
+            self._draft(tenant_id, actor, "tenant.erase", 200, None, now),
+            self._erasure_mark,
         )
         with self._metrics_lock:
             self._metrics.pop(tenant_id, None)
 
     def verify_audit(self, chain: str | None = None) -> AuditReport:
-        """Verify one audit chain, or all of them."""
+        """Verify one audit chain, or all of them, against the witness if there is one.
+
+        Every chain the witness saw must still be there and reach the newest entry
+        the witness saw (see :mod:`context_lib.service.witness`).
+        """
         report = AuditReport()
-        for name in [chain] if chain is not None else self.backend.audit_chains():
+        seen: dict[str, tuple[int, str]] = {}
+        names = set(self.backend.audit_chains())
+        if self.witness is not None:
+            state = self.witness.read()
+            report.problems.extend(state.problems)
+            seen = state.heads
+            names |= set(seen)
+            if names and not state.lines:
+                report.problems.append(
+                    f"the audit witness {self.witness.path} is missing or empty: the chains "
+                    "cannot be checked for removed entries"
+                )
+        for name in [chain] if chain is not None else sorted(names):
             entries, head = self.backend.read_audit(name)
-            report.merge(verify_chain(name, entries, head))
+            keys = self.keyring.audit_keys(name)
+            report.merge(verify_chain(name, entries, head, keys, seen.get(name)))
         return report
 
     def purge_expired(self) -> dict[str, int]:
@@ -219,23 +222,44 @@ class ContextService:
                 continue
             cutoff = now - tenant.retention_days * 86_400
             count = self.backend.purge_history(tenant.id, cutoff)
-            self.backend.erase_audit_payloads(tenant.id, cutoff)
+            self.backend.erase_audit_payloads(tenant.id, cutoff, self._erasure_mark)
             if count:
                 purged[tenant.id] = count
         return purged
 
+    def close(self) -> None:
+        """Audit pending failed authentications, then close the store and the witness."""
+        try:
+            self.flush_failures()
+        finally:
+            self.backend.close()
+            if self.witness is not None:
+                self.witness.close()
+
     # ================================================================== requests
 
-    def authorize(self, api_key: str | None, role: str, action: str) -> Principal:
+    def authorize(
+        self, api_key: str | None, role: str, action: str, *, source: str = "-"
+    ) -> Principal:
         """Authenticate ``api_key``, check its role allows ``role`` and take a rate token.
 
-        Every refusal is audited and raised: :class:`AuthenticationError` (401),
-        :class:`PermissionDeniedError` (403) or :class:`RateLimitedError` (429).
+        Every refusal is raised: :class:`AuthenticationError` (401),
+        :class:`PermissionDeniedError` (403) or :class:`RateLimitedError` (429). Refused
+        authentications are audited in aggregate per ``source`` and key id (see
+        :mod:`context_lib.service.authfail`); a source with too many of them gets 429
+        before its key is checked. Other refusals are audited one by one.
         """
         now = self.clock()
-        record, tenant = self._find_key(api_key, action, now)
+        wait = self.auth_failures.throttled(source, now)
+        if wait > 0:
+            self._failed(SYSTEM_CHAIN, source, "-", "throttled", now)
+            raise RateLimitedError(
+                f"too many failed authentications from {source}; retry in {wait:.0f} s",
+                retry_after=wait,
+            )
+        record, tenant = self._find_key(api_key, action, now, source)
         principal = Principal(record.tenant_id, record.key_id, record.role)
-        if _rank(record.role) < _rank(role):
+        if role_rank(record.role) < role_rank(role):
             self.deny(principal, action, 403)
             raise PermissionDeniedError(
                 f"this API key has the {record.role!r} role; {action} needs {role!r}"
@@ -249,10 +273,12 @@ class ContextService:
             )
         return principal
 
-    def _find_key(self, api_key: str | None, action: str, now: float) -> tuple[ApiKey, Tenant]:
+    def _find_key(
+        self, api_key: str | None, action: str, now: float, source: str
+    ) -> tuple[ApiKey, Tenant]:
         refused = "missing, unknown or revoked API key"
         if not api_key:
-            self.backend.append_audit(AuditDraft(SYSTEM_CHAIN, now, "-", action, 401))
+            self._failed(SYSTEM_CHAIN, source, "-", action, now)
             raise AuthenticationError(
                 "this request needs an API key: send 'Authorization: Bearer <key>'"
             )
@@ -260,21 +286,61 @@ class ContextService:
         record = self.backend.get_api_key(key_id) if key_id else None
         if record is None:
             self.keyring.matches(api_key, b"\0" * 32)  # same work as a real check
-            self.backend.append_audit(AuditDraft(SYSTEM_CHAIN, now, "-", action, 401))
+            self._failed(SYSTEM_CHAIN, source, key_id or "?", action, now)
             raise AuthenticationError(refused)
         good = self.keyring.matches(api_key, record.digest)
         tenant = self.backend.get_tenant(record.tenant_id)
         if not good or record.revoked is not None or tenant is None or tenant.erased is not None:
             chain = record.tenant_id if tenant is not None and tenant.erased is None else "-"
-            self.backend.append_audit(AuditDraft(chain, now, record.key_id, action, 401))
+            self._failed(chain, source, record.key_id, action, now)
             raise AuthenticationError(refused)
         assert tenant is not None
         return record, tenant
 
+    def _failed(self, chain: str, source: str, key_id: str, action: str, now: float) -> None:
+        closed = self.auth_failures.note(chain, source, key_id, action, now)
+        self._audit_failures(closed)
+
+    def _audit_failures(self, groups: list[FailedAuthGroup]) -> None:
+        for group in groups:
+            self.backend.append_audit(
+                self._draft(group.chain, "-", "auth.failed", 401, group.payload(), group.last)
+            )
+
+    def housekeeping(self) -> None:
+        """Background chores (the app runs them every second): audit the failed
+        authentications of a closed window, checkpoint the store's log."""
+        self._audit_failures(self.auth_failures.flush(self.clock()))
+        checkpoint = getattr(self.backend, "checkpoint", None)
+        if checkpoint is not None:
+            checkpoint()
+
+    def flush_failures(self) -> None:
+        """Audit the failed authentications counted so far, window closed or not."""
+        self._audit_failures(self.auth_failures.flush(self.clock(), force=True))
+
     def deny(self, principal: Principal, action: str, status: int) -> None:
         """Audit a refused request of an authenticated caller."""
         self.backend.append_audit(
-            AuditDraft(principal.tenant_id, self.clock(), principal.key_id, action, status)
+            self._draft(principal.tenant_id, principal.key_id, action, status)
+        )
+
+    def _draft(
+        self,
+        chain: str,
+        actor: str,
+        action: str,
+        status: int,
+        payload: Mapping[str, Any] | None = None,
+        ts: float | None = None,
+    ) -> AuditDraft:
+        keys = self.keyring.audit_keys(chain)
+        when = self.clock() if ts is None else ts
+        return make_draft(keys, chain, when, actor, action, status, payload)
+
+    def _erasure_mark(self, entry: AuditEntry) -> str:
+        return self.keyring.audit_keys(entry.chain).erasure_mark(
+            entry.chain, entry.seq, entry.digest
         )
 
     def _cipher(self, tenant_id: str) -> tuple[Tenant, AESGCM]:
@@ -316,6 +382,44 @@ class ContextService:
         """The tenant's contexts that hold at least one key."""
         return self.backend.list_contexts(p.tenant_id)
 
+    def history_page(
+        self,
+        p: Principal,
+        context: str,
+        key: str | None = None,
+        *,
+        since: float | None = None,
+        after: int | None = None,
+        limit: int = MAX_HISTORY,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the context's changes, oldest first, and whether more follow.
+
+        With neither ``since`` nor ``after``: the newest ``limit`` changes. Otherwise
+        the oldest ``limit`` changes at or after time ``since`` and with ``seq`` above
+        ``after``; page on with ``after`` = the last ``seq`` received, which reaches
+        every change however many there are.
+        """
+        check_context_name(context)
+        if key is not None:
+            check_service_key(key)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY:
+            raise BadRequestError(
+                f"limit must be an integer from 1 to {MAX_HISTORY}", code="invalid_query"
+            )
+        paging = since is not None or after is not None
+        _, cipher = self._cipher(p.tenant_id)
+        rows = self.backend.read_history(
+            p.tenant_id, context, key, since, after, limit + 1 if paging else limit
+        )
+        more = len(rows) > limit
+        changes = []
+        for row in rows[:limit]:
+            body = self._open(cipher, row.blob, f"{p.tenant_id}/{context}/{row.key}/history")
+            changes.append(
+                {"seq": row.seq, "timestamp": row.ts, "key": row.key, "op": row.op, **body}
+            )
+        return changes, more
+
     def history(
         self,
         p: Principal,
@@ -324,20 +428,9 @@ class ContextService:
         since: float | None = None,
         limit: int = MAX_HISTORY,
     ) -> list[dict[str, Any]]:
-        """Changes of the context, oldest first, like ``Context.get_history``."""
-        check_context_name(context)
-        if key is not None:
-            check_service_key(key)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY:
-            raise BadRequestError(f"limit must be an integer from 1 to {MAX_HISTORY}")
-        _, cipher = self._cipher(p.tenant_id)
-        changes = []
-        for row in self.backend.read_history(p.tenant_id, context, key, since, limit):
-            body = self._open(cipher, row.blob, f"{p.tenant_id}/{context}/{row.key}/history")
-            changes.append(
-                {"seq": row.seq, "timestamp": row.ts, "key": row.key, "op": row.op, **body}
-            )
-        return changes
+        """Changes of the context, oldest first, like ``Context.get_history`` (one page
+        of :meth:`history_page`)."""
+        return self.history_page(p, context, key, since=since, limit=limit)[0]
 
     # ------------------------------------------------------------------ writing
 
@@ -367,6 +460,8 @@ class ContextService:
             raise BadRequestError(f"key {both[0]!r} is both set and deleted in one request")
         if who is not None and (not isinstance(who, str) or len(who) > 200):
             raise BadRequestError("'who' must be a string of at most 200 characters")
+        if who is not None:
+            check_text(who, "'who'")
         tenant, cipher = self._cipher(p.tenant_id)
         author = who if who is not None else p.key_id
         aad = f"{p.tenant_id}/{context}/"
@@ -380,7 +475,7 @@ class ContextService:
                 before = None if blob is None else self._open(cipher, blob, aad + key)
                 if blob is not None and same_value(before, value):
                     continue
-                result.values[key] = encrypt(cipher, _encode(value), (aad + key).encode())
+                result.values[key] = encrypt(cipher, encode_value(value), (aad + key).encode())
                 result.key_delta += blob is None
                 changes.append((key, "set", before, value))
             for key in deletes:
@@ -400,13 +495,13 @@ class ContextService:
                     f"the tenant's quota is {tenant.max_keys} keys. Nothing was written."
                 )
             for key, op, before, after in changes:
-                body = _encode({"before": before, "after": after, "who": author})
+                body = encode_value({"before": before, "after": after, "who": author})
                 result.history.append(
                     (key, op, encrypt(cipher, body, f"{aad}{key}/history".encode()))
                 )
             if changes:
                 payload = {"context": context, "keys": [c[0] for c in changes], "who": author}
-                result.audit = AuditDraft(p.tenant_id, now, p.key_id, "write", 200, payload)
+                result.audit = self._draft(p.tenant_id, p.key_id, "write", 200, payload, now)
             return result
 
         try:
@@ -441,7 +536,7 @@ class ContextService:
 
     def api_keys(self, p: Principal) -> list[dict[str, Any]]:
         """The tenant's API keys (never the keys themselves)."""
-        return [_key_dict(k) for k in self.backend.list_api_keys(p.tenant_id)]
+        return [k.public() for k in self.backend.list_api_keys(p.tenant_id)]
 
     def revoke(self, p: Principal, key_id: str) -> None:
         """Revoke one of the caller's tenant's API keys (404 for any other id)."""
@@ -450,44 +545,25 @@ class ContextService:
     def revoke_key(self, tenant_id: str, key_id: str, *, actor: str = _OPERATOR) -> None:
         """Revoke an API key of ``tenant_id``; :class:`NotFoundError` if it has no such key."""
         now = self.clock()
-        draft = AuditDraft(tenant_id, now, actor, "key.revoke", 200, {"key_id": key_id})
+        draft = self._draft(tenant_id, actor, "key.revoke", 200, {"key_id": str(key_id)}, now)
         if not self.backend.revoke_api_key(tenant_id, str(key_id), now, draft):
             raise NotFoundError(f"no API key {key_id!r}", code="api_key_not_found")
 
+    def export_stream(self, p: Principal) -> Iterator[bytes]:
+        """All of the tenant's data, every change of its history, its API key records
+        and its audit trail, as one JSON document produced in chunks (see
+        :mod:`context_lib.service.export`)."""
+        self.backend.append_audit(self._draft(p.tenant_id, p.key_id, "tenant.export", 200))
+        return export_chunks(self, p)
+
     def export(self, p: Principal) -> dict[str, Any]:
-        """All of the tenant's data, history, API key records and audit trail, as JSON."""
-        tenant = self.tenant(p.tenant_id)
-        self.backend.append_audit(
-            AuditDraft(p.tenant_id, self.clock(), p.key_id, "tenant.export", 200)
-        )
-        contexts = {
-            name: {
-                "values": self.get_context(p, name),
-                "history": self.history(p, name),
-            }
-            for name in self.contexts(p)
-        }
-        entries, head = self.backend.read_audit(p.tenant_id)
-        return {
-            "format": "context-service-export",
-            "version": 1,
-            "exported_at": self.clock(),
-            "tenant": {**self.info(p), "erased": tenant.erased},
-            "api_keys": self.api_keys(p),
-            "contexts": contexts,
-            "audit": [e.as_dict() for e in entries],
-            "audit_head": list(head) if head else None,
-        }
+        """The document of :meth:`export_stream`, parsed."""
+        data: dict[str, Any] = json.loads(b"".join(self.export_stream(p)))
+        return data
 
     def audit_trail(self, p: Principal) -> dict[str, Any]:
-        """The tenant's audit entries and whether its chain verifies."""
-        entries, head = self.backend.read_audit(p.tenant_id)
-        report = verify_chain(p.tenant_id, entries, head)
-        return {
-            "entries": [e.as_dict() for e in entries],
-            "verified": report.ok,
-            "problems": report.problems,
-        }
+        """The tenant's audit entries (payloads decrypted) and whether its chain verifies."""
+        return audit_trail(self, p)
 
     # ------------------------------------------------------------------ analytics
 
@@ -517,31 +593,3 @@ class ContextService:
             "top_written_keys": [{"key": k, "writes": n} for k, n in top_keys],
             "usage": self.info(p)["usage"],
         }
-
-
-def _key_dict(key: ApiKey) -> dict[str, Any]:
-    data = asdict(key)
-    del data["digest"]
-    return data
-
-
-def _check_limits(limits: Mapping[str, Any]) -> dict[str, Any]:
-    checked: dict[str, Any] = {}
-    for name, value in limits.items():
-        if name not in DEFAULT_LIMITS:
-            raise BadRequestError(
-                f"unknown limit {name!r}; use one of {', '.join(DEFAULT_LIMITS)}",
-                code="invalid_limit",
-            )
-        if name == "retention_days" and value is None:
-            checked[name] = None
-            continue
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or value <= 0 or (name in ("max_keys", "burst") and int(value) != value):
-            kind = "integer" if name in ("max_keys", "burst") else "number"
-            raise BadRequestError(
-                f"{name} must be a positive {kind}, not {value!r}",
-                code="invalid_limit",
-            )
-        checked[name] = int(value) if name in ("max_keys", "burst") else float(value)
-    return checked

@@ -17,6 +17,10 @@ Key handling (the whole story)
   value and the tenant, context and key as associated data, so a ciphertext moved to
   another tenant or key fails to decrypt. Erasing a tenant deletes its wrapped data
   key: any copy of its ciphertexts left in backups becomes unreadable.
+* Each audit chain has a **MAC key** and a **payload key** of its own, derived from
+  the master key and the chain's name; a **witness key** signs the checkpoints of
+  chain heads (see :mod:`context_lib.service.audit` and ``.witness``). None of them
+  is stored: a copy of the database cannot forge, rewrite or read the audit log.
 * **API keys** are ``cck_<id>_<secret>`` with a 256-bit random secret. The database
   keeps ``HMAC-SHA256(pepper, key)`` only; checks use ``hmac.compare_digest``. A
   stolen database therefore neither reveals keys nor lets anyone test guesses
@@ -38,6 +42,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from context_lib.service.audit import ChainKeys
 from context_lib.service.errors import ConfigurationError, ServiceError
 
 __all__ = ["KeyRing", "default_master_key_path", "load_master_key", "new_master_key"]
@@ -119,7 +124,23 @@ class KeyRing:
         self._wrap = AESGCM(_derive(master_key, b"tenant-key-wrap/v1"))
         self._pepper = _derive(master_key, b"api-key-pepper/v1")
         self.check_value = _derive(master_key, b"check/v1").hex()
+        self.witness_key = _derive(master_key, b"audit-witness/v1")
+        self._master = master_key
         self._ciphers: dict[bytes, AESGCM] = {}
+        self._chains: dict[str, ChainKeys] = {}
+
+    # ------------------------------------------------------------------ audit chains
+
+    def audit_keys(self, chain: str) -> ChainKeys:
+        """The MAC key and payload cipher of one audit chain (derived once, cached)."""
+        keys = self._chains.get(chain)
+        if keys is None:
+            name = chain.encode()
+            keys = self._chains[chain] = ChainKeys(
+                _derive(self._master, b"audit-mac/v1/" + name),
+                AESGCM(_derive(self._master, b"audit-payload/v1/" + name)),
+            )
+        return keys
 
     # ------------------------------------------------------------------ tenant keys
 

@@ -13,7 +13,9 @@ ServiceError (ContextError)              base; ``code``, ``status``, ``message``
 ├── QuotaExceededError         413       the write would pass the tenant's key quota
 ├── RateLimitedError           429       too many requests; ``retry_after`` seconds
 ├── ConfigurationError         500       the service cannot start (store URL, master key)
-└── AuditError                 500       the audit log could not be written or read
+├── AuditError                 500       the audit log could not be written or read
+└── ServiceUnavailableError    503       the store stayed busy past the bounded wait;
+                                         ``retry_after`` seconds (nothing was changed)
 """
 
 from __future__ import annotations
@@ -107,6 +109,17 @@ class AuditError(ServiceError):
     status = 500
 
 
+class ServiceUnavailableError(ServiceError):
+    """The store stayed locked or busy past the bounded wait; nothing was changed."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 ERRORS_BY_CODE: dict[str, type[ServiceError]] = {
     cls.code: cls
     for cls in (
@@ -119,5 +132,6 @@ ERRORS_BY_CODE: dict[str, type[ServiceError]] = {
         RateLimitedError,
         ConfigurationError,
         AuditError,
+        ServiceUnavailableError,
     )
 }

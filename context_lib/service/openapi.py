@@ -25,7 +25,7 @@ def _op(
     if role is not None:
         op["description"] = f"Needs an API key with the `{role}` role (or higher)."
         op["security"] = [{"apiKey": []}]
-        for status in ("400", "401", "403", "404", "413", "429"):
+        for status in ("400", "401", "403", "404", "413", "429", "503"):
             op["responses"][status] = _ERROR
     else:
         op["security"] = []
@@ -76,7 +76,9 @@ def openapi_document(max_body: int) -> dict[str, Any]:
                 "Multi-tenant Context-as-a-Service. Authenticate with "
                 "`Authorization: Bearer <API key>`; every query is scoped to the key's "
                 "tenant. Errors are JSON `{code, message}` with a stable `code`. "
-                f"Request bodies are limited to {max_body} bytes (413)."
+                f"Request bodies are limited to {max_body} bytes (413) and must be I-JSON "
+                "(RFC 7493: finite numbers, integers within +-(2**53-1), no lone surrogates). "
+                "A store busy past its bounded wait answers 503 with Retry-After."
             ),
         },
         "components": {
@@ -118,9 +120,21 @@ def openapi_document(max_body: int) -> dict[str, Any]:
                     params=[_query("confirm", {"type": "string"}, "the tenant id, to confirm")],
                 ),
             },
-            "/v1/export": {"get": _op("all data, history and audit trail as JSON", "admin")},
+            "/v1/export": {
+                "get": _op("all data, every change and the audit trail, streamed JSON", "admin")
+            },
             "/v1/audit": {"get": _op("the tenant's audit chain and its verification", "admin")},
-            "/v1/analytics": {"get": _op("counts, latency percentiles, most written keys", "read")},
+            "/v1/analytics": {
+                "get": _op(
+                    "counts, latency percentiles, most written keys",
+                    "read",
+                    params=[
+                        _query(
+                            "top", {"type": "integer", "minimum": 1, "maximum": 1000}, "top N keys"
+                        )
+                    ],
+                )
+            },
             "/v1/keys": {
                 "get": _op("the tenant's API keys (never the secrets)", "admin"),
                 "post": _op(
@@ -170,8 +184,22 @@ def openapi_document(max_body: int) -> dict[str, Any]:
                     params=[
                         _CONTEXT,
                         _query("key", {"type": "string"}, "only this key"),
-                        _query("since", {"type": "number"}, "at or after this epoch time"),
-                        _query("limit", {"type": "integer", "maximum": 1000}, "newest N"),
+                        _query(
+                            "since",
+                            {"type": "number"},
+                            "changes at or after this epoch time, oldest first (a page)",
+                        ),
+                        _query(
+                            "after",
+                            {"type": "integer", "minimum": 0},
+                            "changes with seq above this, oldest first; continue with the "
+                            "answer's next_after until it is null",
+                        ),
+                        _query(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "page size; without since/after: the newest N",
+                        ),
                     ],
                 )
             },

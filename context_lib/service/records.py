@@ -8,22 +8,39 @@ quotas are decided by :class:`~context_lib.service.core.ContextService`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple, Protocol
 
 from context_lib.service.audit import AuditDraft, AuditEntry
 
 __all__ = [
     "ROLES",
     "ApiKey",
+    "AuditListener",
     "Backend",
+    "EraseMark",
     "HistoryRow",
+    "Principal",
     "Tenant",
     "WritePlan",
+    "role_rank",
 ]
 
 ROLES = ("read", "write", "admin")  # each role includes the ones before it
+
+
+class Principal(NamedTuple):
+    """Who is calling: the tenant, the API key's id and its role."""
+
+    tenant_id: str
+    key_id: str
+    role: str
+
+
+def role_rank(role: str) -> int:
+    """The rank of a role in ``ROLES`` (-1 for an unknown one, which allows nothing)."""
+    return ROLES.index(role) if role in ROLES else -1
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,10 @@ class ApiKey:
     created: float
     revoked: float | None = None
 
+    def public(self) -> dict[str, object]:
+        """The record as JSON, without the digest."""
+        return {k: v for k, v in asdict(self).items() if k != "digest"}
+
 
 @dataclass(frozen=True)
 class HistoryRow:
@@ -81,6 +102,11 @@ class WritePlan:
     audit: AuditDraft | None = None
 
 
+# Called after a commit that appended audit entries, with those entries (the witness).
+AuditListener = Callable[[Sequence[AuditEntry]], None]
+# The erasure mark of an entry whose payload is erased (see ``audit.ChainKeys``).
+EraseMark = Callable[[AuditEntry], str]
+
 # Called inside the write transaction with the current blobs of the keys and the
 # tenant's current key count; returns the plan or raises to write nothing.
 Planner = Callable[[Mapping[str, bytes | None], int, float], WritePlan]
@@ -89,10 +115,14 @@ Planner = Callable[[Mapping[str, bytes | None], int, float], WritePlan]
 class Backend(Protocol):
     """Storage of tenants, keys, encrypted values, history and the audit chains."""
 
-    blocking_io: bool  # True when calls wait on the network (run them off the event loop)
+    on_audit: AuditListener | None  # told of audit entries once they are committed
 
     def check_master(self, check_value: str) -> bool:
         """Record ``check_value`` on first use; later, tell whether it matches."""
+        ...
+
+    def store_id(self) -> str:
+        """A random id of this store, made on first use (names its audit witness)."""
         ...
 
     def create_tenant(self, tenant: Tenant, audit: AuditDraft) -> None:
@@ -156,9 +186,19 @@ class Backend(Protocol):
         ...
 
     def read_history(
-        self, tenant_id: str, context: str, key: str | None, since: float | None, limit: int
+        self,
+        tenant_id: str,
+        context: str,
+        key: str | None,
+        since: float | None,
+        after: int | None,
+        limit: int,
     ) -> list[HistoryRow]:
-        """History rows of a context, oldest first, at most ``limit`` (the newest ones)."""
+        """History rows of a context, oldest first, at most ``limit``.
+
+        With neither ``since`` nor ``after``: the newest ``limit`` rows. Otherwise the
+        oldest ``limit`` rows with ``seq > after`` and ``ts >= since`` (a page).
+        """
         ...
 
     def purge_history(self, tenant_id: str, before: float) -> int:
@@ -177,12 +217,14 @@ class Backend(Protocol):
         """A chain's entries in storage order, and its recorded head."""
         ...
 
-    def erase_audit_payloads(self, chain: str, before: float | None) -> int:
-        """Delete the payloads of entries older than ``before`` (all when ``None``)."""
+    def erase_audit_payloads(self, chain: str, before: float | None, mark: EraseMark) -> int:
+        """Replace the payloads of entries older than ``before`` (all when ``None``)
+        by their erasure marks; return how many."""
         ...
 
-    def erase_tenant(self, tenant_id: str, when: float, audit: AuditDraft) -> None:
-        """Delete the tenant's data, keys and data key, keep a tombstone and its chain."""
+    def erase_tenant(self, tenant_id: str, when: float, audit: AuditDraft, mark: EraseMark) -> None:
+        """Delete the tenant's data, keys and data key and erase its audit payloads;
+        keep a tombstone and its chain."""
         ...
 
     def take_token(self, tenant_id: str, rate: float, burst: int, now: float) -> float:

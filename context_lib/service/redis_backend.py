@@ -19,14 +19,17 @@ Layout (``P`` is the key prefix, ``ctxsvc`` by default)::
     P:hist:<tenant>:<ctx>       zset   history rows scored by seq
     P:chains                    set    audit chain names
     P:audit:<chain>             list   sealed entries (JSON, without payload)
-    P:apay:<chain>              hash   seq -> {"salt", "payload"}
+    P:apay:<chain>              hash   seq -> {"sealed": base64} or {"erased": mark}
     P:ahead:<chain>             string "<seq> <hash>"
     P:rate:<tenant>             hash   token bucket
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -35,7 +38,15 @@ from redis.client import Pipeline
 
 from context_lib.service.audit import GENESIS, AuditDraft, AuditEntry, canonical
 from context_lib.service.errors import ConfigurationError
-from context_lib.service.records import ApiKey, HistoryRow, Planner, Tenant, WritePlan
+from context_lib.service.records import (
+    ApiKey,
+    AuditListener,
+    EraseMark,
+    HistoryRow,
+    Planner,
+    Tenant,
+    WritePlan,
+)
 
 __all__ = ["RedisBackend"]
 
@@ -57,6 +68,17 @@ redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return tostring(wait)
 """
 
+_ENTRY_FIELDS = (
+    "chain",
+    "seq",
+    "ts",
+    "actor",
+    "action",
+    "status",
+    "digest",
+    "prev_hash",
+    "hash",
+)
 _TENANT_FIELDS = ("name", "created", "max_keys", "rate", "burst", "retention_days", "key_count")
 
 
@@ -67,11 +89,11 @@ def _s(value: bytes | str | None) -> str:
 class RedisBackend:
     """The service's records in Redis at ``url`` (``redis://host:port/db``)."""
 
-    blocking_io = True  # network calls: the app runs them in its thread pool
-
     def __init__(self, url: str, *, prefix: str = "ctxsvc") -> None:
         self.url = url
         self.p = prefix
+        self.on_audit: AuditListener | None = None
+        self._sealing = threading.local()
         try:
             self._r = redis.Redis.from_url(url, decode_responses=False)
             self._r.ping()
@@ -87,13 +109,17 @@ class RedisBackend:
         until it commits without any watched key changing meanwhile."""
         with self._r.pipeline() as pipe:
             while True:
+                self._sealing.entries = []
                 try:
                     pipe.watch(*watch)  # type: ignore[no-untyped-call]
                     result = body(pipe)
                     pipe.execute()
-                    return result
                 except redis.WatchError:
                     continue
+                sealed: list[AuditEntry] = self._sealing.entries
+                if sealed and self.on_audit is not None:
+                    self.on_audit(sealed)  # after the commit: the witness is never ahead
+                return result
 
     # ------------------------------------------------------------------ meta, tenants
 
@@ -102,6 +128,12 @@ class RedisBackend:
         key = self._k("meta")
         self._r.hsetnx(key, "master_check", check_value)
         return _s(self._r.hget(key, "master_check")) == check_value
+
+    def store_id(self) -> str:
+        """A random id of this store, made on first use (names its audit witness)."""
+        key = self._k("meta")
+        self._r.hsetnx(key, "store_id", secrets.token_hex(8))
+        return _s(self._r.hget(key, "store_id"))
 
     def _tenant_mapping(self, tenant: Tenant) -> dict[str, Any]:
         return {
@@ -303,17 +335,29 @@ class RedisBackend:
         return self._transact([vals, seq_key, tenant_key, self._head(tenant_id)], body)
 
     def read_history(
-        self, tenant_id: str, context: str, key: str | None, since: float | None, limit: int
+        self,
+        tenant_id: str,
+        context: str,
+        key: str | None,
+        since: float | None,
+        after: int | None,
+        limit: int,
     ) -> list[HistoryRow]:
-        """History rows of a context, oldest first, at most ``limit`` (the newest ones)."""
+        """History rows of a context, oldest first, at most ``limit`` (see ``Backend``)."""
+        low = "-inf" if after is None else f"({after}"
         rows = [
             _parse_row(m)
-            for m in cast(list[bytes], self._r.zrange(self._k("hist", tenant_id, context), 0, -1))
+            for m in cast(
+                list[bytes],
+                self._r.zrangebyscore(self._k("hist", tenant_id, context), low, "+inf"),
+            )
         ]
         chosen = [
             r for r in rows if (key is None or r.key == key) and (since is None or r.ts >= since)
         ]
-        return chosen[-limit:]
+        if since is None and after is None:
+            return chosen[-limit:]
+        return chosen[:limit]
 
     def purge_history(self, tenant_id: str, before: float) -> int:
         """Delete history rows older than ``before``; return how many."""
@@ -340,17 +384,16 @@ class RedisBackend:
         if raw:
             text_seq, prev = _s(raw).split(" ", 1)
             seq = int(text_seq)
-        return draft.seal(seq + 1, prev)
+        entry = draft.seal(seq + 1, prev)
+        self._sealing.entries.append(entry)
+        return entry
 
     def _queue_audit(self, pipe: Pipeline, entry: AuditEntry) -> None:
-        core = {k: v for k, v in entry.as_dict().items() if k not in ("payload", "salt")}
+        core = {k: v for k, v in entry.as_dict(None).items() if k not in ("payload", "erased")}
         pipe.rpush(self._k("audit", entry.chain), canonical(core))
-        if entry.payload is not None:
-            pipe.hset(
-                self._k("apay", entry.chain),
-                str(entry.seq),
-                canonical({"salt": entry.salt, "payload": entry.payload}),
-            )
+        if entry.sealed is not None:
+            sealed = base64.b64encode(entry.sealed).decode()
+            pipe.hset(self._k("apay", entry.chain), str(entry.seq), canonical({"sealed": sealed}))
         pipe.set(self._head(entry.chain), f"{entry.seq} {entry.hash}")
         pipe.sadd(self._k("chains"), entry.chain)
 
@@ -381,9 +424,12 @@ class RedisBackend:
         for raw in raw_entries:
             data = json.loads(raw)
             extra = payloads.get(data["seq"], {})
+            sealed = extra.get("sealed")
             entries.append(
-                AuditEntry.from_dict(
-                    {**data, "payload": extra.get("payload"), "salt": extra.get("salt")}
+                AuditEntry(
+                    **{k: data[k] for k in _ENTRY_FIELDS},
+                    sealed=base64.b64decode(sealed) if isinstance(sealed, str) else None,
+                    erased=extra.get("erased"),
                 )
             )
         head = None
@@ -392,20 +438,26 @@ class RedisBackend:
             head = (int(text_seq), hash_)
         return entries, head
 
-    def erase_audit_payloads(self, chain: str, before: float | None) -> int:
-        """Delete the payloads of entries older than ``before`` (all when ``None``)."""
+    def _erasures(self, chain: str, before: float | None, mark: EraseMark) -> dict[str, bytes]:
         entries, _ = self.read_audit(chain)
-        old = [
-            str(e.seq)
+        return {
+            str(e.seq): canonical({"erased": mark(e)})
             for e in entries
-            if e.payload is not None and (before is None or e.ts < before)
-        ]
-        if not old:
-            return 0
-        return int(self._r.hdel(self._k("apay", chain), *old))
+            if e.sealed is not None and (before is None or e.ts < before)
+        }
 
-    def erase_tenant(self, tenant_id: str, when: float, audit: AuditDraft) -> None:
-        """Delete the tenant's data, keys and data key, keep a tombstone and its chain."""
+    def erase_audit_payloads(self, chain: str, before: float | None, mark: EraseMark) -> int:
+        """Replace the payloads of entries older than ``before`` (all when ``None``)
+        by their erasure marks; return how many."""
+        marks = self._erasures(chain, before, mark)
+        if marks:
+            self._r.hset(self._k("apay", chain), mapping=_fields(marks))
+        return len(marks)
+
+    def erase_tenant(self, tenant_id: str, when: float, audit: AuditDraft, mark: EraseMark) -> None:
+        """Delete the tenant's data, keys and data key and erase its audit payloads;
+        keep a tombstone and its chain."""
+        marks = self._erasures(tenant_id, None, mark)
         contexts = [_s(n) for n in cast(set[bytes], self._r.smembers(self._k("ctxs", tenant_id)))]
         key_ids = [_s(i) for i in cast(set[bytes], self._r.smembers(self._k("keys", tenant_id)))]
 
@@ -417,8 +469,10 @@ class RedisBackend:
                 self._k(kind, tenant_id, c) for c in contexts for kind in ("vals", "hist", "hseq")
             ]
             doomed += [self._k("key", i) for i in key_ids]
-            doomed += [self._k("apay", tenant_id), self._k("rate", tenant_id)]
+            doomed += [self._k("rate", tenant_id)]
             pipe.delete(*doomed)
+            if marks:
+                pipe.hset(self._k("apay", tenant_id), mapping=_fields(marks))
             pipe.hset(
                 self._k("tenant", tenant_id),
                 mapping=_fields(

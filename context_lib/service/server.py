@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import socket
 from pathlib import Path
 
 from context_lib.service.core import ContextService
-from context_lib.service.crypto import KeyRing, load_master_key
+from context_lib.service.crypto import KeyRing, default_master_key_path, load_master_key
 from context_lib.service.errors import ConfigurationError
 from context_lib.service.records import Backend
 from context_lib.service.sqlite import SQLiteBackend
+from context_lib.service.witness import Witness
 
-__all__ = ["DEFAULT_STORE", "listen", "open_backend", "open_service", "serve"]
+__all__ = [
+    "DEFAULT_STORE",
+    "WITNESS_ENV",
+    "default_witness_path",
+    "listen",
+    "open_backend",
+    "open_service",
+    "serve",
+]
 
 DEFAULT_STORE = "sqlite:///context-service.db"
+WITNESS_ENV = "CONTEXT_SERVICE_AUDIT_WITNESS"
 
 
 def open_backend(url: str) -> Backend:
@@ -52,12 +63,28 @@ def open_backend(url: str) -> Backend:
         raise ConfigurationError(f"cannot open the SQLite store {path!r}: {exc}") from exc
 
 
-def open_service(store: str = DEFAULT_STORE, master_key_file: Path | None = None) -> ContextService:
-    """The service over the store at ``store``, with the master key loaded (or created)."""
+def default_witness_path(store_id: str) -> Path:
+    """Where the audit witness of a store lives unless told otherwise:
+    ``$CONTEXT_SERVICE_AUDIT_WITNESS``, else beside the default master key file (outside
+    the data folder), named after the store's id."""
+    configured = os.environ.get(WITNESS_ENV)
+    if configured:
+        return Path(configured)
+    return default_master_key_path().parent / "audit-witness" / f"{store_id}.log"
+
+
+def open_service(
+    store: str = DEFAULT_STORE,
+    master_key_file: Path | None = None,
+    witness_file: Path | None = None,
+) -> ContextService:
+    """The service over the store at ``store``, with the master key loaded (or created)
+    and its audit witness at ``witness_file`` (default: :func:`default_witness_path`)."""
     keyring = KeyRing(load_master_key(master_key_file))
     backend = open_backend(store)
     try:
-        return ContextService(backend, keyring)
+        path = witness_file or default_witness_path(backend.store_id())
+        return ContextService(backend, keyring, witness=Witness(path, keyring.witness_key))
     except Exception:
         backend.close()
         raise

@@ -1,111 +1,197 @@
 """``SQLiteBackend``: the embedded default backend, one SQLite file (WAL mode).
 
-Every write is one ``BEGIN IMMEDIATE`` transaction: values, history, key count and
-the audit entry commit together or not at all. ``synchronous=NORMAL`` in WAL mode
-survives a crash of the service (not a power cut between checkpoints, which would
-lose at most the last transactions but never corrupt the file). Several service
-processes may share the file on one machine; across machines, use Redis.
+Every write is one ``BEGIN IMMEDIATE`` transaction on the one writer connection:
+values, history, key count and the audit entry commit together or not at all.
+``synchronous=NORMAL`` in WAL mode survives a crash of the service (not a power cut
+between checkpoints, which would lose at most the last transactions but never
+corrupt the file). Reads use a connection per thread, so in WAL mode they never wait
+for a writer. Waits are bounded: a write that cannot get the lock within
+``busy_timeout`` seconds (another process holds it) raises
+:class:`~context_lib.service.errors.ServiceUnavailableError` (503 with ``Retry-After``)
+and changes nothing. ``secure_delete`` is switched on explicitly, so deleted rows are
+overwritten with zeros whatever the SQLite build's default. Several service processes
+may share the file on one machine; across machines, use Redis.
 """
 
 from __future__ import annotations
 
-import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from context_lib.service.audit import GENESIS, AuditDraft, AuditEntry, canonical
+from context_lib.service.audit import GENESIS, AuditDraft, AuditEntry
+from context_lib.service.errors import ConfigurationError, ServiceUnavailableError
 from context_lib.service.ratelimit import TokenBuckets
-from context_lib.service.records import ApiKey, HistoryRow, Planner, Tenant, WritePlan
-
-__all__ = ["SQLiteBackend"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tenants (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL, max_keys INTEGER NOT NULL,
-    rate REAL NOT NULL, burst INTEGER NOT NULL, retention_days REAL, wrapped_key BLOB NOT NULL,
-    key_count INTEGER NOT NULL DEFAULT 0, erased REAL);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
-    digest BLOB NOT NULL, created REAL NOT NULL, revoked REAL);
-CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id);
-CREATE TABLE IF NOT EXISTS contexts (
-    tenant_id TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS vals (
-    tenant_id TEXT NOT NULL, context TEXT NOT NULL, key TEXT NOT NULL, blob BLOB NOT NULL,
-    PRIMARY KEY (tenant_id, context, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS history (
-    tenant_id TEXT NOT NULL, context TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL,
-    key TEXT NOT NULL, op TEXT NOT NULL, blob BLOB NOT NULL,
-    PRIMARY KEY (tenant_id, context, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS history_ts ON history (tenant_id, ts);
-CREATE TABLE IF NOT EXISTS audit (
-    chain TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, actor TEXT NOT NULL,
-    action TEXT NOT NULL, status INTEGER NOT NULL, digest TEXT NOT NULL, prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL, PRIMARY KEY (chain, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_payloads (
-    chain TEXT NOT NULL, seq INTEGER NOT NULL, salt TEXT NOT NULL, payload TEXT NOT NULL,
-    PRIMARY KEY (chain, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_heads (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL,
-    hash TEXT NOT NULL);
-"""
-
-_TENANT_COLUMNS = (
-    "id, name, created, max_keys, rate, burst, retention_days, wrapped_key, key_count, erased"
+from context_lib.service.records import (
+    ApiKey,
+    AuditListener,
+    EraseMark,
+    HistoryRow,
+    Planner,
+    Tenant,
+    WritePlan,
 )
-_KEY_COLUMNS = "key_id, tenant_id, role, name, digest, created, revoked"
-_LIMITS = ("max_keys", "rate", "burst", "retention_days")
+from context_lib.service.sqlite_schema import (
+    KEY_COLUMNS,
+    LIMITS,
+    SCHEMA,
+    TENANT_COLUMNS,
+    like,
+    row_entry,
+)
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "SQLiteBackend"]
+
+DEFAULT_BUSY_TIMEOUT = 2.0
 
 
-def _like(prefix: str | None) -> str:
-    """A LIKE pattern for the keys under ``prefix.`` ('_' is a wildcard, so it is escaped)."""
-    if prefix is None:
-        return "%"
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _unavailable() -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        "the store is busy (another process holds its write lock); nothing was changed, "
+        "retry later",
+        retry_after=1.0,
+    )
 
 
 class SQLiteBackend:
-    """The service's records in one SQLite file (``":memory:"`` for a throwaway one)."""
+    """The service's records in one SQLite file (``":memory:"`` for a throwaway one).
 
-    blocking_io = False  # sub-millisecond local calls: cheaper inline than a thread hop
+    ``busy_timeout``: the longest a write waits for the write lock before answering
+    :class:`ServiceUnavailableError`.
+    """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = str(path)
+        self.busy_timeout = busy_timeout
+        self.on_audit: AuditListener | None = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=10.0
-        )
+        self._db = self._connect()
         self._lock = threading.RLock()
         self._limiter = TokenBuckets()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._pending: list[AuditEntry] = []
+        self._group_thread: int | None = None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             # Checkpoints run off the request path (:meth:`checkpoint`, called by the app
             # every second); this larger automatic one is only a safety net.
             self._db.execute("PRAGMA wal_autocheckpoint=20000")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(audit)")}
+            old = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'audit_payloads'"
+            ).fetchone()
+            if old is not None or "hash" not in columns:
+                raise ConfigurationError(
+                    f"{self.path} was made by an older version of the service (unkeyed "
+                    "audit chain); export its data with that version and import it anew"
+                )
         except BaseException:
             self._db.close()  # e.g. not a database: the failed backend keeps no connection
             raise
         self._checkpointer: sqlite3.Connection | None = None
 
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout
+        )
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA secure_delete=ON")
+            if db.execute("PRAGMA secure_delete").fetchone()[0] != 1:
+                raise ConfigurationError("this SQLite build cannot switch secure_delete on")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """This thread's reader connection (the writer's inside a group or in memory)."""
+        if self.path == ":memory:" or self._group_thread == threading.get_ident():
+            with self._lock:
+                yield self._db
+            return
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+            with self._readers_lock:
+                self._readers.append(db)
+        try:
+            yield db
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise _unavailable() from None
+            raise
+
+    @contextmanager
+    def _begin(self) -> Iterator[sqlite3.Connection]:
+        """The write lock and ``BEGIN IMMEDIATE``, each waited for at most ``busy_timeout``;
+        commits at the end (rolls back on error), then tells ``on_audit``."""
+        if not self._lock.acquire(timeout=self.busy_timeout):
+            raise _unavailable()
+        try:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _busy(exc):
+                    raise _unavailable() from None
+                raise
             try:
                 yield db
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                self._pending.clear()
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
+            sealed, self._pending = self._pending, []
+        finally:
+            self._lock.release()
+        if sealed and self.on_audit is not None:
+            self.on_audit(sealed)  # after the commit: the witness is never ahead
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Group commit: the writes this thread makes inside run in one transaction,
+        each in a savepoint of its own (a failing write undoes only itself), and are
+        committed together at the end. Callers acknowledge none of them before this
+        returns, so every acknowledged write is committed."""
+        with self._begin():
+            self._group_thread = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._group_thread = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self._group_thread != threading.get_ident():
+            with self._begin() as db:
+                yield db
+            return
+        db, mark = self._db, len(self._pending)
+        db.execute("SAVEPOINT write")
+        try:
+            yield db
+        except BaseException:
+            del self._pending[mark:]
+            db.execute("ROLLBACK TO write")
+            db.execute("RELEASE write")
+            raise
+        db.execute("RELEASE write")
 
     # ------------------------------------------------------------------ meta, tenants
 
@@ -119,11 +205,21 @@ class SQLiteBackend:
             row = db.execute("SELECT value FROM meta WHERE name = 'master_check'").fetchone()
         return bool(row[0] == check_value)
 
+    def store_id(self) -> str:
+        """A random id of this store, made on first use (names its audit witness)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('store_id', ?)",
+                (secrets.token_hex(8),),
+            )
+            row = db.execute("SELECT value FROM meta WHERE name = 'store_id'").fetchone()
+        return str(row[0])
+
     def create_tenant(self, tenant: Tenant, audit: AuditDraft) -> None:
         """Store a new tenant."""
         with self._tx() as db:
             db.execute(
-                f"INSERT INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     tenant.id,
                     tenant.name,
@@ -141,17 +237,17 @@ class SQLiteBackend:
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         """The tenant, or ``None``."""
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)
             ).fetchone()
         return Tenant(*row) if row else None
 
     def list_tenants(self) -> list[Tenant]:
         """Every tenant, erased ones included."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY created, id"
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created, id"
             ).fetchall()
         return [Tenant(*row) for row in rows]
 
@@ -159,7 +255,7 @@ class SQLiteBackend:
         self, tenant_id: str, limits: Mapping[str, float | int | None], audit: AuditDraft
     ) -> None:
         """Change ``max_keys``, ``rate``, ``burst`` or ``retention_days``."""
-        columns = [c for c in _LIMITS if c in limits]
+        columns = [c for c in LIMITS if c in limits]
         with self._tx() as db:
             if columns:
                 db.execute(
@@ -174,7 +270,7 @@ class SQLiteBackend:
         """Store a new API key (its digest)."""
         with self._tx() as db:
             db.execute(
-                f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key.key_id,
                     key.tenant_id,
@@ -189,17 +285,17 @@ class SQLiteBackend:
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
         """The API key record, or ``None``."""
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)
             ).fetchone()
         return ApiKey(*row) if row else None
 
     def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         """The tenant's API keys, revoked ones included."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created, key_id",
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created, key_id",
                 (tenant_id,),
             ).fetchall()
         return [ApiKey(*row) for row in rows]
@@ -221,8 +317,8 @@ class SQLiteBackend:
 
     def read_value(self, tenant_id: str, context: str, key: str) -> bytes | None:
         """The blob at ``key``, or ``None``."""
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as db:
+            row = db.execute(
                 "SELECT blob FROM vals WHERE tenant_id = ? AND context = ? AND key = ?",
                 (tenant_id, context, key),
             ).fetchone()
@@ -230,28 +326,28 @@ class SQLiteBackend:
 
     def read_context(self, tenant_id: str, context: str, prefix: str | None) -> dict[str, bytes]:
         """Every blob of the context (under ``prefix.``), by key, keys sorted."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT key, blob FROM vals WHERE tenant_id = ? AND context = ? "
                 "AND key LIKE ? ESCAPE '\\' ORDER BY key",
-                (tenant_id, context, _like(prefix)),
+                (tenant_id, context, like(prefix)),
             ).fetchall()
         return {k: bytes(b) for k, b in rows}
 
     def list_keys(self, tenant_id: str, context: str, prefix: str | None) -> list[str]:
         """The keys of a context (under ``prefix.``), sorted."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT key FROM vals WHERE tenant_id = ? AND context = ? "
                 "AND key LIKE ? ESCAPE '\\' ORDER BY key",
-                (tenant_id, context, _like(prefix)),
+                (tenant_id, context, like(prefix)),
             ).fetchall()
         return [r[0] for r in rows]
 
     def list_contexts(self, tenant_id: str) -> list[str]:
         """The tenant's contexts that hold at least one key, sorted."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT DISTINCT context FROM vals WHERE tenant_id = ? ORDER BY context",
                 (tenant_id,),
             ).fetchall()
@@ -313,9 +409,15 @@ class SQLiteBackend:
         return plan
 
     def read_history(
-        self, tenant_id: str, context: str, key: str | None, since: float | None, limit: int
+        self,
+        tenant_id: str,
+        context: str,
+        key: str | None,
+        since: float | None,
+        after: int | None,
+        limit: int,
     ) -> list[HistoryRow]:
-        """History rows of a context, oldest first, at most ``limit`` (the newest ones)."""
+        """History rows of a context, oldest first, at most ``limit`` (see ``Backend``)."""
         sql = "SELECT seq, ts, key, op, blob FROM history WHERE tenant_id = ? AND context = ?"
         args: list[object] = [tenant_id, context]
         if key is not None:
@@ -324,11 +426,17 @@ class SQLiteBackend:
         if since is not None:
             sql += " AND ts >= ?"
             args.append(since)
-        sql += " ORDER BY seq DESC LIMIT ?"
+        if after is not None:
+            sql += " AND seq > ?"
+            args.append(after)
+        newest = since is None and after is None
+        sql += f" ORDER BY seq {'DESC' if newest else 'ASC'} LIMIT ?"
         args.append(limit)
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
-        return [HistoryRow(s, t, k, o, bytes(b)) for s, t, k, o, b in reversed(rows)]
+        with self._read() as db:
+            rows = db.execute(sql, args).fetchall()
+        if newest:
+            rows.reverse()
+        return [HistoryRow(s, t, k, o, bytes(b)) for s, t, k, o, b in rows]
 
     def purge_history(self, tenant_id: str, before: float) -> int:
         """Delete history rows older than ``before``; return how many."""
@@ -361,15 +469,16 @@ class SQLiteBackend:
                 entry.hash,
             ),
         )
-        if entry.payload is not None and entry.salt is not None:
+        if entry.sealed is not None:
             db.execute(
-                "INSERT INTO audit_payloads (chain, seq, salt, payload) VALUES (?, ?, ?, ?)",
-                (entry.chain, entry.seq, entry.salt, canonical(entry.payload).decode()),
+                "INSERT INTO audit_sealed (chain, seq, sealed) VALUES (?, ?, ?)",
+                (entry.chain, entry.seq, entry.sealed),
             )
         db.execute(
             "INSERT OR REPLACE INTO audit_heads (chain, seq, hash) VALUES (?, ?, ?)",
             (entry.chain, entry.seq, entry.hash),
         )
+        self._pending.append(entry)
         return entry
 
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
@@ -379,41 +488,59 @@ class SQLiteBackend:
 
     def audit_chains(self) -> list[str]:
         """The names of every audit chain."""
-        with self._lock:
-            rows = self._db.execute("SELECT chain FROM audit_heads ORDER BY chain").fetchall()
+        with self._read() as db:
+            rows = db.execute("SELECT chain FROM audit_heads ORDER BY chain").fetchall()
         return [r[0] for r in rows]
 
     def read_audit(self, chain: str) -> tuple[list[AuditEntry], tuple[int, str] | None]:
         """A chain's entries in storage order, and its recorded head."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT a.chain, a.seq, a.ts, a.actor, a.action, a.status, a.digest, "
-                "a.prev_hash, a.hash, p.payload, p.salt FROM audit a LEFT JOIN audit_payloads p "
-                "ON p.chain = a.chain AND p.seq = a.seq WHERE a.chain = ? ORDER BY a.seq",
-                (chain,),
-            ).fetchall()
-            head = self._db.execute(
-                "SELECT seq, hash FROM audit_heads WHERE chain = ?", (chain,)
-            ).fetchone()
-        entries = [_entry(row) for row in rows]
+        with self._read() as db:
+            db.execute("BEGIN")  # one snapshot for the entries and the head
+            try:
+                rows = db.execute(
+                    "SELECT a.chain, a.seq, a.ts, a.actor, a.action, a.status, a.digest, "
+                    "a.prev_hash, a.hash, p.sealed, p.erased FROM audit a LEFT JOIN "
+                    "audit_sealed p ON p.chain = a.chain AND p.seq = a.seq WHERE a.chain = ? "
+                    "ORDER BY a.seq",
+                    (chain,),
+                ).fetchall()
+                head = db.execute(
+                    "SELECT seq, hash FROM audit_heads WHERE chain = ?", (chain,)
+                ).fetchone()
+            finally:
+                db.execute("COMMIT")
+        entries = [row_entry(row) for row in rows]
         return entries, (int(head[0]), str(head[1])) if head else None
 
-    def erase_audit_payloads(self, chain: str, before: float | None) -> int:
-        """Delete the payloads of entries older than ``before`` (all when ``None``)."""
-        with self._tx() as db:
-            cursor = db.execute(
-                "DELETE FROM audit_payloads WHERE chain = ? AND seq IN "
-                "(SELECT seq FROM audit WHERE chain = ? AND ts < ?)",
-                (chain, chain, float("inf") if before is None else before),
-            )
-            return int(cursor.rowcount)
+    def _erase_payloads(
+        self, db: sqlite3.Connection, chain: str, before: float, mark: EraseMark
+    ) -> int:
+        rows = db.execute(
+            "SELECT a.chain, a.seq, a.ts, a.actor, a.action, a.status, a.digest, a.prev_hash, "
+            "a.hash, p.sealed, p.erased FROM audit a JOIN audit_sealed p "
+            "ON p.chain = a.chain AND p.seq = a.seq "
+            "WHERE a.chain = ? AND a.ts < ? AND p.sealed IS NOT NULL",
+            (chain, before),
+        ).fetchall()
+        db.executemany(
+            "UPDATE audit_sealed SET sealed = NULL, erased = ? WHERE chain = ? AND seq = ?",
+            [(mark(e), e.chain, e.seq) for e in map(row_entry, rows)],
+        )
+        return len(rows)
 
-    def erase_tenant(self, tenant_id: str, when: float, audit: AuditDraft) -> None:
-        """Delete the tenant's data, keys and data key, keep a tombstone and its chain."""
+    def erase_audit_payloads(self, chain: str, before: float | None, mark: EraseMark) -> int:
+        """Replace the payloads of entries older than ``before`` (all when ``None``)
+        by their erasure marks; return how many."""
+        with self._tx() as db:
+            return self._erase_payloads(db, chain, float("inf") if before is None else before, mark)
+
+    def erase_tenant(self, tenant_id: str, when: float, audit: AuditDraft, mark: EraseMark) -> None:
+        """Delete the tenant's data, keys and data key and erase its audit payloads;
+        keep a tombstone and its chain."""
         with self._tx() as db:
             for table in ("vals", "history", "contexts", "api_keys"):
                 db.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (tenant_id,))
-            db.execute("DELETE FROM audit_payloads WHERE chain = ?", (tenant_id,))
+            self._erase_payloads(db, tenant_id, float("inf"), mark)
             db.execute(
                 "UPDATE tenants SET name = '', wrapped_key = x'', key_count = 0, erased = ? "
                 "WHERE id = ?",
@@ -446,20 +573,7 @@ class SQLiteBackend:
             self._db.close()
             if self._checkpointer is not None:
                 self._checkpointer.close()
-
-
-def _entry(row: tuple[Any, ...]) -> AuditEntry:
-    chain, seq, ts, actor, action, status, digest, prev_hash, hash_, payload, salt = row
-    return AuditEntry(
-        chain,
-        seq,
-        ts,
-        actor,
-        action,
-        status,
-        digest,
-        prev_hash,
-        hash_,
-        json.loads(payload) if payload is not None else None,
-        salt,
-    )
+        with self._readers_lock:
+            for db in self._readers:
+                db.close()
+            self._readers.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -20,6 +21,7 @@ from tests.conftest import free_port, wait_for_port
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CONTEXT_SERVICE_MASTER_KEY", new_master_key())
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the audit witness
     return f"sqlite:///{tmp_path / 'svc.db'}"
 
 
@@ -195,7 +197,13 @@ def test_serve_runs_the_http_api(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port)
+        # Importing the CLI takes many seconds on a loaded machine: wait for the port as
+        # long as the server is alive, not for a fixed time.
+        while proc.poll() is None:
+            with contextlib.suppress(RuntimeError):
+                wait_for_port(port, timeout=5)
+                break
+        assert proc.poll() is None, (tmp_path / "server.log").read_text()
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {admin}"}
         put = httpx.put(

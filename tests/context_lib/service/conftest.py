@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from context_lib.service import (
     SQLiteBackend,
     create_app,
 )
+from context_lib.service.witness import Witness
 from tests.conftest import free_port, wait_for_port
 
 MASTER = bytes(range(32))
@@ -34,13 +36,18 @@ class TenantKeys:
     read: str
 
 
-def make_service(kind: str, tmp_path: Path, redis_url: str | None = None) -> ContextService:
+def make_service(
+    kind: str, tmp_path: Path, redis_url: str | None = None, **options: Any
+) -> ContextService:
+    """A service over a fresh store, with its audit witness in ``tmp_path``."""
     if kind == "sqlite":
         backend: SQLiteBackend | RedisBackend = SQLiteBackend(tmp_path / "service.db")
     else:
         assert redis_url is not None
         backend = RedisBackend(redis_url, prefix=f"test-{secrets.token_hex(4)}")
-    return ContextService(backend, KeyRing(MASTER))
+    keyring = KeyRing(MASTER)
+    witness = Witness(tmp_path / f"witness-{secrets.token_hex(4)}.log", keyring.witness_key)
+    return ContextService(backend, keyring, witness=witness, **options)
 
 
 def add_tenant(service: ContextService, name: str, **limits: object) -> TenantKeys:
@@ -56,7 +63,7 @@ def add_tenant(service: ContextService, name: str, **limits: object) -> TenantKe
 def service(tmp_path: Path) -> Iterator[ContextService]:
     svc = make_service("sqlite", tmp_path)
     yield svc
-    svc.backend.close()
+    svc.close()
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -65,7 +72,7 @@ def any_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cont
     url = request.getfixturevalue("redis_url") if request.param == "redis" else None
     svc = make_service(request.param, tmp_path, url)
     yield svc
-    svc.backend.close()
+    svc.close()
 
 
 @pytest.fixture
@@ -104,7 +111,7 @@ def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context
     """One service for a whole test module (tests make their own tenants)."""
     svc = make_service("sqlite", tmp_path_factory.mktemp("service"))
     yield svc
-    svc.backend.close()
+    svc.close()
 
 
 @pytest.fixture(scope="module")

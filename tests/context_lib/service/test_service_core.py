@@ -70,13 +70,19 @@ def test_roles_and_key_revocation(any_service: ContextService) -> None:
     for bad in (None, "", "nonsense", "cck_000000000000_guess", t.admin[:-2] + "xx"):
         with pytest.raises(AuthenticationError):
             any_service.authorize(bad, "read", "get")
+    any_service.flush_failures()  # failed authentications are audited per window
     trail = any_service.audit_trail(admin)
     assert trail["verified"]
     assert {(e["action"], e["status"]) for e in trail["entries"]} >= {
         ("set", 403),
         ("key.create", 403),
         ("key.revoke", 200),
-        ("get", 401),
+        ("auth.failed", 401),
+    }
+    failed = [e["payload"] for e in trail["entries"] if e["action"] == "auth.failed"]
+    assert {(f["key_id"], f["count"], f["source"]) for f in failed} == {
+        (read_id, 1, "-"),  # the revoked key
+        (t.admin.split("_")[1], 1, "-"),  # the admin key with a wrong secret
     }
     assert any_service.verify_audit().ok
 
@@ -159,7 +165,8 @@ def test_export_and_erase(any_service: ContextService) -> None:
         any_service.tenant(alice.id)
     entries, _ = any_service.backend.read_audit(alice.id)
     assert entries[-1].action == "tenant.erase"
-    assert all(e.payload is None for e in entries)  # personal payloads erased
+    assert all(e.sealed is None for e in entries)  # personal payloads erased
+    assert sum(e.erased is not None for e in entries) > 0
     assert "alice@example.com" not in str(entries)
     report = any_service.verify_audit()
     assert report.ok and report.erased_payloads > 0
