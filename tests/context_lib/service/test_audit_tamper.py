@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from context_lib.service import new_master_key, open_service
 from context_lib.service.audit import VERSION, canonical
-from grader.cli import main
+from context_course.cli import main
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from context_course.learner_wheel import audit_wheel
-from grader.authoring.lint import release
+from grader.authoring import release
 from grader.authoring.release import (
     ReleaseError,
     build_release,
