@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from context_course.cli import main
 from context_lib.service import new_master_key, open_service
 from context_lib.service.audit import VERSION, canonical
-from context_course.cli import main
 
 
 @pytest.fixture
