@@ -232,7 +232,9 @@ def test_test_cells_have_visible_asserts_with_messages_and_hidden_probes(path: P
 @by_source
 def test_notebook_settings_are_well_formed(path: Path) -> None:
     settings = read(path).metadata.get("context_course", {})
-    assert set(settings) <= {"forbidden_imports", "cell_timeout", "float_tolerance"}, settings
+    assert set(settings) <= {"forbidden_imports", "cell_timeout", "float_tolerance", "traps"}, (
+        settings
+    )
     assert all(isinstance(m, str) for m in settings.get("forbidden_imports", []))
     assert isinstance(settings.get("cell_timeout", 30), int | float)
     assert isinstance(settings.get("float_tolerance", 1e-9), int | float)
