@@ -320,6 +320,20 @@ def test_source_observes_the_same_values_on_every_run(path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCES if "tempfile" in p.read_text("utf-8")],
+    ids=[p.parent.name for p in SOURCES if "tempfile" in p.read_text("utf-8")],
+)
+def test_a_run_leaves_no_temporary_folder_behind(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the kernel's tempfile.gettempdir()
+    execute(path, allow_errors=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
 @by_source
 def test_learner_version_fails_only_where_learners_write_code(path: Path) -> None:
     assert learner_path(path).is_file(), "run `context-course release`"
