@@ -292,6 +292,17 @@ def test_learner_version_leaks_no_solution_or_hidden_test(path: Path) -> None:
     assert [str(p) for p in find_leaks(read(path), read(target), str(target))] == []
 
 
+@by_source
+def test_learner_version_keeps_no_trap_or_weight_settings(path: Path) -> None:
+    source, learner = read(path), read(learner_path(path))
+    weighted = [c.id for c in source.cells if "weights" in c.metadata.get("context_course", {})]
+    kept = ["notebook traps"] if "traps" in learner.metadata.get("context_course", {}) else []
+    kept += [c.id for c in learner.cells if "weights" in c.metadata.get("context_course", {})]
+
+    assert source.metadata["context_course"]["traps"] and weighted, "the source declares them"
+    assert kept == [], "grading configuration stays with the instructor"
+
+
 # ----------------------------------------------------------------------------- execution
 
 
