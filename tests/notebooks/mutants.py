@@ -127,7 +127,7 @@ def grade_corpus(source: Path, cache_dir: Path) -> list[Graded]:
 def score_line(source: Path, graded: list[Graded]) -> str:
     killed = sum(g.killed for g in graded)
     traps = [g.lost for g in graded if g.mutant.trap]
-    least = f"{min(traps):g}" if traps else "-"
+    least = f"{min(traps):.1f}" if traps else "-"
     return (
         f"| {source.parent.name} | {len(graded)} | {killed} | "
         f"{killed / len(graded):.0%} | {len(traps)} | {least} |"
