@@ -158,8 +158,9 @@ def _identity(
 
 
 def default_output(workspace: Workspace, learner_id: str, folder: Path | None = None) -> Path:
-    """``<folder>/<course id>-<learner id>.zip`` (``folder`` defaults to the current one)."""
-    return (folder or Path.cwd()) / f"{workspace.course_id}-{learner_id}.zip"
+    """``<folder>/<course id>-<learner id>.zip``; ``folder`` defaults to the folder that
+    holds the workspace (beside it, never inside it), wherever ``submit`` is run from."""
+    return (folder or workspace.root.parent) / f"{workspace.course_id}-{learner_id}.zip"
 
 
 def submit_workspace(

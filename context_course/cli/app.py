@@ -69,7 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "revoke": (
         "context_course.cli.certs",
-        "Revoke a certificate and re-sign the published revocation list.",
+        "Revoke a certificate and re-sign the revocation list.",
     ),
     "publish": (
         "context_course.cli.certs",

@@ -162,7 +162,7 @@ def submit(
         typer.Option(
             "--output",
             "-o",
-            help="The zip to write (default: ./<course>-<id>.zip).",
+            help="The zip to write (default: <course>-<id>.zip beside the workspace folder).",
             dir_okay=False,
         ),
     ] = None,

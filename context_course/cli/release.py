@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +14,7 @@ from context_course.learner_wheel import build_learner_wheel, project_root
 from grader.authoring.release import ReleaseError, check_release, write_release
 from grader.pipeline.config import Course, load_course
 
-__all__ = ["authoring_warnings", "release"]
+__all__ = ["authoring_audit", "authoring_warnings", "release"]
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -24,27 +24,42 @@ def _shown(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _lint_function() -> Callable[[Path], Iterable[Any]] | None:
-    """``grader.authoring.lint_source`` if that module is installed, else ``None``."""
+def _authoring_function(name: str) -> Callable[[Path], Any] | None:
+    """``grader.authoring.<name>`` if that module is installed and has it, else ``None``."""
     try:
         module = importlib.import_module("grader.authoring.lint")
     except ModuleNotFoundError as exc:
         if exc.name == "grader.authoring.lint":
             return None
         raise
-    lint = getattr(module, "lint_source", None)
-    return lint if callable(lint) else None
+    function = getattr(module, name, None)
+    return function if callable(function) else None
+
+
+def authoring_audit(source_dir: Path) -> tuple[list[str], list[str]] | None:
+    """``(trap report, warnings)`` for every source notebook, or ``None`` when no linter
+    exists. The trap report says which hidden checks carry which trap (empty when the
+    installed linter has no trap report)."""
+    audit = _authoring_function("audit_source")
+    lint = _authoring_function("lint_source")
+    if audit is None and lint is None:
+        return None
+    traps: list[str] = []
+    warnings: list[str] = []
+    for path in sorted(source_dir.glob("*/*.ipynb")):
+        if audit is not None:
+            found = audit(path)
+            traps.extend(str(line) for line in found.traps)
+            warnings.extend(str(item) for item in found.warnings)
+        elif lint is not None:
+            warnings.extend(str(item) for item in lint(path))
+    return traps, warnings
 
 
 def authoring_warnings(source_dir: Path) -> list[str] | None:
     """Authoring warnings for every source notebook, or ``None`` when no linter exists."""
-    lint = _lint_function()
-    if lint is None:
-        return None
-    warnings: list[str] = []
-    for path in sorted(source_dir.glob("*/*.ipynb")):
-        warnings.extend(str(item) for item in lint(path))
-    return warnings
+    audited = authoring_audit(source_dir)
+    return None if audited is None else audited[1]
 
 
 @app.command()
@@ -54,7 +69,9 @@ def release(
         typer.Option(
             "--check",
             help="Change nothing; exit 1 listing every problem if the learner notebooks are "
-            "out of date or leak solution or hidden-test text.",
+            "out of date or leak solution or hidden-test text. Also runs the authoring "
+            "checks: which hidden checks carry which trap (each must cost at least 10 "
+            "points) and parts a constant answer would pass.",
         ),
     ] = False,
     course: Annotated[
@@ -140,10 +157,13 @@ def _check(course: Course) -> None:
     problems = check_release(
         course.source_dir, course.release_dir, display_source=source, display_release=target
     )
-    warnings = authoring_warnings(course.source_dir)
-    if warnings is None:
+    audited = authoring_audit(course.source_dir)
+    if audited is None:
         typer.echo("note: authoring checks skipped (grader.authoring.lint is not available)")
     else:
+        traps, warnings = audited
+        for line in traps:
+            typer.echo(f"trap: {line}")
         for warning in warnings:
             typer.echo(f"warning: {warning}")
     for problem in problems:

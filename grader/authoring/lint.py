@@ -11,7 +11,13 @@ grading sandbox, and returns plain-words warnings:
 - the same probe label twice in one cell;
 - a probe whose reference value differs between two runs (non-deterministic);
 - the reference solution failing its own tests (any reference-run problem);
-- points that do not sum to 100.
+- points that do not sum to 100;
+- a declared trap whose dedicated hidden checks are worth less than 10 points, and a part
+  where one constant answer would collect more than 20 % of its hidden points (see
+  :mod:`grader.mastery`).
+
+:func:`audit_source` returns the same warnings plus the trap report: which hidden checks
+carry which trap, and how many points they are worth.
 
 A source notebook that cannot be read at all raises
 :class:`~grader.core.errors.GradingError`.
@@ -20,15 +26,17 @@ A source notebook that cannot be read at all raises
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.authoring.mastery import guessable_warnings, trap_lines
 from grader.child.values import values_match
 from grader.core.errors import GradingError
 from grader.core.plan import SourcePlan, load_source_plan
 from grader.core.reference import Reference, build_reference
 from grader.core.sandbox import get_sandbox
 
-__all__ = ["lint_source"]
+__all__ = ["SourceAudit", "audit_source", "lint_source"]
 
 
 def _static_warnings(plan: SourcePlan) -> list[str]:
@@ -117,8 +125,16 @@ def _reference_warnings(plan: SourcePlan, first: Reference, second: Reference) -
     return warnings
 
 
-def lint_source(path: Path, *, cell_timeout: float = 30.0) -> list[str]:
-    """Warnings about a source notebook, in plain words (empty when all is well)."""
+@dataclass(frozen=True)
+class SourceAudit:
+    """What the authoring checks found in one source notebook."""
+
+    warnings: list[str] = field(default_factory=list)
+    traps: list[str] = field(default_factory=list)  # which hidden checks carry which trap
+
+
+def audit_source(path: Path, *, cell_timeout: float = 30.0) -> SourceAudit:
+    """Warnings about a source notebook, and its trap report, in plain words."""
     plan = load_source_plan(Path(path))
     warnings = _static_warnings(plan)
     sandbox = get_sandbox(plan.settings.forbidden_imports)
@@ -127,5 +143,13 @@ def lint_source(path: Path, *, cell_timeout: float = 30.0) -> list[str]:
         first = build_reference(plan, sandbox=sandbox, cell_timeout=timeout)
         second = build_reference(plan, sandbox=sandbox, cell_timeout=timeout)
     except GradingError as exc:
-        return [*warnings, exc.message]
-    return warnings + _reference_warnings(plan, first, second)
+        return SourceAudit(warnings=[*warnings, exc.message])
+    report, trap_warnings = trap_lines(plan, first)
+    warnings += _reference_warnings(plan, first, second)
+    warnings += trap_warnings + guessable_warnings(plan, first)
+    return SourceAudit(warnings=warnings, traps=report)
+
+
+def lint_source(path: Path, *, cell_timeout: float = 30.0) -> list[str]:
+    """Warnings about a source notebook, in plain words (empty when all is well)."""
+    return audit_source(path, cell_timeout=cell_timeout).warnings

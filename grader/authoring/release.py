@@ -6,7 +6,8 @@ and locked cells get checksums and read-only flags). This module drives it progr
 without touching any gradebook, and makes its output fit for version control: no outputs,
 no volatile metadata, the same bytes for the same sources.
 
-* :func:`build_release` generates the release in memory (``{relative path: bytes}``);
+* :func:`build_release` generates the release in memory (``{relative path: bytes}``),
+  without the instructor's grading configuration (traps and check weights);
 * :func:`write_release` brings a release folder up to date (atomic writes, stale files
   removed, unchanged files left untouched);
 * :func:`check_release` lists every problem: a release folder out of date with its
@@ -120,6 +121,22 @@ def find_assignments(source_dir: Path) -> list[str]:
 # --------------------------------------------------------------------------- generation
 
 
+#: Grading configuration that stays with the instructor: which hidden checks carry which
+#: trap (notebook metadata) and how much each check weighs (test-cell metadata).
+_INSTRUCTOR_ONLY = ("traps", "weights")
+
+
+def _without_instructor_settings(nb: Any) -> None:
+    """Drop ``metadata.context_course.{traps,weights}`` (notebook and cells) in place."""
+    for metadata in [nb.metadata, *(cell.metadata for cell in nb.cells)]:
+        course = metadata.get("context_course")
+        if isinstance(course, dict):
+            for key in _INSTRUCTOR_ONLY:
+                course.pop(key, None)
+            if not course:
+                metadata.pop("context_course")
+
+
 def normalise_notebook(text: str | bytes) -> bytes:
     """A notebook as it is committed: no outputs, no volatile metadata, stable bytes.
 
@@ -223,7 +240,9 @@ def build_release(source_dir: Path, slugs: Iterable[str] | None = None) -> dict[
                 data = (folder / rel).read_bytes()
                 if rel.suffix == ".ipynb":
                     try:
-                        data = normalise_notebook(data)
+                        learner = _reads(data)
+                        _without_instructor_settings(learner)
+                        data = normalise_notebook(nbformat.writes(learner))  # type: ignore[no-untyped-call]
                     except (ValueError, nbformat.ValidationError) as exc:
                         raise ReleaseError(
                             f"nbgrader wrote an invalid notebook for {slug}/{rel}: {exc}"

@@ -25,7 +25,7 @@ from grader.core.reference import ReferencePart
 from grader.core.restore import RunCell
 from grader.core.results import CheckKind, CheckResult, PartResult, PartStatus
 
-__all__ = ["PartContext", "judge_part", "part_context", "part_regions"]
+__all__ = ["PartContext", "check_points", "judge_part", "part_context", "part_regions"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,14 @@ def _weights(test: TestCellPlan, reference: ReferencePart) -> dict[str, float]:
             check = by_key[check_id]
             weights[check_id] = test.weights.get(check.key, test.weights.get(check.label, 1.0))
     return weights
+
+
+def check_points(test: TestCellPlan, reference: ReferencePart) -> dict[str, float]:
+    """The points each check of a part is worth (``"assert N"`` or ``"probe:LABEL"``),
+    from the test cell's weights: what :func:`judge_part` awards for a passed check."""
+    weights = _weights(test, reference)
+    total = sum(weights.values()) or 1.0
+    return {check_id: test.points * weight / total for check_id, weight in weights.items()}
 
 
 def _with_message(text: str, author: str) -> str:

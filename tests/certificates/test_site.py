@@ -16,7 +16,6 @@ from certificates import (
     KeyStore,
     PolicyError,
     certify,
-    read_gradebook,
 )
 from certificates.errors import KeyFormatError
 from certificates.integrity import document_loader
@@ -30,6 +29,7 @@ from certificates.issuer import (
 from certificates.schema import schema_errors
 from certificates.settings import PLACEHOLDER_ISSUER_URL
 from certificates.site import publish_site
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import ISSUER_DID, NOW, make_settings
 from tests.certificates.conftest import Issued
 

@@ -232,7 +232,9 @@ def test_test_cells_have_visible_asserts_with_messages_and_hidden_probes(path: P
 @by_source
 def test_notebook_settings_are_well_formed(path: Path) -> None:
     settings = read(path).metadata.get("context_course", {})
-    assert set(settings) <= {"forbidden_imports", "cell_timeout", "float_tolerance"}, settings
+    assert set(settings) <= {"forbidden_imports", "cell_timeout", "float_tolerance", "traps"}, (
+        settings
+    )
     assert all(isinstance(m, str) for m in settings.get("forbidden_imports", []))
     assert isinstance(settings.get("cell_timeout", 30), int | float)
     assert isinstance(settings.get("float_tolerance", 1e-9), int | float)
@@ -290,6 +292,17 @@ def test_learner_version_leaks_no_solution_or_hidden_test(path: Path) -> None:
     assert [str(p) for p in find_leaks(read(path), read(target), str(target))] == []
 
 
+@by_source
+def test_learner_version_keeps_no_trap_or_weight_settings(path: Path) -> None:
+    source, learner = read(path), read(learner_path(path))
+    weighted = [c.id for c in source.cells if "weights" in c.metadata.get("context_course", {})]
+    kept = ["notebook traps"] if "traps" in learner.metadata.get("context_course", {}) else []
+    kept += [c.id for c in learner.cells if "weights" in c.metadata.get("context_course", {})]
+
+    assert source.metadata["context_course"]["traps"] and weighted, "the source declares them"
+    assert kept == [], "grading configuration stays with the instructor"
+
+
 # ----------------------------------------------------------------------------- execution
 
 
@@ -315,6 +328,20 @@ def test_source_observes_the_same_values_on_every_run(path: Path) -> None:
     first = [observed_lines(cell) for cell in graded_cells(executed_source(path))]
     second = [observed_lines(cell) for cell in graded_cells(execute(path, allow_errors=False))]
     assert first == second
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCES if "tempfile" in p.read_text("utf-8")],
+    ids=[p.parent.name for p in SOURCES if "tempfile" in p.read_text("utf-8")],
+)
+def test_a_run_leaves_no_temporary_folder_behind(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the kernel's tempfile.gettempdir()
+    execute(path, allow_errors=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow

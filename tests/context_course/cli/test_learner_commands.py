@@ -223,14 +223,24 @@ def test_submit_bundles_the_workspace(
     assert [n["name"] for n in manifest["notebooks"]] == ["01-adding", "02-words"]
 
 
-def test_submit_from_inside_the_workspace_writes_to_the_current_folder(
+def test_submit_run_from_inside_the_workspace_writes_beside_it(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace / "01-adding")
+    assert main(["submit", "--id", "ada"]) == 0
+    assert (workspace.parent / "tiny-course-ada.zip").is_file()
+    assert list(workspace.rglob("*.zip")) == []
+
+
+def test_submit_run_from_elsewhere_also_writes_beside_the_workspace(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here = tmp_path / "elsewhere"
     here.mkdir()
     monkeypatch.chdir(here)
     assert main(["submit", "--id", "ada", "-w", str(workspace)]) == 0
-    assert (here / "tiny-course-ada.zip").is_file()
+    assert (workspace.parent / "tiny-course-ada.zip").is_file()
+    assert list(here.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,82 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
-from grader.authoring.lint import lint_source
+from grader.authoring.lint import audit_source, lint_source
 from tests.grader.core.nbbuild import FIXTURES, graded, notebook, solution, write
 
+GUESSABLE = (
+    "arithmetic.ipynb: part {part}: an answer {answer} would collect 33% of its hidden points "
+    "(at most 20%); add hidden checks whose answers differ, or weigh them more"
+)
 
-def test_the_fixture_source_is_clean() -> None:
-    assert lint_source(FIXTURES / "arithmetic.ipynb") == []
+
+def _arithmetic(tmp_path: Path, *, weights: dict[str, dict[str, float]], traps: Any) -> Path:
+    data = json.loads((FIXTURES / "arithmetic.ipynb").read_text("utf-8"))
+    for cell in data["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in weights:
+            cell["metadata"]["context_course"] = {"weights": weights[grade_id]}
+    data["metadata"]["context_course"]["traps"] = traps
+    path = tmp_path / "arithmetic.ipynb"
+    path.write_text(json.dumps(data), "utf-8")
+    return path
+
+
+def test_the_fixture_source_is_clean_but_for_its_guessable_parts() -> None:
+    assert lint_source(FIXTURES / "arithmetic.ipynb") == [
+        GUESSABLE.format(part="mean-tests", answer="always raising ValueError"),
+        GUESSABLE.format(part="words-tests", answer="always the empty dict"),
+    ]
+
+
+def test_weighing_the_checks_a_constant_cannot_pass_makes_a_part_unguessable(
+    tmp_path: Path,
+) -> None:
+    source = _arithmetic(
+        tmp_path,
+        weights={"mean-tests": {"thirds": 3}, "words-tests": {"case folded": 3}},
+        traps=[],
+    )
+    assert lint_source(source) == []
+
+
+def test_traps_are_reported_with_the_points_their_checks_carry(tmp_path: Path) -> None:
+    source = _arithmetic(
+        tmp_path,
+        weights={"mean-tests": {"thirds": 3}, "words-tests": {"case folded": 3}},
+        traps=[
+            {
+                "id": "int-division",
+                "teaches": "/ not //",
+                "part": "mean-tests",
+                "checks": ["thirds"],
+            },
+            {
+                "id": "case",
+                "teaches": "fold case",
+                "part": "words-tests",
+                "checks": ["sorted keys", "no such check"],
+            },
+            {"id": "ghost", "teaches": "nothing", "part": "no-such-part", "checks": ["x"]},
+        ],
+    )
+    audit = audit_source(source)
+    assert audit.traps == [
+        "arithmetic.ipynb: trap 'int-division' (/ not //) is carried by mean-tests: 'thirds', "
+        "15.0 of the part's 40 points",
+        "arithmetic.ipynb: trap 'case' (fold case) is carried by words-tests: 'sorted keys', "
+        "'no such check', 3.3 of the part's 20 points",
+    ]
+    assert audit.warnings == [
+        "arithmetic.ipynb: trap 'case' names 'no such check', which is no check of words-tests",
+        "arithmetic.ipynb: trap 'case' costs only 3.3 points; give its checks weight "
+        "(metadata.context_course.weights of words-tests) so that it costs at least 10",
+        "arithmetic.ipynb: trap 'ghost' names the unknown part 'no-such-part'",
+    ]
 
 
 def test_authoring_mistakes_are_reported(tmp_path: Path) -> None:
