@@ -15,18 +15,20 @@ reference cache is written atomically under a file lock.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from grader.boundedjson import NOTEBOOK_MAX_DEPTH, load_bounded
 from grader.checks import LEARNER
+from grader.deadline import TimeLimitExceeded, time_limit
 from grader.executor import PlannedCell, execute
 from grader.grading_errors import GradingError
 from grader.imports import forbidden_imports_in
 from grader.nbsource import read_cells
+from grader.pipeline_errors import IntakeError
 from grader.plan import SourcePlan, load_source_plan
 from grader.reference import Reference, load_reference
 from grader.restore import restore_cells
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_LEARNER_FILES_BYTES = 20 << 20
 MAX_NOTEBOOK_BYTES = 50 << 20
 MAX_CELLS = 10_000  # course notebooks have dozens; each cell is a round trip to the sandbox
+#: Wall-clock limit on each step of the grader's own (unsandboxed) work on a notebook.
+PARENT_SECONDS = 60.0
 
 
 def _learner_files(source: Path, submitted: Path, events: list[str]) -> dict[str, bytes]:
@@ -103,7 +107,8 @@ def _grade_learner(
     notebook_timeout: float,
 ) -> NotebookResult:
     events: list[str] = []
-    restored = restore_cells(list(plan.cells), read_cells(data))
+    with time_limit(PARENT_SECONDS, "reading the notebook and restoring its cells"):
+        restored = restore_cells(list(plan.cells), read_cells(data))
     events.extend(restored.notes)
     planned = [
         PlannedCell(
@@ -113,12 +118,13 @@ def _grade_learner(
         )
         for cell in restored.cells
     ]
-    forbidden = {
-        position: found
-        for position, cell in enumerate(restored.cells)
-        if cell.learner_code
-        and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
-    }
+    with time_limit(PARENT_SECONDS, "reading the learner's code for forbidden imports"):
+        forbidden = {
+            position: found
+            for position, cell in enumerate(restored.cells)
+            if cell.learner_code
+            and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
+        }
     for position, names in forbidden.items():
         events.append(
             f"{restored.cells[position].name} imports {', '.join(names)}, which this exercise "
@@ -236,8 +242,8 @@ def grade_notebook(
             plan, submission_hash, started, "the submitted notebook is too large", "not-run"
         )
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
+        data = load_bounded(raw, max_bytes=MAX_NOTEBOOK_BYTES, max_depth=NOTEBOOK_MAX_DEPTH)
+    except IntakeError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return _empty_result(
@@ -265,6 +271,14 @@ def grade_notebook(
         )
     except GradingError:
         raise
+    except TimeLimitExceeded as exc:  # a learner found a slow path: their notebook only
+        return _empty_result(
+            plan,
+            submission_hash,
+            started,
+            f"the grader's own work on this notebook ran out of time ({exc}); not graded",
+            "not-run",
+        )
     except Exception as exc:  # a grader bug must not stop a batch; say so plainly
         log.exception("internal error while grading %s", submitted)
         return _empty_result(
