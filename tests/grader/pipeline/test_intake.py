@@ -557,7 +557,7 @@ def _collect_seen(
     paths: list[Path], catalog: Catalog, tmp_path: Path, ledger: ReceivedLedger
 ) -> IntakeReport:
     staging = tmp_path / "staging"
-    staging.mkdir(exist_ok=True)
+    staging.mkdir(parents=True, exist_ok=True)
     report = collect_submissions(
         paths,
         catalog=catalog,
