@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from grader.atomic import write_atomic
 from grader.catalog import Catalog
 from grader.gradebook import GradebookStore, GradedRecord, ManualScores, grader_version
+from grader.identity import learner_dir
 from grader.intake import Rejection
 from grader.results import CheckResult, NotebookResult, PartResult
 
@@ -333,7 +334,7 @@ def write_learner_feedback(
     does); every file is written atomically.
     """
     manual = manual or {}
-    folder = out_dir / learner_id
+    folder = learner_dir(out_dir, learner_id)
     written: list[Path] = []
     for record in records:
         if record.notebook not in catalog:
