@@ -58,7 +58,7 @@ from grader.dispatch import (
 )
 from grader.feedback import refresh_feedback, write_learner_feedback
 from grader.gradebook import GradebookStore, grader_version
-from grader.identity import SubmissionKeys, learner_dir
+from grader.identity import SubmissionKeys, default_key_path, learner_dir
 from grader.intake import (
     IntakeLimits,
     Rejection,
@@ -222,7 +222,7 @@ def grade_submissions(
     console = console or Console(stderr=True)
     catalog = load_catalog(course.source_dir)
     try:
-        keys = SubmissionKeys.load(course.id)
+        keys = SubmissionKeys.load(course.id, default_key_path(course.root))
     except (IntakeError, ValueError) as exc:
         raise PipelineError(f"the course's submission key is unusable: {exc}") from None
     summary = BatchSummary(feedback_dir=course.output_dir / "feedback")

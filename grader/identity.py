@@ -13,8 +13,8 @@ Three small parts, each the only copy of its rule:
   id can never name one of the course's own files (``registry.json``, ``index.html``…).
 * :class:`SubmissionKeys` — submission secrets. ``roster import`` issues each rostered
   learner a secret derived from a course key (``HMAC-SHA256(course key, course id ‖
-  learner id)``) that lives beside the issuer keys under ``$XDG_CONFIG_HOME``, never in
-  the course folder or the gradebook: nothing secret is stored per learner, and the
+  learner id)``) kept in one file beside the gradebook (``.cache/grader/``), never in
+  a learner package or the gradebook's tables: nothing secret is stored per learner, and the
   grader recomputes a learner's secret to check a signature. ``submit`` signs the exact
   bytes of ``manifest.json`` (learner id, course, notebook SHA-256s, time) with
   HMAC-SHA256 under the secret and puts the MAC in ``manifest.sig``.
@@ -28,7 +28,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -113,11 +112,13 @@ def learner_dir(root: Path, learner_id: str) -> Path:
 # --------------------------------------------------------------------------- secrets
 
 
-def default_key_path(course_id: str) -> Path:
-    """``$XDG_CONFIG_HOME/context-course/submission/<course id hash>.key`` (0600)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    name = hashlib.sha256(course_id.encode("utf-8")).hexdigest()[:16]
-    return Path(base) / "context-course" / "submission" / f"{name}.key"
+def default_key_path(course_root: Path) -> Path:
+    """``<course>/.cache/grader/submission.key`` (0600), beside the gradebook.
+
+    The course's private side: never in a learner package (``release`` leaves ``.cache``
+    out), ignored by git, invisible to the sandbox. Back it up with the gradebook.
+    """
+    return course_root / ".cache" / "grader" / "submission.key"
 
 
 def normalise_secret(secret: str) -> str:
@@ -163,9 +164,8 @@ class SubmissionKeys:
     key: bytes
 
     @classmethod
-    def load(cls, course_id: str, path: Path | None = None) -> SubmissionKeys | None:
+    def load(cls, course_id: str, path: Path) -> SubmissionKeys | None:
         """The course's key, or ``None`` when no secret was ever issued (open course)."""
-        path = path or default_key_path(course_id)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -176,9 +176,8 @@ class SubmissionKeys:
         return cls(course_id, key)
 
     @classmethod
-    def load_or_create(cls, course_id: str, path: Path | None = None) -> SubmissionKeys:
+    def load_or_create(cls, course_id: str, path: Path) -> SubmissionKeys:
         """The course's key, created (mode 0600) on first use."""
-        path = path or default_key_path(course_id)
         found = cls.load(course_id, path)
         if found is not None:
             return found

@@ -4,6 +4,11 @@ The roster is authoritative: :func:`import_roster_csv` creates or updates learne
 a CSV file with the columns ``id,first_name,last_name,email``. A submission's manifest
 may only *propose* a name and email for a learner who is not on the roster yet (see
 :meth:`grader.gradebook.GradebookStore.record`).
+
+Importing a roster also issues every learner on it a submission secret
+(:mod:`grader.identity`): :func:`write_secrets_csv` writes them, one learner per row, to
+a mail-merge file beside the roster (mode 0600) for the instructor to send out. From then
+on the course accepts a zip only when it is signed with its learner's secret.
 """
 
 from __future__ import annotations
@@ -17,13 +22,25 @@ from nbgrader import api
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grader.atomic import write_atomic
 from grader.gradebook import GradebookStore
+from grader.identity import SubmissionKeys
 from grader.manifest import EMAIL_PATTERN, has_control, learner_key, validate_learner_id
 from grader.pipeline_errors import IntakeError, RosterError
 
-__all__ = ["ROSTER_COLUMNS", "RosterEntry", "RosterImport", "import_roster_csv", "read_roster_csv"]
+__all__ = [
+    "ROSTER_COLUMNS",
+    "SECRET_COLUMNS",
+    "RosterEntry",
+    "RosterImport",
+    "import_roster_csv",
+    "read_roster_csv",
+    "secrets_path",
+    "write_secrets_csv",
+]
 
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
+SECRET_COLUMNS = (*ROSTER_COLUMNS, "secret")
 _MAX_ROSTER_BYTES = 16 * 1024 * 1024
 
 
@@ -185,3 +202,26 @@ def _check_against_gradebook(path: Path, entries: list[RosterEntry], session: Se
                 f"{path}: email {email!r} would belong to both {owner!r} and {learner_id!r}; "
                 "certificates identify a learner by it"
             )
+
+
+def secrets_path(roster: Path) -> Path:
+    """``roster.csv`` → ``roster-secrets.csv`` beside it."""
+    return roster.with_name(f"{roster.stem}-secrets.csv")
+
+
+def write_secrets_csv(entries: list[RosterEntry], keys: SubmissionKeys, path: Path) -> Path:
+    """Write each learner's submission secret to ``path`` (a mail-merge CSV, mode 0600).
+
+    Secrets are derived from the course key, so writing them again gives the same file;
+    the gradebook never holds them.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SECRET_COLUMNS)
+    for entry in entries:
+        writer.writerow(
+            [entry.id, entry.first_name, entry.last_name, entry.email, keys.secret_for(entry.id)]
+        )
+    write_atomic(path, buffer.getvalue())
+    path.chmod(0o600)
+    return path
