@@ -64,6 +64,7 @@ from grader.intake import (
     Rejection,
     StagedNotebook,
     collect_submissions,
+    reject_duplicates,
 )
 from grader.pipeline_errors import IntakeError, PipelineError
 from grader.received import ReceivedLedger
@@ -238,10 +239,12 @@ def grade_submissions(
                 staging_dir=Path(staging),
                 limits=limits,
                 first_seen=ledger.first_seen,
+                reject_duplicates=False,
             )
             ledger.save()
             summary.unverified = check_signatures(intake, keys, course.output_dir / "unverified")
             impostors = check_identities(intake, store)
+            reject_duplicates(intake)
             summary.rejected = intake.rejected
             todo = _skip_unchanged(intake.accepted, store, catalog, version, force, summary)
             jobs = _jobs(

@@ -3,10 +3,10 @@
 Three small parts, each the only copy of its rule:
 
 * :func:`skeleton` — the form under which two learner ids count as the same learner:
-  Unicode NFKC, case folding, then each character mapped to the prototype of its
-  confusable class (the Unicode confusables data, as shipped by the maintained
-  ``confusable_homoglyphs`` package), so ``ada``, ``Ada``, ``аda`` (Cyrillic а) and
-  ``ａｄａ`` all fold to one key and only the first can exist.
+  Unicode NFKC, upper case, each character mapped to the prototype of its confusable
+  class, case folding, and the mapping again (the Unicode confusables data, as shipped
+  by the maintained ``confusable_homoglyphs`` package), so ``ada``, ``Ada``,
+  ``аda`` (Cyrillic а) and ``ａｄａ`` all fold to one key and only the first can exist.
 * :func:`learner_dir` — the one function that turns a learner id into storage: a
   validated id is one path segment under a folder that holds nothing but learners'
   folders (``feedback/``, nbgrader's ``autograded/``, ``certificates/learners/``), so an
@@ -85,10 +85,14 @@ def _prototypes() -> dict[str, str]:
 
 def skeleton(learner_id: str) -> str:
     """The folded form of a learner id: equal skeletons are the same learner."""
-    text = unicodedata.normalize("NFKC", learner_id).casefold()
     table = _prototypes()
-    folded = "".join(table.get(ch, ch) for ch in text)
-    return unicodedata.normalize("NFKC", folded).casefold()
+
+    def fold(text: str) -> str:
+        return "".join(table.get(ch, ch) for ch in unicodedata.normalize("NFKC", text))
+
+    # Upper case first, then look-alikes (capital I is a look-alike of l, so i, I, l and 1
+    # all fold together), then case, then look-alikes of the lower-case forms.
+    return fold(fold(unicodedata.normalize("NFKC", learner_id).upper()).casefold())
 
 
 # --------------------------------------------------------------------------- storage
