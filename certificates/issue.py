@@ -12,8 +12,11 @@ Output layout (``output/certificates/``)::
     issuer.json        public issuer file verifiers pin (profile, JWK set, did:keys)
     revocations.json   signed revocation list (Bitstring Status List)
     registry.json      the issuance record
-    <learner>/         certificate.pdf, certificate.html, certificate.png,
+    learners/<learner>/  certificate.pdf, certificate.html, certificate.png,
                        credential.json (Data Integrity proof), credential.jwt (VC-JWT)
+
+Learners' folders live under ``learners/``, which holds nothing else, so no learner id
+(``registry.json``, ``issuer.json``…) can ever name one of the issuer's own files.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ __all__ = [
 ]
 
 ISSUER_FILE = "issuer.json"
+LEARNERS_DIR = "learners"
 Action = Literal["issued", "upgraded", "unchanged", "not-eligible", "blocked", "failed"]
 
 
@@ -88,7 +92,7 @@ class Outcome:
 
 
 def learner_folder(out_dir: Path, learner_id: str) -> Path:
-    """``out_dir/<learner>``, with the id made safe as one path segment.
+    """``out_dir/learners/<learner>``, with the id made safe as one path segment.
 
     An id that is not already a plain lower-case name (``ana``, ``li-2``) gets a short
     hash of itself appended, so ids that differ only in the characters replaced here
@@ -99,7 +103,7 @@ def learner_folder(out_dir: Path, learner_id: str) -> Path:
     if safe != learner_id or not re.fullmatch(r"[a-z0-9._-]+", learner_id):
         digest = hashlib.sha256(learner_id.encode("utf-8")).hexdigest()[:10]
         safe = f"{safe[:80]}-{digest}"
-    return out_dir / safe
+    return out_dir / LEARNERS_DIR / safe
 
 
 def export_issuer(settings: CertificateSettings, keyring: Keyring, path: Path) -> dict[str, Any]:
@@ -258,7 +262,7 @@ def certify(
         earlier = next((r for r in registry.records if r.learner_id == learner_id), None)
         folder = (
             out_dir / earlier.folder  # an upgrade replaces the files it supersedes
-            if earlier and Path(earlier.folder).name == earlier.folder
+            if earlier and earlier.folder == f"{LEARNERS_DIR}/{Path(earlier.folder).name}"
             else learner_folder(out_dir, learner_id)
         )
         index = registry.next_index()
@@ -286,7 +290,7 @@ def certify(
                 issued=format_datetime(moment),
                 status_index=index,
                 policy_version=settings.policy.version,
-                folder=folder.name,
+                folder=folder.relative_to(out_dir).as_posix(),
             )
         )
         registry.save()

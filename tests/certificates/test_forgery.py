@@ -191,7 +191,7 @@ def test_verify_uses_the_newer_of_a_given_list_and_the_published_one(
     shutil.copy(out / "revocations.json", stale)  # handed over with the certificate
     credential_id = str(issued.credential("ana")["id"])
     revoke(replace(issued.settings, output_dir=out), credential_id, reason="exam fraud", now=LATER)
-    pdf, issuer = str(out / "ana" / "certificate.pdf"), str(out / "issuer.json")
+    pdf, issuer = str(out / "learners" / "ana" / "certificate.pdf"), str(out / "issuer.json")
     code = main(["verify", pdf, "--issuer", issuer, "--revocations", str(stale)])
     assert code == 1
     assert capsys.readouterr().out.startswith("INVALID: revoked")

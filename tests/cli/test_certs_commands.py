@@ -65,15 +65,17 @@ def test_certify_verify_revoke_from_the_command_line(
     assert code == 0 and "ana: unchanged Gold" in out
 
     certs = course / "output" / "certificates"
-    pdf = certs / "ana" / "certificate.pdf"
+    pdf = certs / "learners" / "ana" / "certificate.pdf"
     code, out, _ = run(capsys, "verify", str(pdf), "--issuer", str(certs / "issuer.json"))
     assert code == 0 and out.startswith("VALID: Ana Ñúñez-Gómez — Gold")
-    code, out, _ = run(capsys, "verify", str(certs / "zoe" / "credential.jwt"), "--json")
+    code, out, _ = run(
+        capsys, "verify", str(certs / "learners" / "zoe" / "credential.jwt"), "--json"
+    )
     verdict = json.loads(out)
     assert code == 0 and verdict["status"] == "VALID" and verdict["level"] == "Bronze"
     assert verdict["revocation_checked"] is True  # found beside this course's issuer file
 
-    cert_id = json.loads((certs / "ana" / "credential.json").read_text())["id"]
+    cert_id = json.loads((certs / "learners" / "ana" / "credential.json").read_text())["id"]
     code, out, _ = run(capsys, "revoke", cert_id, "--reason", "issued in error")
     assert code == 0 and "revoked" in out
     code, out, _ = run(capsys, "verify", str(pdf), "--issuer", str(certs / "issuer.json"))
