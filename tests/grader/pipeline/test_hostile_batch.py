@@ -233,3 +233,43 @@ def test_zip_members_are_never_written_outside_staging(tmp_path: Path) -> None:
     path = zip_submission(tmp_path, "ann", {"01-alpha": answer()})
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == [MANIFEST_NAME, "notebooks/01-alpha.ipynb"]
+
+
+# Every name the output folders use for the course's own files and folders.
+OWN_NAMES = [
+    "registry.json",
+    "issuer.json",
+    "revocations.json",
+    "index.html",
+    "grades.csv",
+    "report.html",
+    "feedback",
+    "certificates",
+    "learners",
+    "unverified",
+    "autograded",
+    "01-alpha.html",
+]
+
+
+def test_ids_that_are_the_courses_own_file_names_never_collide(tmp_path: Path) -> None:
+    from certificates.issue import learner_folder
+
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    for name in OWN_NAMES:
+        folder_submission(subs / "submitted", name, {"01-alpha": answer("pass test-a1")})
+    summary = grade(course, subs)
+    assert summary.rejected == [] and summary.count("graded") == len(OWN_NAMES)
+    out = course.output_dir
+    assert (out / "grades.csv").is_file()  # still the class's file, not a learner folder
+    grades = (out / "grades.csv").read_text("utf-8")
+    assert all(f"\n{name}," in grades for name in OWN_NAMES)
+    for name in OWN_NAMES:
+        assert (out / "feedback" / name / "index.html").is_file()
+        assert (course.root / "autograded" / name / "01-alpha" / "01-alpha.ipynb").is_file()
+        certificate = learner_folder(out / "certificates", name)
+        assert certificate.parent == out / "certificates" / "learners"
+    # feedback/ and autograded/ hold nothing but the learners' folders
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(OWN_NAMES)
+    assert sorted(p.name for p in (course.root / "autograded").iterdir()) == sorted(OWN_NAMES)
