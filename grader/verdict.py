@@ -23,7 +23,7 @@ from grader.executor import CellOutcome, Observation
 from grader.reference import ReferencePart
 from grader.restore import RunCell
 from grader.results import CheckKind, CheckResult, PartResult, PartStatus
-from grader.values import describe, values_match
+from grader.values import describe, shown_to_learner, values_match
 
 __all__ = ["PartContext", "judge_part", "part_context", "part_regions"]
 
@@ -101,6 +101,12 @@ def _with_message(text: str, author: str) -> str:
     return f"{text}. {author}" if text else author
 
 
+def _exception(name: object) -> str:
+    """An exception name the learner's process reported, only if it looks like one."""
+    text = str(name)
+    return text if text.isidentifier() and len(text) <= 60 else "an exception"
+
+
 def _judge_assert(
     check: AssertCheck,
     expected: list[object],
@@ -116,7 +122,7 @@ def _judge_assert(
             return False, "not checked: the test stopped before reaching this assert"
         got = observations[position]
         if got.status == "error":
-            text = f"your code raised {got.value}"
+            text = f"your code raised {_exception(got.value)}"
             author = "" if hidden else render_message(check.message, check.observed_source, "…")
             return False, _with_message(text, author)
         if got.status != "value":
@@ -124,7 +130,7 @@ def _judge_assert(
         if not values_match(want, got.value, tolerance=tolerance):
             if hidden:
                 return False, "a hidden check did not match the reference solution"
-            shown = describe(got.value)
+            shown = shown_to_learner(got.value, want)
             author = render_message(check.message, check.observed_source, shown)
             if check.compare == "truth":
                 return False, _with_message(f"this assert failed: {check.label}", author)
@@ -148,10 +154,12 @@ def _judge_probe(
         return False, "observed more than once (something re-ran or imitated the check)"
     got = observations[0]
     if got.status == "error":
-        return False, f"your code raised {got.value}"
+        return False, f"your code raised {_exception(got.value)}"
     status, value = reference
     if got.status == "raises" and (status != "raises" or got.value != value):
-        return False, f"did not behave like the reference solution (it raised {got.value})"
+        return False, (
+            f"did not behave like the reference solution (it raised {_exception(got.value)})"
+        )
     if got.status != status:
         return False, "did not behave like the reference solution"
     if status == "raises":
