@@ -140,7 +140,16 @@ def _grade_learner(
         notebook_timeout=notebook_timeout,
     )
     events.extend(execution.events)
+    for position, outcome in enumerate(execution.outcomes):
+        cell = restored.cells[position]
+        if cell.learner_code and outcome.loaded and position not in forbidden:
+            forbidden[position] = outcome.loaded
+            events.append(
+                f"{cell.name} loaded {', '.join(outcome.loaded)}, which this exercise does "
+                "not allow"
+            )
     region = part_regions(restored.cells)
+    secret = "\n".join(test.code(LEARNER) for test in plan.tests.values())
     parts: list[PartResult] = []
     for position, cell in enumerate(restored.cells):
         if cell.role != "test":
@@ -155,6 +164,7 @@ def _grade_learner(
                 execution.outcomes[position],
                 tolerance=plan.settings.float_tolerance,
                 context=context,
+                secret=secret,
             )
         except Exception as exc:  # a grader bug costs this part, not the whole notebook
             log.exception("internal error while judging part %s of %s", cell.grade_id, submitted)

@@ -113,6 +113,7 @@ def _judge_assert(
     observations: list[Observation],
     tolerance: float,
     malformed: bool,
+    secret: str = "",
 ) -> tuple[bool, str]:
     hidden = check.kind == "hidden"
     if malformed:
@@ -130,7 +131,7 @@ def _judge_assert(
         if not values_match(want, got.value, tolerance=tolerance):
             if hidden:
                 return False, "a hidden check did not match the reference solution"
-            shown = shown_to_learner(got.value, want)
+            shown = shown_to_learner(got.value, want, secret=secret)
             author = render_message(check.message, check.observed_source, shown)
             if check.compare == "truth":
                 return False, _with_message(f"this assert failed: {check.label}", author)
@@ -176,8 +177,14 @@ def judge_part(
     *,
     tolerance: float,
     context: PartContext | None = None,
+    secret: str = "",
 ) -> PartResult:
-    """Score one test cell from its outcome in the learner's run."""
+    """Score one test cell from its outcome in the learner's run.
+
+    ``secret`` is the test code of the whole notebook as the learner's process ran it: a
+    learner's value that repeats a piece of it is not shown back (see
+    :func:`grader.values.shown_to_learner`).
+    """
     context = context or PartContext()
     by_check: dict[str, list[Observation]] = defaultdict(list)
     for obs in outcome.observations:
@@ -207,6 +214,7 @@ def judge_part(
                 by_check[check_id],
                 tolerance,
                 outcome.malformed,
+                secret,
             )
         if context.forbidden:
             passed = False

@@ -409,7 +409,7 @@ class Zygote:
             sys.path.insert(0, workdir)
             from grader.runner import Runner
 
-            Runner(_shell, 3).run()
+            Runner(_shell, 3, forbidden=self.forbidden).run()
         except BaseException:
             with contextlib.suppress(Exception):
                 traceback.print_exc()
