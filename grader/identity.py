@@ -69,7 +69,7 @@ def _prototypes() -> dict[str, str]:
     the member listing the most look-alikes (ties: the lowest code point), as in
     Unicode's own table where ``а``, ``ɑ`` and ``ａ`` all point at ``a``.
     """
-    from confusable_homoglyphs import confusables
+    from confusable_homoglyphs import confusables  # type: ignore[import-untyped]
 
     data: dict[str, list[dict[str, str]]] = confusables.confusables_data
     mapping: dict[str, str] = {}
