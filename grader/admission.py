@@ -19,7 +19,7 @@ from pathlib import Path
 from grader.atomic import write_atomic
 from grader.gradebook import GradebookStore
 from grader.identity import SubmissionKeys
-from grader.intake import IntakeReport, Rejection
+from grader.intake import IntakeLimits, IntakeReport, Rejection
 from grader.manifest import learner_key, same_email, show_value
 
 __all__ = ["check_identities", "check_signatures"]
@@ -64,8 +64,12 @@ def check_signatures(
 
 
 def _file_unverified(origin: Path, folder: Path, reason: str, claimed: str) -> Path:
-    data = origin.read_bytes()  # intake read it already: a size-capped regular file
+    cap = IntakeLimits.max_archive_bytes
+    with origin.open("rb") as handle:  # intake read it already; it may have changed since
+        data = handle.read(cap + 1)
     digest = hashlib.sha256(data).hexdigest()[:24]
+    if len(data) > cap:
+        data = b""  # swapped for something larger after intake: keep only the note
     target = folder / f"{digest}.zip"
     if not target.exists():
         write_atomic(target, data)
@@ -114,7 +118,8 @@ def check_identities(intake: IntakeReport, store: GradebookStore) -> set[str]:
         if reason:
             refused.setdefault(
                 staged.origin,
-                Rejection(origin=staged.origin, reason=reason, learner_id=learner.id),
+                # shown to the instructor only: the id is the one this submission claims
+                Rejection(origin=staged.origin, reason=reason, learner_id=learner.id, proven=False),
             )
     if refused:
         intake.accepted = [s for s in intake.accepted if s.origin not in refused]

@@ -53,3 +53,27 @@ def test_a_forbidden_module_built_from_pasted_source_is_flagged(
     assert words.status == "forbidden-import", result.events
     assert "context_lib.patterns" in words.message
     assert any("loaded context_lib.patterns" in event for event in result.events)
+
+
+def test_a_stall_in_the_graders_own_work_costs_only_that_notebook(
+    course: Course, honest_wrong: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import grader.grading as grading
+    from tests.grader.core.nbbuild import insert_after
+
+    real = grading.forbidden_imports_in
+
+    def stalls_on_marker(code: str, forbidden: Any) -> list[str]:
+        if "# stall the scan" in code:  # stands for a slow path not found yet
+            while True:
+                pass
+        return real(code, forbidden)
+
+    monkeypatch.setattr(grading, "forbidden_imports_in", stalls_on_marker)
+    monkeypatch.setattr(grading, "PARENT_SECONDS", 0.5)
+    stalled = course.grade(insert_after(honest_wrong, "setup", "# stall the scan\n", "stall"))
+    assert stalled.score == 0
+    assert any("ran out of time" in event for event in stalled.events), stalled.events
+    assert {part.status for part in stalled.parts} == {"not-run"}
+    baseline = course.grade(honest_wrong, learner="honest")  # the next notebook is unaffected
+    assert baseline.score > 0
