@@ -11,10 +11,12 @@ Output layout (``output/certificates/``)::
 
     revocations.json   the latest signed revocation list (Bitstring Status List)
     registry.json      the issuance record
-    <learner>/         certificate.pdf, certificate.html, certificate.png (baked),
+    learners/<learner>/  certificate.pdf, certificate.html, certificate.png (baked),
                        badge.svg (baked), credential.json (Data Integrity proof),
                        credential.jwt (VC-JWT)
 
+Learners' folders live under ``learners/``, which holds nothing else, so no learner id
+(``registry.json``, ``revocations.json``…) can ever name one of the issuer's own files.
 What verifiers need — the DID document, the issuer profile, the achievements and the
 revocation list — is published by :func:`certificates.site.publish_site`.
 """
@@ -64,6 +66,7 @@ __all__ = [
     "sign_certificate",
 ]
 
+LEARNERS_DIR = "learners"
 Action = Literal["issued", "upgraded", "unchanged", "not-eligible", "blocked", "failed"]
 
 
@@ -91,7 +94,7 @@ class Outcome:
 
 
 def learner_folder(out_dir: Path, learner_id: str) -> Path:
-    """``out_dir/<learner>``, with the id made safe as one path segment.
+    """``out_dir/learners/<learner>``, with the id made safe as one path segment.
 
     An id that is not already a plain lower-case name (``ana``, ``li-2``) gets a short
     hash of itself appended, so ids that differ only in the characters replaced here
@@ -102,7 +105,7 @@ def learner_folder(out_dir: Path, learner_id: str) -> Path:
     if safe != learner_id or not re.fullmatch(r"[a-z0-9._-]+", learner_id):
         digest = hashlib.sha256(learner_id.encode("utf-8")).hexdigest()[:10]
         safe = f"{safe[:80]}-{digest}"
-    return out_dir / safe
+    return out_dir / LEARNERS_DIR / safe
 
 
 def issuer_profile(settings: CertificateSettings) -> IssuerProfile:
@@ -286,7 +289,7 @@ def certify(
         earlier = next((r for r in registry.records if r.learner_id == learner_id), None)
         folder = (
             out_dir / earlier.folder  # an upgrade replaces the files it supersedes
-            if earlier and Path(earlier.folder).name == earlier.folder
+            if earlier and earlier.folder == f"{LEARNERS_DIR}/{Path(earlier.folder).name}"
             else learner_folder(out_dir, learner_id)
         )
         index = registry.next_index()
@@ -314,7 +317,7 @@ def certify(
                 issued=format_datetime(moment),
                 status_index=index,
                 policy_version=settings.policy.version,
-                folder=folder.name,
+                folder=folder.relative_to(out_dir).as_posix(),
             )
         )
         registry.save()

@@ -7,8 +7,10 @@ notebooks go in (``<slug>/<slug>.ipynb``, regular files, no symbolic links); the
 is warned about notebooks that look unsaved or unstarted, and about a JupyterLab still
 running on the workspace.
 
-The learner's id, name and email are remembered in the workspace
-(``.context-course/learner.json``) so the next ``submit`` needs no flags.
+The learner's id, name, email and submission secret are remembered in the workspace
+(``.context-course/learner.json``, mode 0600) so the next ``submit`` needs no flags. With
+a secret (issued by the instructor's ``roster import``) the manifest is signed, which is
+how the grader knows the zip is this learner's.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from context_course.workspace import (
 )
 from grader.pipeline.atomic import write_atomic
 from grader.pipeline.errors import IntakeError
+from grader.pipeline.identity import normalise_secret
 from grader.pipeline.manifest import LearnerInfo, build_submission_zip, validate_learner_id
 
 __all__ = [
     "SubmissionCheck",
     "check_submission",
     "default_output",
+    "has_secret",
     "remembered_learner",
     "running_lab_urls",
     "submit_workspace",
@@ -134,6 +138,20 @@ def remembered_learner(workspace: Workspace) -> LearnerInfo | None:
     )
 
 
+def has_secret(workspace: Workspace) -> bool:
+    """Whether the last ``submit`` in this workspace signed with a submission secret."""
+    saved = remembered_learner(workspace)
+    return saved is not None and bool(_remembered_secret(workspace, saved.id))
+
+
+def _remembered_secret(workspace: Workspace, learner_id: str) -> str:
+    data = load_json_file(workspace.state_dir / _LEARNER_FILE)
+    if data is None or data.get("id") != learner_id:
+        return ""  # a secret belongs to one learner id
+    secret = data.get("secret", "")
+    return secret if isinstance(secret, str) else ""
+
+
 def _identity(
     workspace: Workspace, learner_id: str | None, name: str | None, email: str | None
 ) -> LearnerInfo:
@@ -170,6 +188,7 @@ def submit_workspace(
     name: str | None = None,
     email: str | None = None,
     output: Path | None = None,
+    secret: str | None = None,
 ) -> tuple[Path, SubmissionCheck]:
     """Bundle the workspace's notebooks into a submission zip; return its path and checks.
 
@@ -178,6 +197,9 @@ def submit_workspace(
     would be rejected by the grader's intake.
     """
     learner = _identity(workspace, learner_id, name, email)
+    if secret is not None and not normalise_secret(secret):
+        raise WorkspaceError("--secret is empty; copy it from your instructor's message")
+    secret = normalise_secret(secret) if secret else _remembered_secret(workspace, learner.id)
     check = check_submission(workspace)
     if not check.notebooks:
         raise WorkspaceError(f"no notebooks to submit in {workspace.root}")
@@ -199,13 +221,16 @@ def submit_workspace(
             course_version=workspace.course_version,
             output=target,
             generator=f"context-course {_version()}",
+            secret=secret or None,
         )
     except IntakeError as exc:
         raise WorkspaceError(f"cannot submit: {exc}") from None
     except OSError as exc:
         raise WorkspaceError(f"cannot write {target}: {exc.strerror or exc}") from None
-    record = {"id": learner.id, "name": learner.name, "email": learner.email}
-    write_atomic(workspace.state_dir / _LEARNER_FILE, json.dumps(record, indent=2) + "\n")
+    record = {"id": learner.id, "name": learner.name, "email": learner.email, "secret": secret}
+    state = workspace.state_dir / _LEARNER_FILE
+    write_atomic(state, json.dumps(record, indent=2) + "\n")
+    state.chmod(0o600)
     return target, check
 
 

@@ -159,8 +159,6 @@ def keys_export(
     try:
         document = did_document(settings.issuer_did, settings.keystore.load().keys)
         write_atomic(out, json.dumps(document, indent=2) + "\n")
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write {out}: {os_error_line(exc)}") from None
     typer.echo(f"wrote {out} ({len(document['verificationMethod'])} keys of {document['id']})")
@@ -186,8 +184,6 @@ def publish(
     settings = _settings(course)
     try:
         folder = publish_site(settings, out=out)
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(os_error_line(exc)) from None
     typer.echo(f"published the issuer site to {folder}; serve it at {settings.issuer_url}/")
@@ -261,15 +257,12 @@ def verify(
 
     Example: `context-course verify certificate.pdf --issuer site/`
     """
-    try:
-        verdict = verify_against_site(
-            file,
-            issuer=issuer,
-            revocations=list(revocations or []),
-            settings=_course_settings() if issuer is None else None,
-        )
-    except CertificateError as exc:
-        raise UserError(str(exc)) from None
+    verdict = verify_against_site(
+        file,
+        issuer=issuer,
+        revocations=list(revocations or []),
+        settings=_course_settings() if issuer is None else None,
+    )
     if as_json:
         typer.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
     else:

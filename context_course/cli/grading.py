@@ -21,8 +21,14 @@ from grader.pipeline.config import Course, load_course
 from grader.pipeline.dispatch import DEFAULT_GRADE_FUNCTION
 from grader.pipeline.feedback import refresh_feedback
 from grader.pipeline.gradebook import GradebookStore
+from grader.pipeline.identity import SubmissionKeys, default_key_path
 from grader.pipeline.report import write_class_report
-from grader.pipeline.roster import import_roster_csv
+from grader.pipeline.roster import (
+    import_roster_csv,
+    read_roster_csv,
+    secrets_path,
+    write_secrets_csv,
+)
 
 __all__ = [
     "CourseOption",
@@ -246,14 +252,33 @@ def roster_import(
     ],
     db: DbOption = None,
     course: CourseOption = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(
+            "--secrets",
+            help="Where to write learners' submission secrets (default: ROSTER-secrets.csv).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Create or update learners from a roster CSV (all or nothing).
+    """Create or update learners from a roster CSV (all or nothing) and issue secrets.
 
-    The roster wins over names and emails proposed by submissions.
+    The roster wins over names and emails proposed by submissions. Every learner on it
+    gets a submission secret, written to a mail-merge CSV beside the roster (mode 0600):
+    send each learner their line; they pass it once to `context-course submit --secret`.
+    From then on `grade` counts a zip only when it is signed with its learner's secret.
 
     Example: `context-course roster import roster.csv`
     """
     loaded = _course(course)
-    with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
-        outcome = import_roster_csv(file, store)
+    try:
+        with GradebookStore(loaded.db_url(db), course_id=loaded.id) as store:
+            outcome = import_roster_csv(file, store)
+        keys = SubmissionKeys.load_or_create(loaded.id, default_key_path(loaded.root))
+        target = write_secrets_csv(read_roster_csv(file), keys, secrets or secrets_path(file))
+    except OSError as exc:
+        raise UserError(f"cannot write the submission secrets: {os_error_line(exc)}") from None
     typer.echo(f"roster {_shown(file)}: {outcome.summary()}")
+    typer.echo(
+        f"submission secrets: {_shown(target)} (send each learner their line; keep it private)"
+    )

@@ -19,7 +19,7 @@ from rich.table import Table
 from context_course.cli.app import UserError, app
 from context_course.demo import DEFAULT_OUT, LEARNERS, DemoError, run_demo
 from context_course.progress import course_progress, record_results
-from context_course.submit import submit_workspace
+from context_course.submit import has_secret, submit_workspace
 from context_course.workspace import (
     DEFAULT_WORKSPACE,
     LAB_CONFIG_DIR,
@@ -157,6 +157,13 @@ def submit(
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Your name; remembered.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="Your email; remembered.")] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            "--secret",
+            help="Your submission secret (from your instructor); remembered. It signs the zip.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -173,18 +180,24 @@ def submit(
     Save your notebooks in JupyterLab first; you are warned about notebooks that look
     unsaved or not started. Nothing outside your workspace goes in.
 
-    Example: `context-course submit --id ada --name "Ada Lovelace" --email ada@example.org`
+    Example: `context-course submit --id ada --secret ABCD-EFGH-IJKL-MNOP-QRST-UVWX`
     """
     ws = _workspace(workspace)
     try:
         path, check = submit_workspace(
-            ws, learner_id=learner_id, name=name, email=email, output=output
+            ws, learner_id=learner_id, name=name, email=email, output=output, secret=secret
         )
     except WorkspaceError as exc:
         raise UserError(str(exc), exit_code=1) from None
     for warning in check.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {path} ({len(check.notebooks)} notebooks); hand this file in")
+    if not has_secret(ws):
+        typer.echo(
+            "note: not signed (no --secret given yet); if your instructor sent you a "
+            "submission secret, submit again with --secret",
+            err=True,
+        )
 
 
 def _mark(passed: bool) -> str:

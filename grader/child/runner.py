@@ -15,12 +15,20 @@ child → parent::
 
     {"t": "ready"}
     {"t": "obs", "n": 7, "check": "assert 1" | label, "kind": K, "status": S, "value": V}
-    {"t": "done", "n": 7, "error": "NameError" | null}
+    {"t": "done", "n": 7, "error": "NameError" | null, "loaded": ["pkg.mod", ...]}
 
 ``kind`` is ``assert``/``truth``/``expect`` (visible or hidden asserts), ``probe``
 (``observe``) or ``statement`` (a top-level statement of a test cell raised). ``status`` is
 ``value`` (``value`` holds the encoded value), ``raises`` (an ``observe(label, callable)``
 raised: ``value`` is the exception class name) or ``error`` (evaluating the probe raised).
+
+``loaded`` names the forbidden modules that are *in use* after the cell, whatever the
+import text said: module objects under a forbidden name in ``sys.modules`` (however they
+got there: ``importlib`` with a computed name, pasted source executed into a new module
+object) and functions, classes or modules in the notebook's namespace whose
+``__module__``/``__name__`` is a forbidden name. Learner code could hide its tracks from
+this report (it runs in the same process); the report catches the ordinary shortcut, and
+the sandbox's filesystem view stays the enforcement.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from grader.child.observe import set_sink
@@ -49,11 +57,34 @@ def _exception_name(exc: BaseException) -> str:
 class Runner:
     """Runs cells in an IPython ``InteractiveShell`` and reports over ``channel_fd``."""
 
-    def __init__(self, shell: Any, channel_fd: int) -> None:
+    def __init__(self, shell: Any, channel_fd: int, forbidden: Sequence[str] = ()) -> None:
         self.shell = shell
         self.fd = channel_fd
         self.current = -1
         self._buffer = b""
+        self.forbidden = tuple(forbidden)
+        self._already = {name for name in sys.modules if self._is_forbidden(name)}
+
+    def _is_forbidden(self, name: object) -> bool:
+        return isinstance(name, str) and any(
+            name == banned or name.startswith(banned + ".") for banned in self.forbidden
+        )
+
+    def loaded_forbidden(self) -> list[str]:
+        """Forbidden modules in use now (see the module docstring); at most ten names."""
+        if not self.forbidden:
+            return []
+        found = {name for name in list(sys.modules) if self._is_forbidden(name)} - self._already
+        namespace = getattr(self.shell, "user_ns", {})
+        for value in list(namespace.values()) if isinstance(namespace, dict) else []:
+            for attribute in ("__module__", "__name__"):
+                try:
+                    name = object.__getattribute__(value, attribute)
+                except Exception:
+                    continue
+                if self._is_forbidden(name):
+                    found.add(str(name))
+        return sorted(found)[:10]
 
     # -- channel -------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
@@ -176,5 +207,6 @@ class Runner:
                     "t": "done",
                     "n": self.current,
                     "error": _exception_name(error) if error is not None else None,
+                    "loaded": self.loaded_forbidden(),
                 }
             )

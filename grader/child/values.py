@@ -30,11 +30,13 @@ from typing import Any
 __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
+    "SHOWN_LIMIT",
     "MalformedValue",
     "canonical_key",
     "describe",
     "encode_value",
     "parse_observed",
+    "shown_to_learner",
     "values_match",
 ]
 
@@ -220,6 +222,83 @@ def _match(expected: Any, got: Any, tolerance: float) -> bool:
             return False
         return all(_match(expected[key], got[key], tolerance) for key in expected)
     return False
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict) and len(value) == 1:
+        (key,) = value
+        if key in _TAGS:
+            return "float" if key == "$float" else key[1:]
+    return "dict"
+
+
+#: How much of a learner's value a visible check's feedback shows (see :func:`shown_to_learner`).
+SHOWN_LIMIT = 40
+
+
+#: A shown value sharing this many characters in a row with the test code is withheld.
+SECRET_WINDOW = 10
+
+
+def shown_to_learner(
+    value: Any, expected: Any, limit: int = SHOWN_LIMIT, *, secret: str = ""
+) -> str:
+    """A learner's value as visible-check feedback shows it: short, printable, typed.
+
+    Feedback is the one channel from the learner's process back to the learner, so it
+    carries no more than a person needs to fix their code: a value of the type the check
+    expects, cut to ``limit`` characters with anything unprintable replaced; a value of
+    another type only as its type ("a str"). A learner who captured text in their process
+    (a hidden test's source, say) cannot read it back through "got …": a value that
+    repeats :data:`SECRET_WINDOW` characters of ``secret`` (the test code the learner's
+    process ran) is not shown at all.
+    """
+    kind, wanted = _kind(value), _kind(expected)
+    if kind != wanted and not {kind, wanted} <= {"int", "float"}:
+        return f"a value of type {kind}"
+    text = "".join(ch if ch.isprintable() else "?" for ch in _describe_capped(value, limit))
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    if secret and (_repeats(text, secret) or _repeats(_plain(value, limit), secret)):
+        return f"a value of type {kind} (not shown: it repeats the notebook's test code)"
+    return text
+
+
+def _plain(value: Any, limit: int) -> str:
+    """The strings inside ``value`` (keys and items), unescaped, up to ``limit`` each."""
+    found: list[str] = []
+    stack = [value]
+    while stack and len(found) < limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item[: limit * 4])
+        elif isinstance(item, list):
+            stack.extend(item[:limit])
+        elif isinstance(item, dict):
+            for key, inner in list(item.items())[:limit]:
+                stack.extend((key, inner))
+    return "\n".join(found)
+
+
+def _repeats(text: str, secret: str) -> bool:
+    return any(text[i : i + SECRET_WINDOW] in secret for i in range(len(text) - SECRET_WINDOW + 1))
+
+
+def _describe_capped(value: Any, limit: int) -> str:
+    if isinstance(value, list) and len(value) > limit:
+        value = value[:limit]  # never render more than can be shown
+    return describe(value, limit=limit + 1)
 
 
 def describe(value: Any, limit: int = 200) -> str:

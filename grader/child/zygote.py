@@ -55,6 +55,8 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
+from grader.child.confine import deny_user_namespaces, loopback_down
+
 __all__ = ["ForbiddenImportFinder", "main"]
 
 CLONE_NEWNS = 0x00020000
@@ -389,6 +391,7 @@ class Zygote:
                 os.setgid(uid)
                 os.setuid(uid)
             _prctl(PR_SET_NO_NEW_PRIVS, 1)
+            deny_user_namespaces()  # before any learner code; inherited, irrevocable
             os.chdir(workdir)
             os.environ.clear()
             os.environ.update(
@@ -406,7 +409,7 @@ class Zygote:
             sys.path.insert(0, workdir)
             from grader.child.runner import Runner
 
-            Runner(_shell, 3).run()
+            Runner(_shell, 3, forbidden=self.forbidden).run()
         except BaseException:
             with contextlib.suppress(Exception):
                 traceback.print_exc()
@@ -557,6 +560,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _preimport(forbidden, list(config.get("preimport", [])))
     import grader.child.runner  # noqa: F401  (warm)
 
+    if config.get("own_network"):  # only inside bubblewrap's network namespace
+        loopback_down()
     gc.collect()
     gc.freeze()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)

@@ -18,7 +18,7 @@ Nothing a learner's notebook does raises: learner problems end in the
 
 from __future__ import annotations
 
-__all__ = ["GraderError", "GradingError"]
+__all__ = ["GraderError", "GradingError", "IntakeError"]
 
 
 class GraderError(Exception):
@@ -36,3 +36,16 @@ class GradingError(GraderError):
         self.message = message
         self.notebook = notebook
         self.part = part
+
+
+class IntakeError(GraderError):
+    """Learner-supplied data (a submission, a notebook, a manifest) is malformed or too large.
+
+    ``reason`` says why, in one line. Defined here because the grading core reads learner
+    notebooks too (bounded parsing); the pipeline re-exports it as its own.
+    """
+
+    def __init__(self, reason: str, *, notebook: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.notebook = notebook

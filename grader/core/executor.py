@@ -97,6 +97,7 @@ class CellOutcome:
     observations: list[Observation] = field(default_factory=list)
     malformed: bool = False  # the child sent something unreadable while this cell ran
     detail: str = ""  # plain words when status is timeout/crashed/not-run
+    loaded: list[str] = field(default_factory=list)  # forbidden modules in use after it
 
 
 @dataclass
@@ -334,6 +335,7 @@ def _run_cell(
                 error = message.get("error")
                 outcome.error = error if isinstance(error, str) and len(error) < 200 else None
                 outcome.status = "error" if outcome.error else "ok"
+                outcome.loaded = _module_names(message.get("loaded"))
                 outcome.malformed = outcome.malformed or channel.oversized
                 if observed and channel.skipped:
                     outcome.malformed = True
@@ -522,3 +524,16 @@ def _may_continue(cells: Sequence[PlannedCell], position: int) -> bool:
 
 def _replay_words(outcome: CellOutcome) -> str:
     return "timed out" if outcome.status == "timeout" else "ended the process"
+
+
+def _module_names(value: object) -> list[str]:
+    """The ``loaded`` list of a ``done`` message, if it is a short list of dotted names."""
+    if not isinstance(value, list):
+        return []
+    return [
+        name
+        for name in value[:10]
+        if isinstance(name, str)
+        and len(name) <= 200
+        and all(part.isidentifier() for part in name.split("."))
+    ]

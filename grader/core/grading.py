@@ -15,15 +15,16 @@ reference cache is written atomically under a file lock.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from grader.core.boundedjson import NOTEBOOK_MAX_DEPTH, load_bounded
 from grader.core.checks import LEARNER, Mode, TestCellPlan
-from grader.core.errors import GradingError
+from grader.core.deadline import TimeLimitExceeded, time_limit
+from grader.core.errors import GradingError, IntakeError
 from grader.core.executor import CellOutcome, PlannedCell, execute
 from grader.core.imports import forbidden_imports_in
 from grader.core.nbsource import read_cells
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 MAX_LEARNER_FILES_BYTES = 20 << 20
 MAX_NOTEBOOK_BYTES = 50 << 20
 MAX_CELLS = 10_000  # course notebooks have dozens; each cell is a round trip to the sandbox
+#: Wall-clock limit on each step of the grader's own (unsandboxed) work on a notebook.
+PARENT_SECONDS = 60.0
 
 
 def learner_files(
@@ -112,6 +115,9 @@ PartJudge = Callable[[TestCellPlan, CellOutcome, PartContext], PartResult]
 def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
     """Judge each part against the reference solution's values (official grading)."""
 
+    # a learner's value that repeats the notebook's test code is never shown back
+    secret = "\n".join(test.code(LEARNER) for test in plan.tests.values())
+
     def judge(test: TestCellPlan, outcome: CellOutcome, context: PartContext) -> PartResult:
         return judge_part(
             test,
@@ -119,6 +125,7 @@ def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
             outcome,
             tolerance=plan.settings.float_tolerance,
             context=context,
+            secret=secret,
         )
 
     return judge
@@ -146,7 +153,8 @@ def run_and_judge(
     cells run, what is observed, timeouts, forbidden imports and part statuses do not.
     """
     log_events = list(events)
-    restored = restore_cells(list(plan.cells), read_cells(data))
+    with time_limit(PARENT_SECONDS, "reading the notebook and restoring its cells"):
+        restored = restore_cells(list(plan.cells), read_cells(data))
     log_events.extend(restored.notes)
     planned = [
         PlannedCell(
@@ -156,12 +164,13 @@ def run_and_judge(
         )
         for cell in restored.cells
     ]
-    forbidden = {
-        position: found
-        for position, cell in enumerate(restored.cells)
-        if cell.learner_code
-        and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
-    }
+    with time_limit(PARENT_SECONDS, "reading the learner's code for forbidden imports"):
+        forbidden = {
+            position: found
+            for position, cell in enumerate(restored.cells)
+            if cell.learner_code
+            and (found := forbidden_imports_in(cell.code, plan.settings.forbidden_imports))
+        }
     for position, names in forbidden.items():
         log_events.append(
             f"{restored.cells[position].name} imports {', '.join(names)}, which this exercise "
@@ -176,6 +185,14 @@ def run_and_judge(
         notebook_timeout=notebook_timeout,
     )
     log_events.extend(execution.events)
+    for position, outcome in enumerate(execution.outcomes):
+        cell = restored.cells[position]
+        if cell.learner_code and outcome.loaded and position not in forbidden:
+            forbidden[position] = outcome.loaded
+            log_events.append(
+                f"{cell.name} loaded {', '.join(outcome.loaded)}, which this exercise does "
+                "not allow"
+            )
     region = part_regions(restored.cells)
     parts: list[PartResult] = []
     for position, cell in enumerate(restored.cells):
@@ -273,8 +290,8 @@ def grade_notebook(
             plan, submission_hash, started, "the submitted notebook is too large", "not-run"
         )
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
+        data = load_bounded(raw, max_bytes=MAX_NOTEBOOK_BYTES, max_depth=NOTEBOOK_MAX_DEPTH)
+    except IntakeError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return _empty_result(
@@ -306,6 +323,14 @@ def grade_notebook(
         )
     except GradingError:
         raise
+    except TimeLimitExceeded as exc:  # a learner found a slow path: their notebook only
+        return _empty_result(
+            plan,
+            submission_hash,
+            started,
+            f"the grader's own work on this notebook ran out of time ({exc}); not graded",
+            "not-run",
+        )
     except Exception as exc:  # a grader bug must not stop a batch; say so plainly
         log.exception("internal error while grading %s", submitted)
         return _empty_result(

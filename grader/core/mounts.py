@@ -28,6 +28,16 @@ __all__ = [
 TMPFS_BYTES = 512 << 20
 SHM_BYTES = 64 * 1024 * 1024
 SANDBOX_WORKROOT = "/context-course-sandbox"
+#: The host's /etc files the sandbox sees (the loader's cache, time zone, MIME types).
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "mime.types",
+    "nsswitch.conf",
+)
 
 
 def bwrap_path() -> str | None:
@@ -120,8 +130,18 @@ def bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[s
     # it is made read-only at the end: learners write only to their private work root.
     args.extend(["--size", str(1 << 20), "--tmpfs", "/tmp"])
     made.add(Path("/tmp"))
-    for name in ("usr", "etc"):
-        ro_bind(Path("/") / name)
+    ro_bind(Path("/usr"))
+    # Not the host's /etc (users, hosts, service configs): only what the dynamic loader
+    # and Python's standard library read, on an otherwise empty read-only tmpfs.
+    args.extend(["--perms", "0755", "--tmpfs", "/etc"])
+    made.add(Path("/etc"))
+    for name in ETC_FILES:
+        path = Path("/etc") / name
+        if path.is_symlink():
+            args.extend(["--symlink", os.readlink(path), str(path)])
+        elif path.exists():
+            args.extend(["--ro-bind", str(path), str(path)])
+    args.extend(["--remount-ro", "/etc"])
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
         if path.is_symlink():

@@ -226,6 +226,7 @@ class Sandbox:
                 "shm_bytes": SHM_BYTES,
                 # without bwrap, a uid drop only works if Python is readable by others
                 "drop_uid": bwrap is not None or readable_by_others(python_paths()),
+                "own_network": bwrap is not None,
             }
         )
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the zygote)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from grader.child.values import describe, values_match
+from grader.child.values import describe, shown_to_learner, values_match
 from grader.core.checks import AssertCheck, TestCellPlan, render_message
 from grader.core.executor import CellOutcome, Observation
 from grader.core.reference import ReferencePart
@@ -109,12 +109,19 @@ def _with_message(text: str, author: str) -> str:
     return f"{text}. {author}" if text else author
 
 
+def _exception(name: object) -> str:
+    """An exception name the learner's process reported, only if it looks like one."""
+    text = str(name)
+    return text if text.isidentifier() and len(text) <= 60 else "an exception"
+
+
 def _judge_assert(
     check: AssertCheck,
     expected: list[object],
     observations: list[Observation],
     tolerance: float,
     malformed: bool,
+    secret: str = "",
 ) -> tuple[bool, str]:
     hidden = check.kind == "hidden"
     if malformed:
@@ -124,7 +131,7 @@ def _judge_assert(
             return False, "not checked: the test stopped before reaching this assert"
         got = observations[position]
         if got.status == "error":
-            text = f"your code raised {got.value}"
+            text = f"your code raised {_exception(got.value)}"
             author = "" if hidden else render_message(check.message, check.observed_source, "…")
             return False, _with_message(text, author)
         if got.status != "value":
@@ -132,7 +139,7 @@ def _judge_assert(
         if not values_match(want, got.value, tolerance=tolerance):
             if hidden:
                 return False, "a hidden check did not match the reference solution"
-            shown = describe(got.value)
+            shown = shown_to_learner(got.value, want, secret=secret)
             author = render_message(check.message, check.observed_source, shown)
             if check.compare == "truth":
                 return False, _with_message(f"this assert failed: {check.label}", author)
@@ -156,10 +163,12 @@ def _judge_probe(
         return False, "observed more than once (something re-ran or imitated the check)"
     got = observations[0]
     if got.status == "error":
-        return False, f"your code raised {got.value}"
+        return False, f"your code raised {_exception(got.value)}"
     status, value = reference
     if got.status == "raises" and (status != "raises" or got.value != value):
-        return False, f"did not behave like the reference solution (it raised {got.value})"
+        return False, (
+            f"did not behave like the reference solution (it raised {_exception(got.value)})"
+        )
     if got.status != status:
         return False, "did not behave like the reference solution"
     if status == "raises":
@@ -176,8 +185,14 @@ def judge_part(
     *,
     tolerance: float,
     context: PartContext | None = None,
+    secret: str = "",
 ) -> PartResult:
-    """Score one test cell from its outcome in the learner's run."""
+    """Score one test cell from its outcome in the learner's run.
+
+    ``secret`` is the test code of the whole notebook as the learner's process ran it: a
+    learner's value that repeats a piece of it is not shown back (see
+    :func:`grader.child.values.shown_to_learner`).
+    """
     context = context or PartContext()
     by_check: dict[str, list[Observation]] = defaultdict(list)
     for obs in outcome.observations:
@@ -207,6 +222,7 @@ def judge_part(
                 by_check[check_id],
                 tolerance,
                 outcome.malformed,
+                secret,
             )
         if context.forbidden:
             passed = False

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -47,6 +46,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from grader.pipeline.admission import check_identities, check_signatures
 from grader.pipeline.atomic import write_atomic
 from grader.pipeline.catalog import Catalog, load_catalog
 from grader.pipeline.config import Course
@@ -57,17 +57,19 @@ from grader.pipeline.dispatch import (
     JobOutcome,
     LocalProcessExecutor,
 )
-from grader.pipeline.errors import PipelineError
+from grader.pipeline.errors import IntakeError, PipelineError
 from grader.pipeline.feedback import refresh_feedback, write_learner_feedback
 from grader.pipeline.gradebook import GradebookStore, grader_version
+from grader.pipeline.identity import SubmissionKeys, default_key_path, learner_dir
 from grader.pipeline.intake import (
     IntakeLimits,
-    IntakeReport,
     Rejection,
     StagedNotebook,
     collect_submissions,
+    reject_duplicates,
 )
-from grader.pipeline.manifest import learner_key, same_email, show_value
+from grader.pipeline.received import ReceivedLedger
+from grader.pipeline.sanitize import instructor_copy
 from scoring import exact, points_text
 
 __all__ = [
@@ -100,6 +102,8 @@ class BatchSummary:
 
     items: list[BatchItem] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    #: Zips not proven to come from the learner they name (filed, not graded).
+    unverified: list[Rejection] = field(default_factory=list)
     wall_seconds: float = 0.0
     grades_csv: Path | None = None
     feedback_dir: Path | None = None
@@ -112,13 +116,20 @@ class BatchSummary:
     @property
     def ok(self) -> bool:
         """Everything submitted was graded (or was already graded)."""
-        return not self.rejected and not self.count("failed") and not self.interrupted
+        return (
+            not self.rejected
+            and not self.unverified
+            and not self.count("failed")
+            and not self.interrupted
+        )
 
     def headline(self) -> str:
         """One line: ``graded 57, unchanged 3, rejected 3, failed 0 in 41.2 s``."""
         return (
             f"graded {self.count('graded')}, unchanged {self.count('unchanged')}, "
-            f"rejected {len(self.rejected)}, failed {self.count('failed')} "
+            f"rejected {len(self.rejected)}, "
+            + (f"unverified {len(self.unverified)}, " if self.unverified else "")
+            + f"failed {self.count('failed')} "
             f"in {self.wall_seconds:.1f} s"
         )
 
@@ -132,6 +143,7 @@ class BatchSummary:
                 "graded": self.count("graded"),
                 "unchanged": self.count("unchanged"),
                 "rejected": len(self.rejected),
+                "unverified": len(self.unverified),
                 "failed": self.count("failed"),
             },
             "items": [
@@ -155,6 +167,10 @@ class BatchSummary:
                     "line": str(r),
                 }
                 for r in self.rejected
+            ],
+            "unverified": [
+                {"claimed_id": r.learner_id, "origin": r.origin, "reason": r.reason, "line": str(r)}
+                for r in self.unverified
             ],
             "grades_csv": str(self.grades_csv) if self.grades_csv else None,
             "feedback_dir": str(self.feedback_dir) if self.feedback_dir else None,
@@ -208,19 +224,29 @@ def grade_submissions(
         )
     console = console or Console(stderr=True)
     catalog = load_catalog(course.source_dir)
+    try:
+        keys = SubmissionKeys.load(course.id, default_key_path(course.root))
+    except (IntakeError, ValueError) as exc:
+        raise PipelineError(f"the course's submission key is unusable: {exc}") from None
     summary = BatchSummary(feedback_dir=course.output_dir / "feedback")
     version = grader_version()
     with GradebookStore(course.db_url(db_url), course_id=course.id) as store:
         store.register_catalog(catalog)
         with tempfile.TemporaryDirectory(prefix="context-course-intake-") as staging:
+            ledger = ReceivedLedger(course.root / ".cache" / "grader" / "received.json")
             intake = collect_submissions(
                 paths,
                 catalog=catalog,
                 course_id=course.id,
                 staging_dir=Path(staging),
                 limits=limits,
+                first_seen=ledger.first_seen,
+                reject_duplicates=False,
             )
-            impostors = _check_identities(intake, store)
+            ledger.save()
+            summary.unverified = check_signatures(intake, keys, course.output_dir / "unverified")
+            impostors = check_identities(intake, store)
+            reject_duplicates(intake)
             summary.rejected = intake.rejected
             todo = _skip_unchanged(intake.accepted, store, catalog, version, force, summary)
             jobs = _jobs(
@@ -261,7 +287,7 @@ def grade_submissions(
             | {
                 r.learner_id
                 for r in intake.rejected
-                if r.learner_id and r.learner_id not in impostors
+                if r.learner_id and r.proven and r.learner_id not in impostors
             }
         )
         manual = store.manual_scores()
@@ -271,7 +297,7 @@ def grade_submissions(
                 store.records(learner_id=learner),
                 catalog=catalog,
                 course_name=course.name,
-                rejections=[r for r in intake.rejected if r.learner_id == learner],
+                rejections=[r for r in intake.rejected if r.proven and r.learner_id == learner],
                 out_dir=course.output_dir / "feedback",
                 manual=manual.get(learner, {}),
             )
@@ -287,54 +313,6 @@ def grade_submissions(
         summary.grades_csv = write_grades_csv(store, catalog, course.output_dir / "grades.csv")
     summary.wall_seconds = time.monotonic() - started
     return summary
-
-
-def _check_identities(intake: IntakeReport, store: GradebookStore) -> set[str]:
-    """Reject submissions whose learner cannot be told apart from, or contradicts, another.
-
-    * an id that differs from a known learner's (or an earlier one in this batch) only in
-      letter case or Unicode form: the two would share a feedback folder on macOS and
-      Windows and a row under case-insensitive collations;
-    * a zip whose manifest names a learner on record but gives a different email: it was
-      not made from that learner's workspace (someone else submitting as them), and
-      grading it would replace their grade.
-
-    Returns the look-alike ids: they get no feedback folder (it would be the other's).
-    """
-    students = {student.id: student for student in store.students()}
-    owners = {learner_key(learner_id): learner_id for learner_id in students}
-    impostors: set[str] = set()
-    refused: dict[str, Rejection] = {}  # one line per submission (zip or notebook folder)
-    for staged in intake.accepted:
-        learner = staged.learner
-        owner = owners.setdefault(learner_key(learner.id), learner.id)
-        reason = ""
-        if owner != learner.id:
-            impostors.add(learner.id)
-            reason = (
-                f"learner id {learner.id!r} differs only in letter case or Unicode form from "
-                f"learner {owner!r}; ids must be unique ignoring case"
-            )
-        elif (
-            learner.id in students
-            and learner.email
-            and students[learner.id].email
-            and not same_email(learner.email, students[learner.id].email)
-        ):
-            reason = (
-                f"the manifest gives email {show_value(learner.email)}, but {learner.id!r} is "
-                "on record with another email, so this zip was not made in their workspace "
-                "(if their email changed, update it with `context-course roster import`)"
-            )
-        if reason:
-            refused.setdefault(
-                staged.origin,
-                Rejection(origin=staged.origin, reason=reason, learner_id=learner.id),
-            )
-    if refused:
-        intake.accepted = [s for s in intake.accepted if s.origin not in refused]
-        intake.rejected.extend(refused.values())
-    return impostors
 
 
 def _skip_unchanged(
@@ -375,30 +353,21 @@ def _write_autograded(
     """Copy each graded notebook to nbgrader's ``autograded/<learner>/<assignment>/`` folder.
 
     formgrader shows the notebook from there when an instructor grades by hand. The copy
-    has its code cells' outputs removed: they are whatever the learner saved, not the
-    graded run, so they could show fake "all tests passed" lines or carry HTML and
-    scripts that formgrader would render in the instructor's browser. Copies are
-    refreshed when missing or stale (e.g. after a run killed before writing them).
+    is :func:`grader.pipeline.sanitize.instructor_copy`: no outputs (whatever the learner saved,
+    not the graded run), Markdown and raw cells cleaned by a sanitiser, metadata reduced
+    to nbgrader's own, so nothing in it runs script in the instructor's browser. Copies
+    are refreshed when missing or stale (e.g. after a run killed before writing them).
     """
     for item in staged:
         record = store.graded(item.learner.id, item.notebook)
         if record is None or record.submission_hash != item.sha256:
             continue
         source = catalog[item.notebook]
-        target = course.root / "autograded" / item.learner.id / source.assignment / item.path.name
-        data = _without_outputs(item.path.read_bytes())
+        folder = learner_dir(course.root / "autograded", item.learner.id)
+        target = folder / source.assignment / item.path.name
+        data = instructor_copy(item.path.read_bytes())
         if not target.is_file() or target.read_bytes() != data:
             write_atomic(target, data)
-
-
-def _without_outputs(data: bytes) -> bytes:
-    """The notebook ``data`` (validated by intake) with every code cell's outputs cleared."""
-    nb = json.loads(data)
-    for cell in nb["cells"]:
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-    return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _key(item: StagedNotebook) -> str:
@@ -563,6 +532,8 @@ def render_summary(summary: BatchSummary, console: Console) -> None:
             )
     for rejection in summary.rejected:
         console.print(f"rejected: {rejection}", markup=False, highlight=False, soft_wrap=True)
+    for unverified in summary.unverified:
+        console.print(f"unverified: {unverified}", markup=False, highlight=False, soft_wrap=True)
     if summary.interrupted:
         console.print(
             "interrupted: run the same command again to grade what is missing", soft_wrap=True

@@ -5,9 +5,11 @@
     PipelineError                 anything the pipeline refuses, with a one-line message
                                   (a grader.core.errors.GraderError, the package's root)
     ├── CatalogError              the course's source notebooks are missing or malformed
-    ├── IntakeError               one submission (or one notebook of it) is malformed
     ├── GradebookError            the gradebook database cannot be opened or written
     └── RosterError               a roster file is malformed (nothing was imported)
+
+:class:`~grader.core.errors.IntakeError` (one submission, or one notebook of it, is
+malformed) is the grading core's, re-exported here: the core reads learner notebooks too.
 
 Learner problems never escape the batch as exceptions: intake turns an
 :class:`IntakeError` into a :class:`~grader.pipeline.intake.Rejection` line and grades the rest.
@@ -15,7 +17,7 @@ Learner problems never escape the batch as exceptions: intake turns an
 
 from __future__ import annotations
 
-from grader.core.errors import GraderError
+from grader.core.errors import GraderError, IntakeError
 
 __all__ = ["CatalogError", "GradebookError", "IntakeError", "PipelineError", "RosterError"]
 
@@ -26,15 +28,6 @@ class PipelineError(GraderError):
 
 class CatalogError(PipelineError):
     """The course's source notebooks (``solutions/``) are missing or malformed."""
-
-
-class IntakeError(PipelineError):
-    """A submission, or one notebook in it, is malformed; ``reason`` says why."""
-
-    def __init__(self, reason: str, *, notebook: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.notebook = notebook
 
 
 class GradebookError(PipelineError):

@@ -31,6 +31,7 @@ from grader.core.results import CheckResult, NotebookResult, PartResult
 from grader.pipeline.atomic import write_atomic
 from grader.pipeline.catalog import Catalog
 from grader.pipeline.gradebook import GradebookStore, GradedRecord, ManualScores, grader_version
+from grader.pipeline.identity import learner_dir
 from grader.pipeline.intake import Rejection
 from scoring import Points, effective_score, exact, percent, percent_text
 
@@ -338,7 +339,7 @@ def write_learner_feedback(
     does); every file is written atomically.
     """
     manual = manual or {}
-    folder = out_dir / learner_id
+    folder = learner_dir(out_dir, learner_id)
     written: list[Path] = []
     for record in records:
         if record.notebook not in catalog:

@@ -21,19 +21,21 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import stat
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from grader.core.boundedjson import SMALL_MAX_DEPTH, load_bounded
+from grader.core.deadline import TimeLimitExceeded, time_limit
 from grader.pipeline.catalog import Catalog
 from grader.pipeline.errors import IntakeError
+from grader.pipeline.identity import SIGNATURE_NAME
 from grader.pipeline.manifest import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -65,6 +67,7 @@ __all__ = [
     "check_notebook_bytes",
     "collect_submissions",
     "read_manifest",
+    "reject_duplicates",
     "validate_learner_id",
 ]
 
@@ -78,12 +81,18 @@ class StagedNotebook:
     path: Path  # the staged copy
     sha256: str  # of the submitted bytes
     origin: str  # where it came from, for messages
-    #: When the grader received it: the zip's or notebook file's modification time on this
-    #: machine, never later than intake. This is what the gradebook records.
+    #: When the grader first saw the file (zip or notebook) holding it: recorded on first
+    #: sight by the ``first_seen`` ledger given to intake, never a time the learner wrote
+    #: (file times are set by whoever made the file). This is what the gradebook records.
     submitted_at: datetime | None = None
     #: The time the zip's manifest claims it was made (``created``). Written on the
     #: learner's machine, so it is information only and never recorded as submission time.
     claimed_at: datetime | None = None
+    #: For a zip: the exact bytes of its ``manifest.json`` and of its ``manifest.sig``
+    #: (``None`` when unsigned), for the batch to check who made it. ``None`` for a
+    #: notebook in nbgrader's folder layout (the instructor's own collection named it).
+    manifest: bytes | None = None
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -94,9 +103,14 @@ class Rejection:
     reason: str
     learner_id: str | None = None
     notebook: str | None = None
+    #: ``False`` when ``learner_id`` is only what a rejected zip claims: such a rejection
+    #: is reported to the instructor but never shown on that learner's pages.
+    proven: bool = True
 
     def __str__(self) -> str:
         who = self.learner_id if self.learner_id is not None else "unknown learner"
+        if not self.proven and self.learner_id is not None:
+            who = f"unverified zip claiming {show_value(self.learner_id)}"
         what = f" {self.notebook}" if self.notebook else ""
         return f"{who}{what} ({self.origin}): {self.reason}"
 
@@ -115,6 +129,7 @@ _EOCD = struct.Struct("<4s4H2LH")  # zip's end-of-central-directory record
 _EOCD_SIGNATURE = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 _MAX_DIRECTORY_ENTRY = 1024  # bytes per central directory entry: 46 + name + extras
+_MAX_SIGNATURE_BYTES = 1024
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -127,9 +142,21 @@ def _parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _received_at(mtime: float) -> datetime:
-    """When the grader received a file: its modification time, but never in the future."""
-    return min(datetime.fromtimestamp(mtime, UTC), datetime.now(UTC))
+FirstSeen = Callable[[str], datetime]
+
+
+def _now_seen(digest: str) -> datetime:
+    """The ``first_seen`` of a batch without a ledger: now."""
+    return datetime.now(UTC)
+
+
+def _file_digest(handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    handle.seek(0)
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
+    handle.seek(0)
+    return digest.hexdigest()
 
 
 class _Stager:
@@ -202,7 +229,12 @@ def _check_central_directory(handle: BinaryIO, limits: IntakeLimits) -> None:
 
 
 def _read_zip(
-    path: Path, catalog: Catalog, course_id: str, limits: IntakeLimits, stager: _Stager
+    path: Path,
+    catalog: Catalog,
+    course_id: str,
+    limits: IntakeLimits,
+    stager: _Stager,
+    first_seen: FirstSeen,
 ) -> list[StagedNotebook]:
     with _open_regular(path) as handle:
         info = os.fstat(handle.fileno())
@@ -211,9 +243,9 @@ def _read_zip(
             raise too_big(size, limits.max_archive_bytes, "archive")
         try:
             _check_central_directory(handle, limits)
+            received = first_seen(_file_digest(handle))
             with zipfile.ZipFile(handle) as archive:
                 staged = _read_zip_members(archive, path, catalog, course_id, limits, stager)
-                received = _received_at(info.st_mtime)
                 return [replace(item, submitted_at=received) for item in staged]
         except IntakeError:
             raise
@@ -237,6 +269,7 @@ def _read_zip_members(
             f"archive has {len(infos)} entries, over the limit of {limits.max_archive_members}"
         )
     members: dict[str, zipfile.ZipInfo] = {}
+    signature: bytes | None = None
     for info in infos:
         safe_member_path(info.filename)
         mode = info.external_attr >> 16
@@ -257,9 +290,14 @@ def _read_zip_members(
     with archive.open(manifest_info) as stream:
         raw = read_capped(stream, limits.max_manifest_bytes, MANIFEST_NAME)
     manifest = read_manifest(raw, catalog=catalog, course_id=course_id)
+    if SIGNATURE_NAME in members:
+        if members[SIGNATURE_NAME].file_size > _MAX_SIGNATURE_BYTES:
+            raise too_big(members[SIGNATURE_NAME].file_size, _MAX_SIGNATURE_BYTES, SIGNATURE_NAME)
+        with archive.open(members[SIGNATURE_NAME]) as stream:
+            signature = read_capped(stream, _MAX_SIGNATURE_BYTES, SIGNATURE_NAME)
     listed = {entry["path"] for entry in manifest["notebooks"]}
     for name in members:
-        if name != MANIFEST_NAME and name not in listed:
+        if name not in (MANIFEST_NAME, SIGNATURE_NAME) and name not in listed:
             raise IntakeError(f"archive holds {show_value(name)}, which the manifest does not list")
     learner = LearnerInfo(
         id=manifest["learner"]["id"],
@@ -297,6 +335,8 @@ def _read_zip_members(
             sha256=digest,
             origin=str(path),
             claimed_at=created,
+            manifest=raw,
+            signature=signature,
         )
         for slug, data, digest in checked
     ]
@@ -306,7 +346,12 @@ def _read_zip_members(
 
 
 def _read_learner_folder(
-    folder: Path, catalog: Catalog, limits: IntakeLimits, stager: _Stager, report: IntakeReport
+    folder: Path,
+    catalog: Catalog,
+    limits: IntakeLimits,
+    stager: _Stager,
+    report: IntakeReport,
+    first_seen: FirstSeen,
 ) -> None:
     origin = str(folder)
     try:
@@ -354,7 +399,13 @@ def _read_learner_folder(
             )
             continue
         try:
-            staged = _read_folder_notebook(entry / f"{slug}.ipynb", learner, limits, stager)
+            with time_limit(limits.max_seconds, f"reading {slug}"):
+                staged = _read_folder_notebook(
+                    entry / f"{slug}.ipynb", learner, limits, stager, first_seen
+                )
+        except TimeLimitExceeded as exc:
+            report.rejected.append(_with(rejection, f"{exc}; is it really a notebook?"))
+            continue
         except IntakeError as exc:
             report.rejected.append(_with(rejection, exc.reason))
             continue
@@ -371,7 +422,7 @@ def _with(rejection: Rejection, reason: str, **changes: Any) -> Rejection:
 
 
 def _read_folder_notebook(
-    path: Path, learner: LearnerInfo, limits: IntakeLimits, stager: _Stager
+    path: Path, learner: LearnerInfo, limits: IntakeLimits, stager: _Stager, first_seen: FirstSeen
 ) -> StagedNotebook:
     try:
         info = path.lstat()
@@ -387,13 +438,14 @@ def _read_folder_notebook(
         data = read_capped(stream, limits.max_notebook_bytes, path.name)
     check_notebook_bytes(data, max_cells=limits.max_cells)
     slug = path.stem
+    digest = hashlib.sha256(data).hexdigest()
     return StagedNotebook(
         learner=learner,
         notebook=slug,
         path=stager.stage(slug, data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=digest,
         origin=str(path),
-        submitted_at=_received_at(info.st_mtime),
+        submitted_at=first_seen(digest),
     )
 
 
@@ -411,6 +463,8 @@ def collect_submissions(
     course_id: str,
     staging_dir: Path,
     limits: IntakeLimits | None = None,
+    first_seen: FirstSeen | None = None,
+    reject_duplicates: bool = True,
 ) -> IntakeReport:
     """Read every submission under ``paths``; never raises for a malformed submission.
 
@@ -418,13 +472,22 @@ def collect_submissions(
     holding zips and/or learner folders (nbgrader's ``submitted/``). Accepted notebooks
     are copied into ``staging_dir``. The same learner's notebook submitted twice in one
     batch is graded once (the first one given) and the other copy rejected.
+
+    ``first_seen(sha256 of a file)`` says when the grader first saw that file (the batch
+    keeps a ledger); without it, files count as received now. Reading one submission
+    takes at most ``limits.max_seconds`` of wall-clock time, else it is rejected.
+    With ``reject_duplicates=False`` the caller calls :func:`reject_duplicates` itself,
+    once it knows which submissions really are their learner's (a zip claiming someone
+    else must not make that learner's own zip a "duplicate").
     """
     limits = limits or IntakeLimits()
     stager = _Stager(staging_dir)
     report = IntakeReport()
+    seen = first_seen or _now_seen
     for given in paths:
-        _collect_one(Path(given), catalog, course_id, limits, stager, report)
-    _reject_duplicates(report)
+        _collect_one(Path(given), catalog, course_id, limits, stager, report, seen)
+    if reject_duplicates:
+        _reject_duplicates(report)
     return report
 
 
@@ -435,16 +498,17 @@ def _collect_one(
     limits: IntakeLimits,
     stager: _Stager,
     report: IntakeReport,
+    first_seen: FirstSeen,
     depth: int = 0,
 ) -> None:
     if not given.exists():
         report.rejected.append(Rejection(origin=str(given), reason="does not exist"))
         return
     if not given.is_dir():
-        _collect_zip(given, catalog, course_id, limits, stager, report)  # refuses non-files
+        _collect_zip(given, catalog, course_id, limits, stager, report, first_seen)
         return
     if _is_learner_folder(given, catalog):
-        _read_learner_folder(given, catalog, limits, stager, report)
+        _read_learner_folder(given, catalog, limits, stager, report, first_seen)
         return
     try:
         entries = sorted(given.iterdir())
@@ -458,11 +522,13 @@ def _collect_one(
             report.rejected.append(Rejection(origin=str(entry), reason="is a symbolic link"))
         elif entry.is_dir():
             if depth < 2 and _holds_submissions(entry, catalog):
-                _collect_one(entry, catalog, course_id, limits, stager, report, depth + 1)
+                _collect_one(
+                    entry, catalog, course_id, limits, stager, report, first_seen, depth + 1
+                )
             else:
-                _read_learner_folder(entry, catalog, limits, stager, report)
+                _read_learner_folder(entry, catalog, limits, stager, report, first_seen)
         elif entry.suffix.lower() == ".zip":
-            _collect_zip(entry, catalog, course_id, limits, stager, report)
+            _collect_zip(entry, catalog, course_id, limits, stager, report, first_seen)
 
 
 def _holds_submissions(folder: Path, catalog: Catalog) -> bool:
@@ -486,12 +552,15 @@ def _collect_zip(
     limits: IntakeLimits,
     stager: _Stager,
     report: IntakeReport,
+    first_seen: FirstSeen,
 ) -> None:
     try:
-        report.accepted.extend(_read_zip(path, catalog, course_id, limits, stager))
-    except IntakeError as exc:
+        with time_limit(limits.max_seconds, "reading this zip"):
+            report.accepted.extend(_read_zip(path, catalog, course_id, limits, stager, first_seen))
+    except (IntakeError, TimeLimitExceeded) as exc:
+        reason = exc.reason if isinstance(exc, IntakeError) else str(exc)
         report.rejected.append(
-            Rejection(origin=str(path), reason=exc.reason, learner_id=_peek_learner(path))
+            Rejection(origin=str(path), reason=reason, learner_id=_peek_learner(path), proven=False)
         )
 
 
@@ -503,13 +572,19 @@ def _peek_learner(path: Path) -> str | None:
             info = archive.getinfo(MANIFEST_NAME)
             if info.file_size > IntakeLimits.max_manifest_bytes:
                 return None
-            learner = json.loads(archive.read(info)).get("learner", {})
-            return validate_learner_id(learner.get("id"))
+            with archive.open(info) as stream:
+                raw = read_capped(stream, IntakeLimits.max_manifest_bytes, MANIFEST_NAME)
+            manifest = load_bounded(
+                raw, max_bytes=IntakeLimits.max_manifest_bytes, max_depth=SMALL_MAX_DEPTH
+            )
+            learner = manifest.get("learner", {}) if isinstance(manifest, dict) else {}
+            return validate_learner_id(learner.get("id") if isinstance(learner, dict) else None)
     except Exception:  # best effort only: the rejection reason already says what is wrong
         return None
 
 
 def _reject_duplicates(report: IntakeReport) -> None:
+    """Keep the first of each learner's notebook submitted twice; reject the others."""
     first: dict[tuple[str, str], StagedNotebook] = {}
     kept: list[StagedNotebook] = []
     for staged in report.accepted:
@@ -527,3 +602,6 @@ def _reject_duplicates(report: IntakeReport) -> None:
         first[key] = staged
         kept.append(staged)
     report.accepted = kept
+
+
+reject_duplicates = _reject_duplicates

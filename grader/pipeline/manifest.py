@@ -19,6 +19,10 @@ The manifest (``manifest.json``, format version 1)::
          "sha256": "<64 hex digits>", "bytes": 12345}
       ]
     }
+
+A zip made with the learner's submission secret also holds ``manifest.sig``, an
+HMAC-SHA256 of the exact bytes of ``manifest.json`` (see :mod:`grader.pipeline.identity`): the
+learner id, course and every notebook's hash are what is signed.
 """
 
 from __future__ import annotations
@@ -38,9 +42,11 @@ from typing import IO, Any
 
 import nbformat
 
+from grader.core.boundedjson import NOTEBOOK_MAX_DEPTH, SMALL_MAX_DEPTH, load_bounded
 from grader.pipeline.atomic import write_atomic
 from grader.pipeline.catalog import Catalog
 from grader.pipeline.errors import IntakeError
+from grader.pipeline.identity import SIGNATURE_NAME, sign_manifest, skeleton
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -67,6 +73,7 @@ _MiB = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # a plausible address, no more
 _ID_PUNCTUATION = frozenset("._-@+")
+MAX_ID_LENGTH = 64  # 64 characters of at most 4 UTF-8 bytes stay under NAME_MAX (255)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class IntakeLimits:
     max_archive_members: int = 64
     max_manifest_bytes: int = 1 * _MiB
     max_cells: int = 2000  # the course's notebooks have under 40; validation cost grows with it
+    max_seconds: float = 30.0  # wall clock to read and check one submission (a backstop)
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,10 @@ def has_control(text: str) -> bool:
 def validate_learner_id(value: object) -> str:
     """Return ``value`` if it is a safe learner id, else raise :class:`IntakeError`.
 
-    A learner id names folders and database rows: 1–128 letters, digits or ``. _ - @ +``,
-    not starting with a dot, with no ``/``, ``\\``, ``..`` or control characters.
+    A learner id names folders and database rows (through
+    :func:`grader.pipeline.identity.learner_dir` only): 1–64 letters, digits or ``. _ - @ +``,
+    starting with a letter or digit and not ending with a dot, with no ``/``, ``\\``,
+    ``..`` or control characters, already in Unicode NFKC form.
     """
     if not isinstance(value, str) or not value:
         raise IntakeError("learner id is missing or empty")
@@ -116,12 +126,18 @@ def validate_learner_id(value: object) -> str:
         raise IntakeError(f"learner id {show_value(value)} contains a path separator")
     if ".." in value:
         raise IntakeError(f"learner id {show_value(value)} contains '..'")
-    if len(value) > 128:
-        raise IntakeError(f"learner id {show_value(value)} is longer than 128 characters")
-    if value.startswith(".") or not all(ch.isalnum() or ch in _ID_PUNCTUATION for ch in value):
+    if len(value) > MAX_ID_LENGTH:
+        raise IntakeError(
+            f"learner id {show_value(value)} is longer than {MAX_ID_LENGTH} characters"
+        )
+    if (
+        not value[0].isalnum()
+        or value.endswith(".")
+        or not all(ch.isalnum() or ch in _ID_PUNCTUATION for ch in value)
+    ):
         raise IntakeError(
             f"learner id {show_value(value)} may only contain letters, digits and . _ - @ + "
-            "(and may not start with a dot)"
+            "(starting with a letter or digit, not ending with a dot)"
         )
     if unicodedata.normalize("NFKC", value) != value:
         raise IntakeError(
@@ -134,11 +150,12 @@ def validate_learner_id(value: object) -> str:
 def learner_key(learner_id: str) -> str:
     """The form under which two learner ids count as the same learner.
 
-    Ids are compared ignoring letter case and Unicode compatibility forms: ``Ada`` and
-    ``ada`` would share one folder on macOS and Windows and one row under a
-    case-insensitive database collation, so the course admits only one of them.
+    Ids are compared ignoring letter case, Unicode compatibility forms and look-alike
+    characters (:func:`grader.pipeline.identity.skeleton`): ``Ada`` and ``ada`` would share one
+    folder on macOS and Windows, and ``аda`` (Cyrillic а) reads as ``ada`` to a person,
+    so the course admits only one of them.
     """
-    return unicodedata.normalize("NFKC", learner_id).casefold()
+    return skeleton(learner_id)
 
 
 def same_email(a: str, b: str) -> bool:
@@ -149,19 +166,11 @@ def same_email(a: str, b: str) -> bool:
 def check_notebook_bytes(data: bytes, *, max_cells: int = IntakeLimits.max_cells) -> dict[str, Any]:
     """Parse and validate a notebook; return it as a dict or raise :class:`IntakeError`.
 
-    Checks: UTF-8 JSON, nbformat 4, at most ``max_cells`` cells, every cell has a unique
-    id, and nbformat's own schema validation.
+    Checks: UTF-8 JSON nested at most :data:`~grader.core.boundedjson.NOTEBOOK_MAX_DEPTH`
+    deep, nbformat 4, at most ``max_cells`` cells, every cell has a unique id, and
+    nbformat's own schema validation.
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise IntakeError("is not UTF-8 text (not a notebook)") from None
-    try:
-        nb = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise IntakeError(f"is not JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise IntakeError("is not a notebook (JSON nested too deeply)") from None
+    nb = load_bounded(data, max_bytes=len(data), max_depth=NOTEBOOK_MAX_DEPTH)
     if not isinstance(nb, dict):
         raise IntakeError("is not a notebook (the JSON is not an object)")
     major = nb.get("nbformat")
@@ -235,9 +244,11 @@ def read_manifest(
     manifest must be for this course.
     """
     try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise IntakeError(f"{MANIFEST_NAME} is not valid JSON") from None
+        manifest = load_bounded(
+            data, max_bytes=IntakeLimits.max_manifest_bytes, max_depth=SMALL_MAX_DEPTH
+        )
+    except IntakeError as exc:
+        raise IntakeError(f"{MANIFEST_NAME} {exc.reason}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise IntakeError(f"{MANIFEST_NAME} is not a context-course submission manifest")
     version = manifest.get("format_version")
@@ -310,12 +321,14 @@ def build_submission_zip(
     output: Path,
     generator: str = "context-course",
     limits: IntakeLimits | None = None,
+    secret: str | None = None,
 ) -> Path:
     """Write a submission zip (manifest + notebooks) atomically to ``output``.
 
     ``notebooks`` maps slugs to files (or lists files, named by their stem). Every
     notebook is validated as the grader will; a problem raises :class:`IntakeError`
-    and nothing is written. Returns ``output``.
+    and nothing is written. With the learner's submission ``secret`` the manifest is
+    signed (``manifest.sig``; see :mod:`grader.pipeline.identity`). Returns ``output``.
     """
     limits = limits or IntakeLimits()
     validate_learner_id(learner.id)
@@ -361,10 +374,13 @@ def build_submission_zip(
         "course": {"id": course_id, "version": course_version},
         "notebooks": entries,
     }
-    read_manifest(json.dumps(manifest).encode(), course_id=course_id)  # same rules as intake
+    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    read_manifest(manifest_bytes, course_id=course_id)  # same rules as intake
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        archive.writestr(MANIFEST_NAME, manifest_bytes)
+        if secret:
+            archive.writestr(SIGNATURE_NAME, sign_manifest(manifest_bytes, secret))
         for member, data in payload:
             archive.writestr(member, data)
     write_atomic(Path(output), buffer.getvalue())

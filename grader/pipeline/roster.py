@@ -17,13 +17,25 @@ from nbgrader import api
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grader.pipeline.atomic import write_atomic
 from grader.pipeline.errors import IntakeError, RosterError
 from grader.pipeline.gradebook import GradebookStore
+from grader.pipeline.identity import SubmissionKeys
 from grader.pipeline.manifest import EMAIL_PATTERN, has_control, learner_key, validate_learner_id
 
-__all__ = ["ROSTER_COLUMNS", "RosterEntry", "RosterImport", "import_roster_csv", "read_roster_csv"]
+__all__ = [
+    "ROSTER_COLUMNS",
+    "SECRET_COLUMNS",
+    "RosterEntry",
+    "RosterImport",
+    "import_roster_csv",
+    "read_roster_csv",
+    "secrets_path",
+    "write_secrets_csv",
+]
 
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
+SECRET_COLUMNS = (*ROSTER_COLUMNS, "secret")
 _MAX_ROSTER_BYTES = 16 * 1024 * 1024
 
 
@@ -185,3 +197,26 @@ def _check_against_gradebook(path: Path, entries: list[RosterEntry], session: Se
                 f"{path}: email {email!r} would belong to both {owner!r} and {learner_id!r}; "
                 "certificates identify a learner by it"
             )
+
+
+def secrets_path(roster: Path) -> Path:
+    """``roster.csv`` → ``roster-secrets.csv`` beside it."""
+    return roster.with_name(f"{roster.stem}-secrets.csv")
+
+
+def write_secrets_csv(entries: list[RosterEntry], keys: SubmissionKeys, path: Path) -> Path:
+    """Write each learner's submission secret to ``path`` (a mail-merge CSV, mode 0600).
+
+    Secrets are derived from the course key, so writing them again gives the same file;
+    the gradebook never holds them.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SECRET_COLUMNS)
+    for entry in entries:
+        writer.writerow(
+            [entry.id, entry.first_name, entry.last_name, entry.email, keys.secret_for(entry.id)]
+        )
+    write_atomic(path, buffer.getvalue())
+    path.chmod(0o600)
+    return path

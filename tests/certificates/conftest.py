@@ -45,7 +45,7 @@ class Issued:
         return self.settings.output_dir
 
     def folder(self, learner: str) -> Path:
-        return self.out / learner
+        return self.out / "learners" / learner
 
     def credential(self, learner: str) -> dict[str, object]:
         data: dict[str, object] = json.loads((self.folder(learner) / "credential.json").read_text())

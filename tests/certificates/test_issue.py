@@ -175,7 +175,7 @@ def test_one_learners_failure_does_not_stop_the_batch(
         ("max", "not-eligible"),
     ]
     assert "on fire" in outcomes[0].message
-    assert not (settings.output_dir / "zoe").exists()
+    assert not (settings.output_dir / "learners" / "zoe").exists()
     assert Registry.load(settings.output_dir).records == []
 
 
@@ -226,5 +226,5 @@ def test_learner_ids_never_share_a_certificate_folder(tmp_path: Path) -> None:
     # distinct even on a case-insensitive file system (macOS, Windows)
     assert len({folder.name.lower() for folder in folders}) == len(ids)
     for folder in folders:
-        assert folder.parent == tmp_path and not folder.name.startswith(".")
+        assert folder.parent == tmp_path / "learners" and not folder.name.startswith(".")
     assert learner_folder(tmp_path, "ana").name == "ana"  # plain ids stay readable

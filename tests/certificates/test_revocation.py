@@ -203,7 +203,7 @@ def test_cli_ignores_forged_and_unreadable_lists_with_a_note(
     unsigned = tmp_path / "unsigned.json"
     document = _document(issued.keyring, indices=[_index(issued, "ana")], when=LATER)
     unsigned.write_text(json.dumps({k: v for k, v in document.items() if k != "proof"}))
-    pdf = str(settings.output_dir / "ana" / "certificate.pdf")
+    pdf = str(settings.output_dir / "learners" / "ana" / "certificate.pdf")
     argv = ["verify", pdf, "--issuer", str(site), "--json"]
     code = main([*argv, "--revocations", str(forged), "--revocations", str(unsigned)])
     result = json.loads(capsys.readouterr().out)
@@ -217,7 +217,7 @@ def test_cli_revocation_needs_the_published_list_and_stale_needs_allow_stale(
 ) -> None:
     settings, site = fresh_site(issued, tmp_path)
     credential_id = str(issued.credential("ana")["id"])
-    pdf = str(settings.output_dir / "ana" / "certificate.pdf")
+    pdf = str(settings.output_dir / "learners" / "ana" / "certificate.pdf")
     stale = tmp_path / "old-list.json"
     shutil.copy(site / "revocations.json", stale)  # handed over with the certificate
     revoke(settings, credential_id, reason="exam fraud")
@@ -226,7 +226,7 @@ def test_cli_revocation_needs_the_published_list_and_stale_needs_allow_stale(
     assert capsys.readouterr().out.startswith("INVALID: revoked")
     # a site whose list has expired: VALID signature, status unknown, exit 1 unless allowed
     (site / "revocations.json").unlink()
-    zoe = str(settings.output_dir / "zoe" / "credential.jwt")
+    zoe = str(settings.output_dir / "learners" / "zoe" / "credential.jwt")
     stale_only = ["verify", zoe, "--issuer", str(site), "--revocations", str(stale)]
     now = datetime.now(NOW.tzinfo)
     expired = _document(issued.keyring, indices=[], when=now - timedelta(days=2), days=1)
@@ -251,7 +251,9 @@ def test_rotating_keys_re_signs_the_list_and_publish_lists_every_key(
     verdict = check(issued.jwt("ana"), issued, issuer=None, revocations=[])
     assert verdict.reason == Reason.UNKNOWN_KEY  # nothing verifies without an issuer
     for name in ("certificate.pdf", "credential.json"):
-        verdict = verify_against_site(settings.output_dir / "ana" / name, issuer=site, now=LATER)
+        verdict = verify_against_site(
+            settings.output_dir / "learners" / "ana" / name, issuer=site, now=LATER
+        )
         assert verdict.valid and verdict.revocation == "not revoked", verdict.message
 
 

@@ -108,9 +108,9 @@ def test_vc_js_sees_a_revocation_and_keeps_verifying_after_a_rotation(
     assert len(did["verificationMethod"]) == 4
     verdicts = run_js(
         site,
-        out / "ana" / "credential.json",
-        out / "ana" / "credential.jwt",
-        out / "zoe" / "credential.json",
+        out / "learners" / "ana" / "credential.json",
+        out / "learners" / "ana" / "credential.jwt",
+        out / "learners" / "zoe" / "credential.json",
         site / "revocations.json",
     )
     ana, ana_jwt, zoe, listed = verdicts.values()

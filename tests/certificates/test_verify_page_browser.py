@@ -120,7 +120,9 @@ def test_a_genuine_certificate_shows_valid_with_its_signed_fields(
     name: str,
     level: str,
 ) -> None:
-    shown = _drop(browser, course["url"], course["out"] / learner / file, tmp_path, "valid")
+    shown = _drop(
+        browser, course["url"], course["out"] / "learners" / learner / file, tmp_path, "valid"
+    )
     assert shown["status"] == "valid", shown
     assert shown["verdict"] == "VALID"
     assert (shown["name"], shown["level"]) == (name, level)
@@ -130,7 +132,7 @@ def test_a_genuine_certificate_shows_valid_with_its_signed_fields(
 
 
 def test_a_tampered_jwt_shows_invalid(course: dict[str, Any], browser: Any, tmp_path: Path) -> None:
-    token = (course["out"] / "ana" / "credential.jwt").read_text().strip()
+    token = (course["out"] / "learners" / "ana" / "credential.jwt").read_text().strip()
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["credentialSubject"]["identifier"][0]["identityHash"] = "Mallory"
@@ -147,7 +149,11 @@ def test_a_revoked_certificate_shows_revoked(
     course: dict[str, Any], browser: Any, tmp_path: Path
 ) -> None:
     shown = _drop(
-        browser, course["url"], course["out"] / "zoe" / "credential.jwt", tmp_path, "revoked"
+        browser,
+        course["url"],
+        course["out"] / "learners" / "zoe" / "credential.jwt",
+        tmp_path,
+        "revoked",
     )
     assert shown["status"] == "revoked" and shown["verdict"] == "REVOKED"
     assert shown["name"] == "Zoë Okafor-N'Diaye" and shown["level"] == "Bronze"
@@ -156,11 +162,13 @@ def test_a_revoked_certificate_shows_revoked(
 def test_the_qr_code_address_accepts_only_its_own_certificate(
     course: dict[str, Any], browser: Any, tmp_path: Path
 ) -> None:
-    token = (course["out"] / "ana" / "credential.jwt").read_text().strip()
-    uuid = json.loads((course["out"] / "ana" / "credential.json").read_text())["id"]
+    token = (course["out"] / "learners" / "ana" / "credential.jwt").read_text().strip()
+    uuid = json.loads((course["out"] / "learners" / "ana" / "credential.json").read_text())["id"]
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]
     url = f"{course['url']}#{uuid.removeprefix('urn:uuid:')}.{digest}"
     other = _drop(browser, url, course["out"] / "li" / "credential.jwt", tmp_path, "qr-other")
     assert other["status"] == "invalid" and "QR code" in other["message"]
-    own = _drop(browser, url, course["out"] / "ana" / "credential.jwt", tmp_path, "qr-own")
+    own = _drop(
+        browser, url, course["out"] / "learners" / "ana" / "credential.jwt", tmp_path, "qr-own"
+    )
     assert own["status"] == "valid" and own["name"] == "Ana Ñúñez-Gómez"

@@ -47,7 +47,7 @@ def test_demo_grades_gives_feedback_and_certificates_that_verify(
     # certificates: earned ones exist in every format, the others do not
     assert ada["certificate"] is not None and grace["certificate"] == "bronze"
     assert alan["certificate"] is None and mallory["certificate"] is None
-    folder = out / "output" / "certificates" / "ada"
+    folder = out / "output" / "certificates" / "learners" / "ada"
     for name in (
         "certificate.pdf",
         "certificate.html",
@@ -57,7 +57,7 @@ def test_demo_grades_gives_feedback_and_certificates_that_verify(
         "credential.jwt",
     ):
         assert (folder / name).stat().st_size > 0, name
-    assert not (out / "output" / "certificates" / "alan").exists()
+    assert not (out / "output" / "certificates" / "learners" / "alan").exists()
 
     # the demo verified one, and anyone can verify it again against the published site
     assert result["verdict"]["valid"] is True

@@ -86,18 +86,18 @@ def test_certify_verify_revoke_from_the_command_line(
 
     certs = course / "output" / "certificates"
     site = course / "output" / "site"
-    pdf = certs / "ana" / "certificate.pdf"
+    pdf = certs / "learners" / "ana" / "certificate.pdf"
     code, out, _ = run(capsys, "publish")
     assert code == 0, out
     code, out, _ = run(capsys, "verify", str(pdf), "--issuer", str(site))
     assert code == 0 and out.startswith("VALID: Ana Ñúñez-Gómez — Gold")
-    code, out, _ = run(capsys, "verify", str(certs / "zoe" / "badge.svg"), "--json")
+    code, out, _ = run(capsys, "verify", str(certs / "learners" / "zoe" / "badge.svg"), "--json")
     verdict = json.loads(out)
     assert code == 0 and verdict["status"] == "VALID" and verdict["level"] == "Bronze"
     assert verdict["revocation"] == "not revoked"  # this course's own published site
     assert verdict["issuer"]["id"] == DID
 
-    cert_id = json.loads((certs / "ana" / "credential.json").read_text())["id"]
+    cert_id = json.loads((certs / "learners" / "ana" / "credential.json").read_text())["id"]
     code, out, _ = run(capsys, "revoke", cert_id, "--reason", "issued in error")
     assert code == 0 and "revoked" in out and "context-course publish" in out
     code, out, _ = run(capsys, "publish")

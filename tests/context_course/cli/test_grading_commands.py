@@ -44,7 +44,13 @@ def test_grade_json_then_rerun_is_a_no_op_and_force_regrades(
 ) -> None:
     assert main(["grade", str(subs), "--course", str(course_dir), "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["counts"] == {"graded": 2, "unchanged": 0, "rejected": 0, "failed": 0}
+    assert first["counts"] == {
+        "graded": 2,
+        "unchanged": 0,
+        "rejected": 0,
+        "unverified": 0,
+        "failed": 0,
+    }
     assert {(i["learner_id"], i["score"]) for i in first["items"]} == {("ann", 2.0), ("bob", 5.0)}
     assert main(["grade", str(subs), "--course", str(course_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"]["unchanged"] == 2

@@ -246,3 +246,37 @@ def test_no_mount_in_the_sandbox_hides_what_was_bound_before_it(
             target = args[i + 1]
             hidden = [b for b in bound if b == target or b.startswith(target.rstrip("/") + "/")]
             assert not hidden, f"--tmpfs {target} hides {hidden}"
+
+
+CONFINEMENT = """
+import ctypes, os, socket, subprocess
+def _try(action):
+    try:
+        return action()
+    except Exception as exc:
+        return type(exc).__name__
+libc = ctypes.CDLL(None, use_errno=True)
+def _userns():
+    return "allowed" if libc.unshare(0x10000000) == 0 else os.strerror(ctypes.get_errno())
+def _loopback():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    socket.create_connection(server.getsockname(), 1)
+    return "connected"
+__cc_observe__("userns", lambda: _try(_userns))
+def _unshare_command():
+    return subprocess.run(["unshare", "-U", "true"]).returncode
+__cc_observe__("unshare", lambda: _try(_unshare_command))
+__cc_observe__("loopback", lambda: _try(_loopback))
+__cc_observe__("etc", lambda: sorted(os.listdir("/etc")))
+"""
+
+
+def test_no_user_namespaces_no_loopback_and_no_host_etc(report: Any) -> None:
+    seen = _observe(CONFINEMENT)
+    assert seen["userns"] == "Operation not permitted"
+    assert seen["unshare"] != 0
+    assert seen["loopback"] != "connected"
+    assert "passwd" not in seen["etc"] and "shadow" not in seen["etc"]
+    assert "hosts" not in seen["etc"] and "ld.so.cache" in seen["etc"]

@@ -131,3 +131,16 @@ def test_class_lies_cannot_dress_an_object_up_as_a_builtin_value() -> None:
     for poser in (PosingAsInt(), PosingAsDict()):
         with pytest.raises(TypeError):
             encode_value(poser)  # the child then reports an error: never a match
+
+
+def test_visible_feedback_shows_only_short_printable_values_of_the_expected_type() -> None:
+    from grader.child.values import SHOWN_LIMIT, shown_to_learner
+
+    smuggled = "observe('large numbers', add(10**12, 10**12))\n" * 20
+    assert shown_to_learner(smuggled, {"a": 2}) == "a value of type str"
+    assert shown_to_learner([smuggled], 3) == "a value of type list"
+    as_key = shown_to_learner({smuggled: 1}, {"a": 2})
+    assert len(as_key) <= SHOWN_LIMIT and "\n" not in as_key and as_key.endswith("…")
+    assert shown_to_learner(2.5, 3) == "2.5"  # numbers compare across int and float
+    assert shown_to_learner("a\x1b[2Jb", "x").isprintable()
+    assert shown_to_learner({"$tuple": [1, 2]}, {"$tuple": [1]}) == "(1, 2)"

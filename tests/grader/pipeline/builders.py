@@ -125,6 +125,8 @@ def zip_submission(
     name: str = "",
     email: str = "",
     course_id: str = COURSE_ID,
+    secret: str | None = None,
+    output: Path | None = None,
 ) -> Path:
     """A zip made the way `context-course submit` will make it."""
     work = folder / f".work-{learner}"
@@ -137,7 +139,8 @@ def zip_submission(
         learner=LearnerInfo(id=learner, name=name, email=email),
         course_id=course_id,
         course_version="t1",
-        output=folder / f"{learner}.zip",
+        output=output or folder / f"{learner}.zip",
+        secret=secret,
     )
 
 

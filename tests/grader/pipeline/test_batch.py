@@ -194,7 +194,13 @@ def test_summary_names_rejections_and_failures_one_per_line(tmp_path: Path) -> N
     assert any(line.startswith("failed: ann 01-alpha: reference solution") for line in lines)
     assert lines[-1].startswith("graded 0, unchanged 0, rejected 1, failed 1 in ")
     data = summary.to_dict()
-    assert data["counts"] == {"graded": 0, "unchanged": 0, "rejected": 1, "failed": 1}
+    assert data["counts"] == {
+        "graded": 0,
+        "unchanged": 0,
+        "rejected": 1,
+        "unverified": 0,
+        "failed": 1,
+    }
     json.dumps(data)
 
 

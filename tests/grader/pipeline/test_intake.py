@@ -24,6 +24,7 @@ from grader.pipeline.intake import (
     read_manifest,
     validate_learner_id,
 )
+from grader.pipeline.received import ReceivedLedger
 from tests.grader.pipeline.builders import (
     COURSE_ID,
     answer,
@@ -397,12 +398,14 @@ def test_missing_path_is_rejected(catalog: Catalog, tmp_path: Path) -> None:
 # ------------------------------------------------------------------ unit checks
 
 
-@pytest.mark.parametrize("good", ["ann", "a.b-c_d@e+f", "Ünal", "x" * 128])
+@pytest.mark.parametrize("good", ["ann", "a.b-c_d@e+f", "Ünal", "x" * 64, "registry.json"])
 def test_valid_learner_ids(good: str) -> None:
     assert validate_learner_id(good) == good
 
 
-@pytest.mark.parametrize("bad", ["", "a/b", "..", "a\nb", "x" * 129, ".a", 7])
+@pytest.mark.parametrize(
+    "bad", ["", "a/b", "..", "a\nb", "x" * 65, ".a", "_a", "-a", "a.", "@", "a b", 7]
+)
 def test_invalid_learner_ids(bad: object) -> None:
     with pytest.raises(IntakeError):
         validate_learner_id(bad)
@@ -413,9 +416,20 @@ def test_not_utf8_notebook() -> None:
         check_notebook_bytes(b"\xff\xfe{}")
 
 
-def test_deeply_nested_json_is_rejected() -> None:
-    with pytest.raises(IntakeError, match="nested too deeply"):
-        check_notebook_bytes(b"[" * 100_000 + b"]" * 100_000)
+@pytest.mark.parametrize("depth", [100_000, 900, 65])
+def test_deeply_nested_json_is_rejected(depth: int) -> None:
+    with pytest.raises(IntakeError, match="nested more than 64 levels deep"):
+        check_notebook_bytes(b"[" * depth + b"]" * depth)
+
+
+def test_deep_metadata_in_an_otherwise_valid_notebook_is_rejected_before_validation() -> None:
+    # 900 levels: json.loads manages it, nbformat's schema validation would recurse out.
+    nested: object = 1
+    for _ in range(900):
+        nested = {"x": nested}
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"deep": nested}, "cells": []}
+    with pytest.raises(IntakeError, match="nested more than 64 levels deep"):
+        check_notebook_bytes(json.dumps(nb).encode())
 
 
 def test_build_submission_zip_round_trips_through_read_manifest(
@@ -539,19 +553,41 @@ def _claim_created(path: Path, created: str) -> Path:
     return rewrite_zip(path, edit)
 
 
-def test_zip_submission_time_is_when_the_grader_received_it_not_the_manifest_claim(
+def _collect_seen(
+    paths: list[Path], catalog: Catalog, tmp_path: Path, ledger: ReceivedLedger
+) -> IntakeReport:
+    staging = tmp_path / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    report = collect_submissions(
+        paths,
+        catalog=catalog,
+        course_id=COURSE_ID,
+        staging_dir=staging,
+        first_seen=ledger.first_seen,
+    )
+    ledger.save()
+    return report
+
+
+def test_submission_time_is_first_sight_not_file_time_or_manifest_claim(
     catalog: Catalog, tmp_path: Path
 ) -> None:
     path = _claim_created(good_zip(tmp_path / "subs"), "1999-01-01T00:00:00Z")
-    received = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-    os.utime(path, (received.timestamp(), received.timestamp()))
-    report = collect([path], catalog, tmp_path)
+    old = datetime(2020, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp()
+    os.utime(path, (old, old))  # a learner can set any file time
+    ledger_path = tmp_path / "received.json"
+    first = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    report = _collect_seen([path], catalog, tmp_path, ReceivedLedger(ledger_path, now=first))
     assert report.rejected == []
-    assert {item.submitted_at for item in report.accepted} == {received}
+    assert {item.submitted_at for item in report.accepted} == {first}
     assert {item.claimed_at for item in report.accepted} == {datetime(1999, 1, 1, tzinfo=UTC)}
+    # The same bytes handed in again later keep the time they were first seen.
+    later = datetime(2026, 5, 1, tzinfo=UTC)
+    again = _collect_seen([path], catalog, tmp_path / "b", ReceivedLedger(ledger_path, now=later))
+    assert {item.submitted_at for item in again.accepted} == {first}
 
 
-def test_a_file_time_in_the_future_counts_as_received_now(catalog: Catalog, tmp_path: Path) -> None:
+def test_without_a_ledger_files_count_as_received_now(catalog: Catalog, tmp_path: Path) -> None:
     path = good_zip(tmp_path / "subs")
     future = datetime(2999, 1, 1, tzinfo=UTC).timestamp()
     os.utime(path, (future, future))

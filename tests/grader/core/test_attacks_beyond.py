@@ -1,0 +1,79 @@
+"""Issue 14's attacks on the grading core: each scores exactly the honest-but-wrong score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from grader.core.results import NotebookResult
+from tests.grader.core.attacks_beyond import BEYOND_ATTACKS
+from tests.grader.core.conftest import Course
+
+
+def _scores(result: NotebookResult) -> dict[str, float]:
+    return {part.grade_id: part.points for part in result.parts}
+
+
+def _everything_shown(result: NotebookResult) -> str:
+    lines = [*result.events]
+    for part in result.parts:
+        lines.append(part.message)
+        lines.extend(check.message for check in part.checks)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", sorted(BEYOND_ATTACKS))
+def test_attack_scores_exactly_the_honest_wrong_score(
+    name: str, course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    baseline = course.grade(honest_wrong, learner="honest")
+    result = course.grade(BEYOND_ATTACKS[name](honest_wrong, course), learner=name)
+    assert _scores(result) == _scores(baseline), result.events
+
+
+def test_hidden_probe_inputs_do_not_come_back_through_feedback(
+    course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    attacked = BEYOND_ATTACKS["reads-hidden-tests-through-feedback"](honest_wrong, course)
+    shown = _everything_shown(course.grade(attacked))
+    words = "count each word"  # the visible check's own message is still shown
+    assert words in shown
+    assert "not shown: it repeats the notebook's test code" in shown  # it did capture them
+    for hidden in ("10**12", "large numbers", "case folded", "THE cat"):
+        assert hidden not in shown
+
+
+def test_a_forbidden_module_built_from_pasted_source_is_flagged(
+    course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    attacked = BEYOND_ATTACKS["forbidden-module-from-pasted-source"](honest_wrong, course)
+    result = course.grade(attacked)
+    words = next(part for part in result.parts if part.grade_id == "words-tests")
+    assert words.status == "forbidden-import", result.events
+    assert "context_lib.patterns" in words.message
+    assert any("loaded context_lib.patterns" in event for event in result.events)
+
+
+def test_a_stall_in_the_graders_own_work_costs_only_that_notebook(
+    course: Course, honest_wrong: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import grader.core.grading as grading
+    from tests.grader.core.nbbuild import insert_after
+
+    real = grading.forbidden_imports_in
+
+    def stalls_on_marker(code: str, forbidden: Any) -> list[str]:
+        if "# stall the scan" in code:  # stands for a slow path not found yet
+            while True:
+                pass
+        return real(code, forbidden)
+
+    monkeypatch.setattr(grading, "forbidden_imports_in", stalls_on_marker)
+    monkeypatch.setattr(grading, "PARENT_SECONDS", 0.5)
+    stalled = course.grade(insert_after(honest_wrong, "setup", "# stall the scan\n", "stall"))
+    assert stalled.score == 0
+    assert any("ran out of time" in event for event in stalled.events), stalled.events
+    assert {part.status for part in stalled.parts} == {"not-run"}
+    baseline = course.grade(honest_wrong, learner="honest")  # the next notebook is unaffected
+    assert baseline.score > 0
