@@ -34,10 +34,12 @@ from typing import Any
 
 import nbformat
 from rich.console import Console
+from rich.markup import escape
 
 from certificates.errors import CertificateError
 from certificates.issue import ISSUER_FILE, Outcome, certify_gradebook
 from certificates.keys import PinnedIssuer
+from certificates.render import renderer_problem
 from certificates.revocation import LIST_FILE, RevocationList
 from certificates.settings import CertificateSettings
 from certificates.verify import Verdict, verify_file
@@ -352,9 +354,12 @@ def run_demo(
     except PipelineError as exc:
         raise DemoError(f"grading failed: {exc}") from None
     step(4, "issuing the certificates they earned")
+    no_pdf = renderer_problem()
+    if no_pdf is not None:
+        console.print(f"  PDF and PNG skipped, HTML and credentials only: {escape(no_pdf)}")
     try:
         settings = CertificateSettings.from_course(course)
-        outcomes = certify_gradebook(settings, db_url=course.db_url())
+        outcomes = certify_gradebook(settings, db_url=course.db_url(), pdf=no_pdf is None)
     except CertificateError as exc:
         raise DemoError(f"issuing certificates failed: {exc}") from None
     certificates = settings.output_dir
@@ -362,7 +367,7 @@ def run_demo(
     verified: Path | None = None
     issued = [o for o in outcomes if o.folder is not None and o.action in ("issued", "upgraded")]
     if issued and issued[0].folder is not None:
-        verified = issued[0].folder / "certificate.pdf"
+        verified = issued[0].folder / ("certificate.html" if no_pdf else "certificate.pdf")
         step(5, f"verifying {verified.relative_to(out)} against issuer.json")
         try:
             pinned = PinnedIssuer.from_file(certificates / ISSUER_FILE)

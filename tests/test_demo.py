@@ -15,6 +15,7 @@ from grader.demo import DemoError, run_demo
 
 
 @pytest.mark.slow
+@pytest.mark.needs("pdf", "poppler")
 def test_demo_grades_gives_feedback_and_certificates_that_verify(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -52,6 +52,7 @@ def test_keys_init_refuses_to_overwrite_and_export_writes_the_issuer_file(
 
 
 @pytest.mark.slow
+@pytest.mark.needs("pdf", "poppler")
 def test_certify_verify_revoke_from_the_command_line(
     course: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

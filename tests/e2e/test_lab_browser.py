@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 
 from grader.workspace import locate_release, open_workspace, shipped_course_root, sync_workspace
-from tests.conftest import free_port, require_binary
+from tests.conftest import free_port
+from tests.services import require_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -206,7 +207,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[d
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium = require_binary("chromium", "/usr/bin/chromium")
+    chromium = require_binary("chromium", "chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -219,8 +220,8 @@ def browser() -> Iterator[Any]:
 
 
 def test_check_my_work_in_jupyterlab_agrees_with_context_course_check(
-    lab: dict[str, Any], browser: Any, artifacts: Path
-) -> None:
+    browser: Any, lab: dict[str, Any], artifacts: Path
+) -> None:  # browser first: without Chromium the test skips before JupyterLab starts
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
