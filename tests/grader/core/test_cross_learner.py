@@ -52,7 +52,7 @@ def test_monkeypatching_in_one_notebook_never_reaches_the_next(
 ) -> None:
     baseline = course.grade(honest_wrong, learner="honest")
     poisoner = insert_after(honest_wrong, "words-answer", POISON, "poison")
-    course.grade(poisoner, learner="poisoner", cell_timeout=2)
+    course.grade(poisoner, learner="poisoner", cell_timeout=5)
     after = course.grade(honest_wrong, learner="next")
     assert _scores(after) == _scores(baseline)
     assert after.events == baseline.events
