@@ -118,6 +118,7 @@ SERVICES: dict[str, Service] = {
             PANGO_APT,
             _pdf_engine,
         ),
+        Service("git", "git", ("git",), _binaries("git")),
         Service("cjk-fonts", "CJK fonts (Noto CJK)", ("fonts-noto-cjk",), _cjk_fonts),
     )
 }

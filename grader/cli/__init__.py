@@ -14,7 +14,17 @@ import typer
 from context_lib.errors import ContextError
 
 # Importing a command module registers its commands on the app.
-from grader.cli import certs, cluster, grading, learner, release, run, serve, tour  # noqa: F401
+from grader.cli import (  # noqa: F401
+    certs,
+    cluster,
+    course_init,
+    grading,
+    learner,
+    release,
+    run,
+    serve,
+    tour,
+)
 from grader.cli.app import UserError, app
 
 __all__ = ["UserError", "app", "main"]
