@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import importlib.util
 
-__all__ = ["EXTRAS", "MissingExtraError", "missing_extra", "require_extra"]
+__all__ = [
+    "COMMAND_EXTRAS",
+    "EXTRAS",
+    "MissingExtraError",
+    "extra_providing",
+    "missing_extra",
+    "require_command_extras",
+    "require_extra",
+]
 
 #: extra → the top-level modules it installs that the commands import.
 EXTRAS: dict[str, tuple[str, ...]] = {
@@ -23,6 +31,26 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "cluster": ("dask", "distributed", "psycopg"),
     "service": ("starlette", "uvicorn", "redis", "httpx"),
 }
+
+#: command → the extras it needs; commands not listed (lab, check, progress, submit, run,
+#: tour) work on the base install.
+COMMAND_EXTRAS: dict[str, tuple[str, ...]] = {
+    "init": ("instructor",),
+    "release": ("instructor",),
+    "roster": ("instructor",),
+    "grade": ("instructor",),
+    "feedback": ("instructor",),
+    "report": ("instructor",),
+    "demo": ("instructor", "certificates"),
+    "certify": ("certificates",),
+    "keys": ("certificates",),
+    "revoke": ("certificates",),
+    "verify": ("certificates",),
+    "cluster": ("cluster",),
+    "serve": ("service",),
+}
+#: options that need an extra whatever the command (a Dask scheduler, a PostgreSQL URL).
+_OPTION_EXTRAS = {"--scheduler": "cluster", "postgresql": "cluster"}  # substrings of an arg
 
 
 class MissingExtraError(Exception):
@@ -59,3 +87,26 @@ def require_extra(command: str, *extras: str) -> None:
     missing = missing_extra(*extras)
     if missing is not None:
         raise MissingExtraError(command, *missing)
+
+
+def require_command_extras(args: list[str]) -> None:
+    """Check the extras of the command ``args`` run (before its modules are imported).
+
+    ``--help`` is always answered. Raises :class:`MissingExtraError` for the first missing
+    extra: ``cluster`` also for a ``--scheduler`` or a ``postgresql`` database URL.
+    """
+    if "--help" in args or "-h" in args:
+        return
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command is None:
+        return
+    extras = list(COMMAND_EXTRAS.get(command, ()))
+    for arg in args:
+        extras += [extra for marker, extra in _OPTION_EXTRAS.items() if marker in arg]
+    require_extra(command, *dict.fromkeys(extras))
+
+
+def extra_providing(module: str | None) -> str | None:
+    """The extra that installs top-level module ``module`` (e.g. from ModuleNotFoundError.name)."""
+    top = (module or "").split(".")[0]
+    return next((extra for extra, modules in EXTRAS.items() if top in modules), None)

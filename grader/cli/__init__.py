@@ -26,6 +26,7 @@ from grader.cli import (  # noqa: F401
     tour,
 )
 from grader.cli.app import UserError, app
+from grader.extras import MissingExtraError, extra_providing, require_command_extras
 
 __all__ = ["UserError", "app", "main"]
 
@@ -40,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        require_command_extras(args)
+    except MissingExtraError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    try:
         command.main(args=args, prog_name="context-course", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
@@ -50,6 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContextError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
+    except ModuleNotFoundError as exc:  # an extra's module, reached in a way not foreseen
+        extra = extra_providing(exc.name)
+        if extra is None or exc.name is None:
+            raise
+        name = next((a for a in args if not a.startswith("-")), "")
+        typer.echo(f"error: {MissingExtraError(name, extra, exc.name)}", err=True)
+        return 2
     return 0
 
 

@@ -39,12 +39,10 @@ def init(
     Example: `context-course init my-class` then `cd my-class` and read NEXT-STEPS.md
     """
     from grader.course_init import CourseInitError, init_course
-    from grader.extras import MissingExtraError, require_extra
 
     try:
-        require_extra("init", "instructor")
         result = init_course(folder, source=source)
-    except (CourseInitError, MissingExtraError) as exc:
+    except CourseInitError as exc:
         raise UserError(str(exc)) from None
     typer.echo(f"created the course folder {result.root} ({len(result.notebooks)} notebooks)")
     typer.echo(f"next: edit {result.root / 'course.toml'} (issuer, database); see NEXT-STEPS.md")
