@@ -1,9 +1,10 @@
 """A pytest plugin that makes this machine look like one with only Python and pip.
 
-Load it with ``-p tests.hide_services``. ``CONTEXT_COURSE_HIDE`` says what to hide:
-``all`` (the default) hides every system service and library in :mod:`tests.services`;
+Load it with ``-p tests.hide_services`` and ``CONTEXT_COURSE_HIDE`` set to what to hide:
+``all`` hides every system service and library in :mod:`tests.services`;
 ``harfbuzz-subset`` hides only HarfBuzz's subsetter (the library whose absence made
-WeasyPrint warn, and ``filterwarnings = error`` turn 73 tests into errors).
+WeasyPrint warn, and ``filterwarnings = error`` turn 73 tests into errors). Unset, it
+hides nothing (tests import :func:`shadow_path` from it).
 
 How, so that the code under test meets a real absence rather than a flag:
 
@@ -47,7 +48,8 @@ HIDDEN_BINARIES = frozenset(
 HIDDEN_LIBRARIES = ("pango", "harfbuzz-subset")
 
 
-def _shadow_path(hidden: frozenset[str]) -> str:
+def shadow_path(hidden: frozenset[str]) -> str:
+    """A folder to use as PATH: links to every program on PATH except ``hidden``."""
     shadow = Path(tempfile.mkdtemp(prefix="cc-shadow-bin-"))
     atexit.register(shutil.rmtree, shadow, ignore_errors=True)
     for folder in os.environ.get("PATH", "").split(os.pathsep):
@@ -74,14 +76,15 @@ def _hide_libraries(fragments: tuple[str, ...]) -> None:
 
 
 def _hide() -> None:
-    what = os.environ.get("CONTEXT_COURSE_HIDE", "all")
+    what = os.environ.get("CONTEXT_COURSE_HIDE")
     if what == "harfbuzz-subset":
         _hide_libraries(("harfbuzz-subset",))
         return
-    os.environ["PATH"] = _shadow_path(HIDDEN_BINARIES)
+    os.environ["PATH"] = shadow_path(HIDDEN_BINARIES)
     services.EXTRA_BIN_GLOBS.clear()
     services.FONT_DIRS.clear()
     _hide_libraries(HIDDEN_LIBRARIES)
 
 
-_hide()
+if os.environ.get("CONTEXT_COURSE_HIDE"):
+    _hide()

@@ -65,7 +65,7 @@ def certify(
     ] = False,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Gradebook URL; default: [grader] db_url in course.toml."),
+        typer.Option("--db", help="Gradebook URL; default: \\[grader] db_url in course.toml."),
     ] = None,
     out: OutOption = None,
     course: CourseOption = None,
@@ -122,7 +122,7 @@ def certify(
 def keys_init(course: CourseOption = None) -> None:
     """Create the issuer's key pairs (refuses to overwrite existing keys).
 
-    Keys go to [certificates] key_dir of course.toml, by default
+    Keys go to \\[certificates] key_dir of course.toml, by default
     $XDG_CONFIG_HOME/context-course/issuer/ (mode 0600). Back this folder up.
 
     Example: `context-course keys init`

@@ -11,6 +11,7 @@ import pytest
 from grader.results import NotebookResult
 from tests.grader.core.attacks import ATTACKS, SLOW_ATTACKS, Attack
 from tests.grader.core.conftest import Course
+from tests.services import require_service
 
 
 def _scores(result: NotebookResult) -> dict[str, float]:
@@ -67,10 +68,21 @@ def test_honest_wrong_scores_partial_credit(baseline: NotebookResult) -> None:
     }
 
 
+#: Attacks only the sandbox's own view of the filesystem stops (bubblewrap's mount
+#: namespace): without bubblewrap, `grade` warns that this isolation is missing.
+NEEDS_MOUNT_NAMESPACE = {
+    "reads-gradebook-and-reference-cache",
+    "reads-source-notebook",
+    "writes-gradebook",
+}
+
+
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_attack_scores_exactly_the_honest_wrong_score(
     name: str, course: Course, honest_wrong: dict[str, Any], baseline: NotebookResult
 ) -> None:
+    if name in NEEDS_MOUNT_NAMESPACE:
+        require_service("bubblewrap")
     gradebook_before = course.gradebook.read_bytes()
     source_before = course.source.read_bytes()
     attack: Attack = ATTACKS[name]
