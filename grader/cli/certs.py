@@ -234,7 +234,9 @@ def verify(
 ) -> None:
     """Check a certificate offline: VALID with learner, level, date and issuer, or INVALID and why.
 
-    Works on the PDF, the HTML page, the credential JSON or the JWT. Exits 1 when INVALID.
+    Works on the PDF, the HTML page, the credential JSON or the JWT. Exits 1 when INVALID;
+    exits 2 (an error, nothing verified) when a file given cannot be read, be it the
+    certificate, the issuer file or a revocation list.
 
     Example: `context-course verify certificate.pdf --issuer issuer.json`
     """
@@ -251,6 +253,11 @@ def verify(
         revocation_list = _newest_list(candidates)
     except CertificateError as exc:
         raise UserError(str(exc)) from None
+    try:  # one rule for every file given: unreadable is an error, not a verdict
+        with file.open("rb"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot read certificate file {file}: {exc.strerror or exc}") from None
     verdict = verify_file(file, issuer=pinned, revocations=revocation_list)
     if as_json:
         typer.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
