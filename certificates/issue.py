@@ -41,13 +41,13 @@ from certificates.credential import (
     format_datetime,
     undefined_terms,
 )
-from certificates.errors import CertificateError, CredentialError, PolicyError
+from certificates.errors import CertificateError, CredentialError, PolicyError, RenderError
 from certificates.images import achievement_svg
 from certificates.inputs import LearnerRecord
 from certificates.integrity import create_proof
 from certificates.keys import Keyring
 from certificates.registry import Record, Registry
-from certificates.render import html_page, pdf_document, png_preview
+from certificates.render import html_page, pdf_document, png_preview, renderer_problem
 from certificates.revocation import LIST_FILE, build_status_list, list_url, status_entry
 from certificates.schema import schema_errors
 from certificates.settings import CertificateSettings
@@ -204,8 +204,13 @@ def issue_certificate(
     status_index: int,
     now: datetime,
     valid_until: datetime | None = None,
+    pdf: bool = True,
 ) -> dict[str, bytes]:
-    """Sign and render one certificate; returns file name → bytes (nothing is written)."""
+    """Sign and render one certificate; returns file name → bytes (nothing is written).
+
+    With ``pdf=False`` only the credential, the JWT and the HTML page (which carries both
+    proofs and verifies on its own) are made: for machines without the PDF engine.
+    """
     signed, jwt = sign_certificate(
         record,
         level_key=level_key,
@@ -215,16 +220,18 @@ def issue_certificate(
         now=now,
         valid_until=valid_until,
     )
-    html = html_page(signed, jwt)
-    pdf = pdf_document(html, signed, jwt)
-    return {
+    html = html_page(signed, jwt, settings.policy)
+    files = {
         "credential.json": (json.dumps(signed, indent=2, ensure_ascii=False) + "\n").encode(),
         "credential.jwt": (jwt + "\n").encode("ascii"),
         "certificate.html": html.encode("utf-8"),
-        "certificate.pdf": pdf,
-        "certificate.png": bake_png(png_preview(pdf), jwt),
         "badge.svg": bake_svg(achievement_svg(settings.policy.level(level_key)), jwt).encode(),
     }
+    if pdf:
+        document = pdf_document(html, signed, jwt)
+        files["certificate.pdf"] = document
+        files["certificate.png"] = bake_png(png_preview(document), jwt)
+    return files
 
 
 def certify(
@@ -234,13 +241,19 @@ def certify(
     keyring: Keyring,
     now: datetime | None = None,
     reissue_revoked: bool = False,
+    pdf: bool = True,
 ) -> list[Outcome]:
     """Issue what each learner has newly earned; see the module docstring.
 
     A learner whose certificate at this level (or higher) was revoked gets nothing new
-    unless ``reissue_revoked`` (e.g. after revoking what a leaked key signed).
+    unless ``reissue_revoked`` (e.g. after revoking what a leaked key signed). Raises
+    :class:`RenderError` before anything is written if this machine cannot render
+    certificates (no PDF engine, no ``pdftoppm``) and someone has earned one.
     """
     require_real_issuer(settings)
+    problem = renderer_problem() if pdf else None
+    if problem is not None and any(settings.policy.decide(r.percents()) for r in records):
+        raise RenderError(problem)  # before anything is signed or written
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
     out_dir = settings.output_dir
     registry = Registry.load(out_dir)
@@ -301,6 +314,7 @@ def certify(
                 keyring=keyring,
                 status_index=index,
                 now=moment,
+                pdf=pdf,
             )
         except CertificateError as exc:
             outcomes.append(Outcome(learner_id, "failed", level.key, message=str(exc)))

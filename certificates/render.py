@@ -32,10 +32,20 @@ from certificates.bundle import (
 from certificates.credential import learner_name
 from certificates.curriculum import EXERCISES
 from certificates.errors import RenderError
+from certificates.pdf_engine import load_weasyprint, pdf_engine_problem
 from certificates.policy import Level, LevelPolicy
 from certificates.visible import long_date
 
-__all__ = ["LEVEL_COLOURS", "html_page", "pdf_document", "png_preview", "qr_text"]
+__all__ = [
+    "LEVEL_COLOURS",
+    "html_page",
+    "pdf_document",
+    "png_preview",
+    "qr_text",
+    "renderer_problem",
+]
+
+_NO_PDFTOPPM = "PNG previews need pdftoppm, which is not installed: apt-get install poppler-utils"
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,7 @@ def html_page(credential: Mapping[str, Any], jwt: str, policy: LevelPolicy | Non
 
 def _offline_fetcher() -> Any:
     """A WeasyPrint fetcher that only serves ``data:`` URLs (the page embeds everything)."""
+    load_weasyprint()  # one clear line if it cannot load
     from weasyprint.urls import URLFetcher
 
     return URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
@@ -167,8 +178,7 @@ def _offline_fetcher() -> Any:
 
 def pdf_document(html: str, credential: Mapping[str, Any], jwt: str) -> bytes:
     """The certificate as a one-page PDF with the credential JSON and JWT attached."""
-    import weasyprint
-
+    weasyprint = load_weasyprint()
     attachments = [
         weasyprint.Attachment(
             string=json.dumps(credential, ensure_ascii=False, indent=2),
@@ -192,11 +202,23 @@ def pdf_document(html: str, credential: Mapping[str, Any], jwt: str) -> bytes:
     return data
 
 
+def renderer_problem() -> str | None:
+    """Why certificates cannot be rendered on this machine (one line with the fix), or None.
+
+    Checked before anything is signed or written, so a machine without the PDF engine
+    or ``pdftoppm`` gets one clear error instead of a certificate per learner half made.
+    """
+    problem = pdf_engine_problem()
+    if problem is None and shutil.which("pdftoppm") is None:
+        problem = _NO_PDFTOPPM
+    return problem
+
+
 def png_preview(pdf: bytes, *, dpi: int = 120) -> bytes:
     """A PNG of the PDF's page, for sharing (needs ``pdftoppm`` from poppler-utils)."""
     binary = shutil.which("pdftoppm")
     if binary is None:
-        raise RenderError("pdftoppm is not installed (apt-get install poppler-utils)")
+        raise RenderError(_NO_PDFTOPPM)
     with tempfile.TemporaryDirectory(prefix="cc-render-") as folder:
         source = Path(folder) / "certificate.pdf"
         source.write_bytes(pdf)

@@ -36,10 +36,12 @@ from typing import Any
 
 import nbformat
 from rich.console import Console
+from rich.markup import escape
 
 from certificates.check import verify_against_site
 from certificates.errors import CertificateError
 from certificates.issue import Outcome
+from certificates.render import renderer_problem
 from certificates.settings import PLACEHOLDER_ISSUER_URL, CertificateSettings
 from certificates.site import publish_site
 from certificates.verify import Verdict
@@ -361,9 +363,12 @@ def run_demo(
     except PipelineError as exc:
         raise DemoError(f"grading failed: {exc}") from None
     step(4, "issuing the certificates they earned and publishing the issuer site")
+    no_pdf = renderer_problem()
+    if no_pdf is not None:
+        console.print(f"  PDF and PNG skipped, HTML and credentials only: {escape(no_pdf)}")
     try:
         settings = CertificateSettings.from_course(course)
-        outcomes = certify_gradebook(settings, db_url=course.db_url())
+        outcomes = certify_gradebook(settings, db_url=course.db_url(), pdf=no_pdf is None)
         site = publish_site(settings)
     except CertificateError as exc:
         raise DemoError(f"issuing certificates failed: {exc}") from None
@@ -372,7 +377,7 @@ def run_demo(
     verified: Path | None = None
     issued = [o for o in outcomes if o.folder is not None and o.action in ("issued", "upgraded")]
     if issued and issued[0].folder is not None:
-        verified = issued[0].folder / "certificate.pdf"
+        verified = issued[0].folder / ("certificate.html" if no_pdf else "certificate.pdf")
         step(5, f"verifying {verified.relative_to(out)} against the published issuer site")
         try:
             verdict = verify_against_site(verified, issuer=site)

@@ -170,11 +170,17 @@ def certify_gradebook(
     learner_ids: list[str] | None = None,
     now: datetime | None = None,
     reissue_revoked: bool = False,
+    pdf: bool = True,
 ) -> list[Outcome]:
     """Read the gradebook and :func:`certificates.issue.certify` its learners (keys created
     on first use)."""
     records = read_gradebook(db_url, settings.course_id, learner_ids)
     keyring = settings.keystore.load_or_create()
     return certify(
-        records, settings=settings, keyring=keyring, now=now, reissue_revoked=reissue_revoked
+        records,
+        settings=settings,
+        keyring=keyring,
+        now=now,
+        reissue_revoked=reissue_revoked,
+        pdf=pdf,
     )

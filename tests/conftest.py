@@ -1,8 +1,10 @@
 """Fixtures shared by the whole suite: real servers started on free loopback ports.
 
-Tests that need a system binary (redis-server, PostgreSQL, Chromium) skip with a loud
-reason when it is missing on a developer machine; in CI (``CONTEXT_COURSE_REQUIRE_SERVICES=1``,
-set by ``.ci/run``) a missing binary fails the test instead, so nothing is silently skipped.
+Tests that need a system service or library (redis-server, PostgreSQL, Chromium,
+bubblewrap, Pango for WeasyPrint, poppler-utils, fonts) ask :mod:`tests.services` (directly
+or with the ``needs(...)`` marker): they skip with one line naming the apt package on a
+developer machine; in CI (``CONTEXT_COURSE_REQUIRE_SERVICES=1``, set by ``.ci/run``) a
+missing one fails the test instead, so nothing is silently skipped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import require_binary, require_service
+
+__all__ = ["free_port", "require_binary", "require_service", "wait_for_port"]
+
 # nbgrader runs helper programs (alembic) from PATH: use this environment's, as the CLI does.
 _SCRIPTS = os.path.dirname(sys.executable)
 if _SCRIPTS not in os.environ.get("PATH", "").split(os.pathsep):
@@ -32,32 +38,46 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def require_binary(name: str, *candidates: str) -> str:
-    """Path of a system binary; skip (locally) or fail (CI) when it is missing."""
-    for candidate in (name, *candidates):
-        found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
-        if found:
-            return found
-    message = f"{name} is not installed (CI installs it with apt; see .ci/run)"
-    if os.environ.get("CONTEXT_COURSE_REQUIRE_SERVICES") == "1":
-        pytest.fail(message)
-    pytest.skip(f"SKIPPED LOUDLY: {message}")
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs(*services): needs system services or libraries (keys of tests.services.SERVICES); "
+        "skipped with the apt package named when one is missing, failed in CI",
+    )
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs"):
+        require_service(*marker.args)
+
+
+def wait_for_port(
+    port: int, *, process: subprocess.Popen[bytes] | None = None, timeout: float = 300.0
+) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``.
+
+    Readiness, not a race: returns as soon as the port answers and raises at once if
+    ``process`` (the server being waited for) exits first. ``timeout`` is only a bound for
+    a server that hangs, generous enough for a machine under heavy load.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"the server meant to listen on 127.0.0.1:{port} exited with {process.returncode}"
+            )
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing answered on 127.0.0.1:{port} within {timeout} s")
         time.sleep(0.05)
-    raise RuntimeError(f"nothing answered on 127.0.0.1:{port} within {timeout} s")
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on a free loopback port, for the whole session."""
-    binary = require_binary("redis-server", "/usr/bin/redis-server")
+    binary = require_binary("redis", "redis-server")
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
@@ -78,14 +98,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port)
+        wait_for_port(port, process=proc)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
-def _wait_until_postgres_accepts(port: int, timeout: float = 60.0) -> None:
+def _wait_until_postgres_accepts(port: int, timeout: float = 300.0) -> None:
     """The port opens before PostgreSQL accepts sessions ("the database system is starting up")."""
     import psycopg
 
@@ -109,9 +129,7 @@ def postgres_url() -> Iterator[str]:
 
     Runs as an unprivileged user when the tests run as root (PostgreSQL refuses root).
     """
-    bindir = Path("/usr/lib/postgresql")
-    versions = sorted(bindir.glob("*/bin/initdb")) if bindir.is_dir() else []
-    initdb = require_binary("initdb", *(str(v) for v in versions))
+    initdb = require_binary("postgres", "initdb")
     postgres = str(Path(initdb).with_name("postgres"))
     # Not under pytest's tmp folder: that is private to root, and PostgreSQL runs as
     # another user when the tests run as root.
@@ -153,7 +171,7 @@ def postgres_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port)
+        wait_for_port(port, process=proc)
         _wait_until_postgres_accepts(port)
         yield f"postgresql+psycopg://grader@127.0.0.1:{port}/postgres"
     finally:

@@ -79,6 +79,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "context_course.cli.certs",
         "Manage the issuer's signing keys (Ed25519 for Data Integrity, P-256 for JWTs).",
     ),
+    "init": (
+        "context_course.cli.course_init",
+        "Create a course folder for a real class from the shipped course.",
+    ),
     "release": (
         "context_course.cli.release",
         "Generate the learner notebooks (exercises/) and the learner package (a wheel).",

@@ -70,7 +70,7 @@ def certify(
     ] = False,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Gradebook URL; default: [grader] db_url in course.toml."),
+        typer.Option("--db", help="Gradebook URL; default: \\[grader] db_url in course.toml."),
     ] = None,
     out: OutOption = None,
     course: CourseOption = None,
@@ -126,7 +126,7 @@ def certify(
 def keys_init(course: CourseOption = None) -> None:
     """Create the issuer's key pairs (refuses to overwrite existing keys).
 
-    Keys go to [certificates] key_dir of course.toml, by default
+    Keys go to \\[certificates] key_dir of course.toml, by default
     $XDG_CONFIG_HOME/context-course/issuer/ (mode 0600). Back this folder up.
 
     Example: `context-course keys init`
@@ -254,9 +254,16 @@ def verify(
     Works on the PDF, the HTML page, the baked PNG or SVG badge, the credential JSON or
     the JWT. Exits 1 when INVALID, and when the revocation status is unknown (no current
     revocation list signed by the issuer) unless --allow-stale.
+    A file given that cannot be read (the certificate, the site or a revocation list)
+    is an error (exit 2), never a verdict.
 
     Example: `context-course verify certificate.pdf --issuer site/`
     """
+    try:  # one rule for every file given: unreadable is an error, not a verdict
+        with file.open("rb"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot read certificate file {file}: {exc.strerror or exc}") from None
     verdict = verify_against_site(
         file,
         issuer=issuer,

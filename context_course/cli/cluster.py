@@ -46,7 +46,7 @@ def up(
     """Start a Dask scheduler and N grading workers here; run until Ctrl-C.
 
     Prints the scheduler's address; grade on the cluster from another terminal with
-    `grade --scheduler ADDRESS` (or `scheduler = "ADDRESS"` under [grader] in course.toml).
+    `grade --scheduler ADDRESS` (or `scheduler = "ADDRESS"` under \\[grader] in course.toml).
     Workers on other machines join with `dask worker ADDRESS`.
 
     Example: `context-course cluster up --workers 4` then

@@ -331,7 +331,7 @@ def progress(
         return
     console = Console()
     table = Table(title=f"{ws.course_id} {ws.course_version}: local progress", title_justify="left")
-    for column in ("notebook", "parts passing", "points (visible tests)", ""):
+    for column in ("notebook", "parts passing", "points (visible tests)", "status"):
         table.add_column(column)
     for nb in state.notebooks:
         done = len(nb.parts) > 0 and len(nb.passing) == len(nb.parts)
@@ -339,7 +339,7 @@ def progress(
             nb.slug,
             f"{len(nb.passing)} of {len(nb.parts)}",
             f"{nb.points_passing:g} / {nb.max_points:g} ({percent_text(nb.percent)}%)",
-            "[green]✓[/]" if done else ("not checked yet" if not nb.checked else nb.problem),
+            "[green]✓ done[/]" if done else escape(nb.problem if nb.checked else "not checked yet"),
         )
     console.print(table)
     console.print(escape(state.summary()) + " (if the hidden tests agree)")

@@ -10,6 +10,8 @@ run whose step failed prints its summary and exits 1.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -101,6 +103,24 @@ def print_result(console: Console, result: RunResult) -> None:
     console.print(steps)
 
 
+def _import_from_here(name: str) -> None:
+    """Import module ``name``, finding it in the current folder too (as ``python -m`` would).
+
+    A console script's ``sys.path`` starts with its own folder, not the current one, so
+    ``--import my_scriptlets`` would otherwise need ``PYTHONPATH=.``. The current folder
+    goes last, so it never shadows an installed module of the same name.
+    """
+    here = os.getcwd()
+    added = here not in sys.path
+    if added:
+        sys.path.append(here)
+    try:
+        importlib.import_module(name)
+    finally:
+        if added:
+            sys.path.remove(here)
+
+
 def run_recipe(
     recipe: Path,
     *,
@@ -117,7 +137,7 @@ def run_recipe(
     importlib.import_module("context_lib.examples")  # the example scriptlets
     for name in imports or []:
         try:
-            importlib.import_module(name)
+            _import_from_here(name)
         except ImportError as exc:
             raise UserError(f"cannot import module {name!r} (--import): {exc}") from None
         except Exception as exc:  # the module itself is broken: one line, not a traceback

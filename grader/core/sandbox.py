@@ -57,6 +57,7 @@ __all__ = [
     "Session",
     "get_sandbox",
     "isolation_report",
+    "share_isolation_warning",
     "shutdown_sandboxes",
 ]
 
@@ -147,6 +148,35 @@ class Session:
 
 _warned = False
 _warn_lock = threading.Lock()
+#: A file whose creation claims the isolation warning for a whole process tree (the batch
+#: and its grading workers), so the person reads it once, not once per worker.
+WARNING_MARKER_ENV = "CONTEXT_COURSE_ISOLATION_WARNING_MARKER"
+
+
+def share_isolation_warning() -> None:
+    """Make this process and the processes it starts from now on warn once between them.
+
+    Call it before starting worker processes (they inherit the environment).
+    """
+    if os.environ.get(WARNING_MARKER_ENV):
+        return
+    folder = tempfile.mkdtemp(prefix="cc-isolation-warning-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ[WARNING_MARKER_ENV] = os.path.join(folder, "warned")
+
+
+def _claim_warning() -> bool:
+    """True if this process is the one to print the warning (first in its process tree)."""
+    marker = os.environ.get(WARNING_MARKER_ENV)
+    if not marker:
+        return True
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True  # the marker's folder is gone: better twice than never
+    return True
 
 
 def _warn_once(report: IsolationReport) -> None:
@@ -155,6 +185,8 @@ def _warn_once(report: IsolationReport) -> None:
         if _warned or report.complete:
             return
         _warned = True
+        if not _claim_warning():
+            return
     sys.stderr.write(
         "context-course grader: WARNING: learner code runs with reduced isolation on this "
         f"machine. {report.describe()}\n"

@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from grader.core.results import NotebookResult
+from grader.core.sandbox import share_isolation_warning
 
 __all__ = [
     "DEFAULT_GRADE_FUNCTION",
@@ -248,6 +249,7 @@ class LocalProcessExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        share_isolation_warning()  # the workers and this process warn once between them
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=self._context,

@@ -143,33 +143,45 @@ def _color(share: float) -> str:
     return _PASS if share >= 0.8 else _PARTIAL if share >= 0.5 else _FAIL
 
 
+#: A generous average glyph width at font-size 13 (0.62 em), for fitting text in the SVG.
+_CHAR_W = 8.1
+
+
 def bar_chart_svg(items: Sequence[tuple[str, float, str]], *, width: int = 760) -> Markup:
-    """Horizontal bars: ``(label, share in [0, 1], note)`` per row, as an SVG element."""
-    row, label_w, right = 26, 220, 110
-    bar_w = width - label_w - right
-    height = row * len(items) + 28
+    """Horizontal bars: ``(label, share in [0, 1], note)`` per row, as an SVG element.
+
+    Each label sits on its own line above its bar, starting at the left edge, so no label
+    is cut off whatever its length (one longer than the chart is shortened with "…" and
+    shown whole in its tooltip); the note after a bar always fits inside the chart.
+    """
+    row = 42
+    note_w = max((len(f"100% {note}") for _, _, note in items), default=0) * _CHAR_W + 8
+    bar_w = width - note_w
+    fits = int(width / _CHAR_W)
+    height = row * len(items) + 22
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
         f'style="max-width:100%;height:auto" viewBox="0 0 {width} {height}" '
         'font-family="system-ui, sans-serif" font-size="13">',
     ]
     for tick in (0, 25, 50, 75, 100):
-        x = label_w + bar_w * tick / 100
+        x = bar_w * tick / 100
+        anchor = "start" if tick == 0 else "end" if tick == 100 else "middle"
         out.append(
-            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 22}" stroke="{_LINE}"/>'
-            f'<text x="{x:.1f}" y="{height - 6}" fill="{_MUTED}" text-anchor="middle">'
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 18}" stroke="{_LINE}"/>'
+            f'<text x="{x:.1f}" y="{height - 4}" fill="{_MUTED}" text-anchor="{anchor}">'
             f"{tick}%</text>"
         )
     for index, (label, share, note) in enumerate(items):
         y = index * row
         share = min(max(share, 0.0), 1.0)
-        shown = label if len(label) <= 36 else label[:35] + "…"
+        shown = label if len(label) <= fits else label[: fits - 1] + "…"
         out.append(
-            f'<text x="{label_w - 8}" y="{y + 17}" fill="{_INK}" text-anchor="end">'
+            f'<text x="0" y="{y + 14}" fill="{_INK}" text-anchor="start">'
             f"<title>{escape(label)}</title>{escape(shown)}</text>"
-            f'<rect x="{label_w}" y="{y + 5}" width="{bar_w * share:.1f}" height="16" rx="3" '
+            f'<rect x="0" y="{y + 20}" width="{bar_w * share:.1f}" height="16" rx="3" '
             f'fill="{_color(share)}"/>'
-            f'<text x="{label_w + bar_w * share + 6:.1f}" y="{y + 17}" fill="{_MUTED}">'
+            f'<text x="{bar_w * share + 6:.1f}" y="{y + 33}" fill="{_MUTED}">'
             f"{round(share * 100)}% {escape(note)}</text>"
         )
     out.append("</svg>")

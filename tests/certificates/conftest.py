@@ -23,6 +23,7 @@ from tests.certificates.builders import (
     build_gradebook,
     make_settings,
 )
+from tests.services import require_service
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +72,7 @@ class Issued:
 @pytest.fixture(scope="session")
 def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issued]:
     """Rendered once per session (PDF rendering is the slow part); treat it as read-only."""
+    require_service("pdf", "poppler")
     root = tmp_path_factory.mktemp("issued")
     settings = make_settings(root)
     url = build_gradebook(root / "gradebook.db", [GOLD, SILVER, BRONZE, NONE])
@@ -95,6 +97,6 @@ def fresh_site(issued: Issued, tmp_path: Path) -> tuple[CertificateSettings, Pat
 
 def require_pdftotext() -> str:
     """``pdftotext`` from poppler-utils (CI installs it)."""
-    from tests.conftest import require_binary
+    from tests.services import require_binary
 
-    return require_binary("pdftotext")
+    return require_binary("poppler", "pdftotext")

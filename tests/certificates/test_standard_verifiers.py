@@ -24,7 +24,7 @@ from certificates.site import publish_site
 from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import ISSUER_URL, NOW
 from tests.certificates.conftest import Issued, fresh_site
-from tests.conftest import require_binary
+from tests.services import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "tests" / "js"
@@ -32,7 +32,7 @@ CONTEXTS = ROOT / "certificates" / "data"
 
 
 def _node() -> str:
-    node = require_binary("node")
+    node = require_binary("node", "node")
     if not (JS / "node_modules" / "@digitalbazaar" / "vc").is_dir():
         message = "tests/js/node_modules is missing; run `npm ci --prefix tests/js`"
         if os.environ.get("CONTEXT_COURSE_REQUIRE_SERVICES") == "1":

@@ -24,7 +24,7 @@ import pytest
 from certificates import revoke
 from certificates.site import publish_site
 from tests.certificates.conftest import Issued, fresh_site
-from tests.conftest import require_binary
+from tests.services import require_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

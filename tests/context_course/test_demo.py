@@ -14,6 +14,7 @@ from context_course.demo import DemoError, run_demo
 
 
 @pytest.mark.slow
+@pytest.mark.needs("pdf", "poppler")
 def test_demo_grades_gives_feedback_and_certificates_that_verify(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -72,6 +72,7 @@ def test_certify_and_publish_refuse_the_placeholder_issuer_in_one_line(
 
 
 @pytest.mark.slow
+@pytest.mark.needs("pdf", "poppler")
 def test_certify_verify_revoke_from_the_command_line(
     course: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,8 +113,14 @@ def test_verify_reports_bad_input_in_one_line_and_exits_non_zero(
     junk.write_bytes(b"%PDF-1.7 truncated")
     code, out, _ = run(capsys, "verify", str(junk))
     assert code == 1 and out.startswith("INVALID: malformed input")
-    code, out, _ = run(capsys, "verify", str(tmp_path / "missing.pdf"), "--json")
-    assert code == 1 and json.loads(out)["reason"] == "malformed input"
+    # One rule: a file that cannot be read is an error (exit 2), whichever file it is.
+    missing = tmp_path / "missing.pdf"
+    code, out, err = run(capsys, "verify", str(missing), "--json")
+    assert (code, out) == (2, "")
+    assert err == f"error: cannot read certificate file {missing}: No such file or directory\n"
+    code, out, err = run(capsys, "verify", str(junk), "--issuer", str(missing))
+    assert (code, out) == (2, "")
+    assert err == f"error: cannot read issuer file {missing}: No such file or directory\n"
     code, _, err = run(capsys, "verify", str(junk), "--issuer", str(junk))
     assert code == 2 and err.startswith("error: cannot read ") and "not JSON" in err
 

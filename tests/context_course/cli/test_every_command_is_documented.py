@@ -36,6 +36,7 @@ def test_the_cli_has_the_commands_of_both_journeys() -> None:
     assert {
         "lab", "check", "progress", "submit", "demo", "grade", "report", "certify",
         "verify", "revoke", "release", "roster", "keys", "run", "serve", "cluster", "tour",
+        "init",
     } <= names  # fmt: skip
 
 

@@ -368,3 +368,15 @@ def test_progress_before_any_check(workspace: Path, capsys: pytest.CaptureFixtur
     assert main(["progress", "-w", str(workspace)]) == 0
     out = capsys.readouterr().out
     assert "not checked yet" in out and "0 of 3 parts pass locally" in out
+
+
+def test_every_progress_column_has_a_label(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per row: the header is one line
+    capsys.readouterr()
+    assert main(["progress", "-w", str(workspace)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if "notebook" in line and "parts passing" in line)
+    cells = [cell.strip() for cell in header.strip("┃│| ").split("┃")]
+    assert cells == ["notebook", "parts passing", "points (visible tests)", "status"], header

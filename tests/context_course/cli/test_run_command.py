@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,26 @@ def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "context-course run context_lib/examples/numbers.yaml" in out
     assert "--store" in out
+
+
+def test_import_finds_a_module_in_the_current_folder_without_pythonpath(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_cwd_scriptlets.py").write_text(
+        "from context_lib.runner import scriptlet\n\n"
+        '@scriptlet("cwd_triple", writes=["out"])\n'
+        "def cwd_triple(ctx, params):\n"
+        '    ctx.set("out.value", 3 * 14)\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "recipe.yaml").write_text(
+        "name: here\nsteps:\n  - name: triple\n    scriptlet: cwd_triple\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "my_cwd_scriptlets", raising=False)
+    code = main(["run", "recipe.yaml", "--import", "my_cwd_scriptlets"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "out.value" in out and "42" in out
+    assert str(tmp_path) not in sys.path  # the current folder was only added for the import

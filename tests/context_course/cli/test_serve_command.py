@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import socket
@@ -197,28 +196,23 @@ def test_serve_runs_the_http_api(
         stderr=subprocess.STDOUT,
     )
     try:
-        # Importing the CLI takes many seconds on a loaded machine: wait for the port as
-        # long as the server is alive, not for a fixed time.
-        while proc.poll() is None:
-            with contextlib.suppress(RuntimeError):
-                wait_for_port(port, timeout=5)
-                break
-        assert proc.poll() is None, (tmp_path / "server.log").read_text()
-        base = f"http://127.0.0.1:{port}"
-        headers = {"Authorization": f"Bearer {admin}"}
-        put = httpx.put(
-            f"{base}/v1/contexts/app/values/greeting", json={"value": "hi"}, headers=headers
-        )
-        assert put.status_code == 200
-        assert httpx.get(f"{base}/v1/contexts/app/values/greeting", headers=headers).json() == {
-            "key": "greeting",
-            "value": "hi",
-        }
-        assert httpx.get(f"{base}/v1/contexts/app").status_code == 401
-        assert "paths" in httpx.get(f"{base}/openapi.json").json()
+        wait_for_port(port, process=proc)  # readiness: the port answers, or the server died
+        # A loaded machine may take long to answer: generous bounds, never a race.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            headers = {"Authorization": f"Bearer {admin}"}
+            put = client.put(
+                "/v1/contexts/app/values/greeting", json={"value": "hi"}, headers=headers
+            )
+            assert put.status_code == 200
+            assert client.get("/v1/contexts/app/values/greeting", headers=headers).json() == {
+                "key": "greeting",
+                "value": "hi",
+            }
+            assert client.get("/v1/contexts/app").status_code == 401
+            assert "paths" in client.get("/openapi.json").json()
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        proc.wait(timeout=120)
         log.close()
     assert "Context service on http://127.0.0.1" in (tmp_path / "server.log").read_text()
     assert run(capsys, "serve", "verify-audit", "--store", store)[0] == 0

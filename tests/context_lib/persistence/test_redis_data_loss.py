@@ -25,7 +25,8 @@ from context_lib.persistence import (
     save,
     save_delta,
 )
-from tests.conftest import free_port, require_binary, wait_for_port
+from tests.conftest import free_port, wait_for_port
+from tests.services import require_binary
 
 pytestmark = pytest.mark.redis
 
@@ -34,7 +35,7 @@ class Server:
     """A redis-server with its default persistence (no config file), in its own folder."""
 
     def __init__(self, folder: Path) -> None:
-        self.binary = require_binary("redis-server", "/usr/bin/redis-server")
+        self.binary = require_binary("redis", "redis-server")
         self.folder = folder
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None

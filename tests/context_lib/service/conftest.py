@@ -98,12 +98,12 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        wait_for_port(self.port)
+        wait_for_port(self.port)  # the thread's server binds when ready
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(120)
 
 
 @pytest.fixture(scope="module")
@@ -123,5 +123,5 @@ def live(shared_service: ContextService) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def http(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=10) as client:
+    with httpx.Client(base_url=live.url, timeout=120) as client:
         yield client

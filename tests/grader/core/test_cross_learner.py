@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.grader.core.attacks import (
     RIGHT_WORD_COUNTS,
     plants_answer_in_shared_places,
@@ -17,6 +19,7 @@ def _scores(result: Any) -> dict[str, float]:
     return {part.grade_id: part.points for part in result.parts}
 
 
+@pytest.mark.needs("bubblewrap")  # private files per notebook come from its namespaces
 def test_files_and_shared_memory_left_behind_do_not_reach_the_next_notebook(
     course: Course, honest_wrong: dict[str, Any]
 ) -> None:
@@ -52,7 +55,7 @@ def test_monkeypatching_in_one_notebook_never_reaches_the_next(
 ) -> None:
     baseline = course.grade(honest_wrong, learner="honest")
     poisoner = insert_after(honest_wrong, "words-answer", POISON, "poison")
-    course.grade(poisoner, learner="poisoner", cell_timeout=2)
+    course.grade(poisoner, learner="poisoner", cell_timeout=5)
     after = course.grade(honest_wrong, learner="next")
     assert _scores(after) == _scores(baseline)
     assert after.events == baseline.events

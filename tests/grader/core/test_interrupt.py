@@ -24,7 +24,8 @@ STUBBORN = (
 IGNORED = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n" + LOOP
 
 
-def _run(*codes: str, cell_timeout: float = 1) -> Execution:
+def _run(*codes: str, cell_timeout: float = 3) -> Execution:
+    """Run cells; 3 s: the runaway cells meet it, trivial ones never do, even under load."""
     return execute(
         [PlannedCell(code=code, name=f"cell {i}") for i, code in enumerate(codes)],
         sandbox=get_sandbox(()),
@@ -46,11 +47,11 @@ def test_an_interruptible_loop_times_out_and_the_process_carries_on() -> None:
         '__cc_observe__("state", lambda: state)',
     )
     assert [o.status for o in execution.outcomes] == ["ok", "timeout", "ok"]
-    assert execution.outcomes[1].detail == "timed out after 1 s"
+    assert execution.outcomes[1].detail == "timed out after 3 s"
     assert execution.sessions == 1
     # the same process: what ran before the interrupt is still there (no replay)
     assert _values(execution, 2) == [[1, 2]]
-    assert any("cell 1 timed out after 1 s; it was interrupted" in e for e in execution.events)
+    assert any("cell 1 timed out after 3 s; it was interrupted" in e for e in execution.events)
 
 
 def test_what_a_cell_sends_after_catching_the_interrupt_is_not_kept() -> None:
@@ -77,7 +78,7 @@ def test_a_loop_that_ignores_the_interrupt_is_killed_and_replayed(code: str) -> 
     assert [o.status for o in execution.outcomes] == ["ok", "timeout", "ok"]
     assert execution.sessions == 2
     assert _values(execution, 2) == [[1]]
-    assert "cell 1 timed out after 1 s" in execution.events
+    assert "cell 1 timed out after 3 s" in execution.events
 
 
 def test_the_interrupt_reaches_only_the_notebooks_own_process() -> None:
@@ -113,11 +114,12 @@ def test_an_interrupted_part_scores_what_a_killed_one_does(
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "def word_counts(text):\n" + "    while True:\n        pass\n",
     )
-    interrupted = course.grade(interruptible, learner="interrupted", cell_timeout=1)
-    killed = course.grade(ignoring, learner="killed", cell_timeout=1)
+    # 5 s: the runaway cells meet it, the honest ones never do, even on a loaded machine.
+    interrupted = course.grade(interruptible, learner="interrupted", cell_timeout=5)
+    killed = course.grade(ignoring, learner="killed", cell_timeout=5)
     assert any("it was interrupted and grading continued" in e for e in interrupted.events)
     assert not any("interrupted" in e for e in killed.events)
-    assert any("timed out after 1 s" in e for e in killed.events)
+    assert any("timed out after 5 s" in e for e in killed.events)
     scores = {p.grade_id: (p.points, p.status) for p in interrupted.parts}
     assert scores == {p.grade_id: (p.points, p.status) for p in killed.parts}
     assert scores["words-tests"] == (0, "timeout")
@@ -138,7 +140,7 @@ def test_a_learner_cell_before_a_test_is_killed_and_left_out_even_if_interruptib
         sandbox=get_sandbox(()),
         files={},
         limits=SandboxLimits(),
-        cell_timeout=1,
+        cell_timeout=5,  # cell 0 never meets it, even on a loaded machine
         notebook_timeout=60,
     )
     assert [o.status for o in execution.outcomes] == ["ok", "timeout", "ok"]
@@ -165,7 +167,7 @@ def test_later_parts_are_graded_in_the_same_process(
         "            stopped.append(True)\n"
         "    return sum(values) / len(values)\n",
     )
-    result = course.grade(looping, learner="looping", cell_timeout=1)
+    result = course.grade(looping, learner="looping", cell_timeout=5)  # honest cells: far less
     assert result.extra["sessions"] == 1
     parts = {part.grade_id: part for part in result.parts}
     assert parts["mean-tests"].status == "timeout"

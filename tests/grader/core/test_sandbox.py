@@ -10,7 +10,7 @@ import pytest
 
 from grader.core.executor import PlannedCell, execute
 from grader.core.sandbox import Sandbox, SandboxLimits, get_sandbox, isolation_report
-from tests.conftest import require_binary
+from tests.services import require_service
 
 PROBE = """
 import os, socket
@@ -33,7 +33,7 @@ __cc_observe__("patterns", lambda: os.path.exists({patterns!r}))
 
 @pytest.fixture(scope="module")
 def report() -> Any:
-    require_binary("bwrap")
+    require_service("bubblewrap")
     return isolation_report()
 
 

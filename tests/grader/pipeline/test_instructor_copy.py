@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from grader.pipeline.sanitize import instructor_copy
-from tests.conftest import require_binary
 from tests.grader.pipeline.builders import answer, notebook
+from tests.services import require_binary
 
 PAYLOADS = {
     "script": "<script>window.__pwned.push('script')</script>",

@@ -1,0 +1,45 @@
+"""What `--help` shows is what the help text says: no swallowed `[section]`, no `<bool>`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from context_course.cli import main
+from tests.cli.test_every_command_is_documented import COMMANDS
+
+SECTION = re.compile(r"\\?\[([a-z_.]+)\]")
+
+
+def _texts(command: object) -> list[str]:
+    texts = [getattr(command, "help", None) or ""]
+    texts += [getattr(p, "help", None) or "" for p in getattr(command, "params", [])]
+    return texts
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=lambda p: " ".join(p))
+def test_help_shows_every_course_toml_section_its_text_names(
+    path: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = dict((tuple(p), c) for p, c in COMMANDS)[tuple(path)]
+    sections = {m.group(1) for text in _texts(command) for m in SECTION.finditer(text)}
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main([*path, "--help"]) == 0
+    shown = capsys.readouterr().out
+    for section in sections:
+        assert f"[{section}]" in shown, f"`{' '.join(path)} --help` swallowed [{section}]"
+    assert "<bool>" not in shown, f"`{' '.join(path)} --help` shows <bool> for a flag"
+
+
+def test_the_three_reported_help_texts_show_their_sections(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    for argv, section in (
+        (["certify", "--help"], "[grader]"),
+        (["keys", "init", "--help"], "[certificates]"),
+        (["cluster", "up", "--help"], "[grader]"),
+    ):
+        assert main(argv) == 0
+        assert section in capsys.readouterr().out, argv
