@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from context_course import extras
 from context_course.cli import main
-from grader import extras
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from grader import intake as intake_module
 from grader.core.deadline import TimeLimitExceeded, time_limit
+from grader.pipeline import intake as intake_module
 from grader.pipeline.batch import BatchSummary, grade_submissions
 from grader.pipeline.config import Course
 from grader.pipeline.dispatch import SerialExecutor
