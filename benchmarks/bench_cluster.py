@@ -17,17 +17,20 @@ client computes the reference values once, as in real use): every side is warm. 
 ``--rounds`` interleaved rounds (A B C …, … C B A) grade the timed batch on every
 configuration (shared harness: ``benchmarks/harness.py``).
 
-Clock: CPU of this process and all its descendants (client, pool workers, scheduler,
-Dask workers, sandboxes), wall time beside it; ratios per round against the local pools
-(median, min–max). Notes give, per configuration, the grading core's time per notebook
-and the overhead per notebook-slot (``wall × slots / notebooks − core``), the scores'
-identity, and the client's gradebook write time per notebook (SQLite, one transaction).
+Clock: CPU of this process (the client) plus that of the configuration's own processes
+and their descendants (pool workers, or scheduler and Dask workers; sandboxes), not the
+idle CPU of the other configurations, which stay up meanwhile; wall time beside it;
+ratios per round against the local pools (median, min–max). Notes give, per
+configuration, the grading core's time per notebook and the overhead per notebook-slot
+(``wall × slots / notebooks − core``), the scores' identity, and the client's gradebook
+write time per notebook (SQLite, one transaction).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
@@ -38,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import Bench, tree_cpu_clock  # noqa: E402
+from benchmarks.harness import Bench, Sample, tree_cpu_clock  # noqa: E402
 from grader.catalog import load_catalog  # noqa: E402
 from grader.cluster import DaskExecutor, start_local_cluster  # noqa: E402
 from grader.dispatch import Executor, GradeJob, JobOutcome, LocalProcessExecutor  # noqa: E402
@@ -70,6 +73,21 @@ def _jobs(folder: Path, learners: int, cache: Path, prefix: str) -> list[GradeJo
                 )
             )
     return jobs
+
+
+def _children() -> set[int]:
+    """This process's live children."""
+    me = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_text(encoding="ascii", errors="replace")
+            except OSError:
+                continue
+            if raw[raw.rfind(")") + 2 :].split()[1:2] == [me]:
+                found.add(int(entry))
+    return found
 
 
 def _run(executor: Executor, jobs: Sequence[GradeJob]) -> tuple[float, list[JobOutcome]]:
@@ -136,15 +154,24 @@ def main(argv: list[str] | None = None) -> int:
         core: dict[str, list[float]] = {}
         outcomes: list[JobOutcome] = []
         with contextlib.ExitStack() as stack:
-            bench = Bench(f"cluster-{args.learners}x8", clock=tree_cpu_clock)
+            bench = Bench(f"cluster-{args.learners}x8")
             for config in configs:
                 started = time.perf_counter()
+                before = _children()
                 executor = _start(config, stack, warm)
+                # this configuration's processes (pool workers, or scheduler and workers):
+                # its side is charged their CPU and this process's, not the idle CPU of
+                # the other configurations' processes, which stay up meanwhile
+                roots = sorted(_children() - before)
                 print(f"  {config}: started and warm in {time.perf_counter() - started:.1f} s")
 
-                def run(config: str = config, executor: Executor = executor) -> int:
+                def run(
+                    config: str = config, executor: Executor = executor, roots: list[int] = roots
+                ) -> Sample:
                     nonlocal outcomes
+                    cpu0 = time.process_time() + tree_cpu_clock(roots)
                     wall, outcomes = _run(executor, timed)
+                    cpu = time.process_time() + tree_cpu_clock(roots) - cpu0
                     failed = [o for o in outcomes if o.result is None]
                     if failed:
                         raise RuntimeError(f"{config}: {len(failed)} failed: {failed[0].error}")
@@ -157,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     core.setdefault(config, []).append(mean_core)
                     overhead.setdefault(config, []).append(wall * slots / len(timed) - mean_core)
-                    return len(timed)
+                    return Sample(cpu_s=cpu, wall_s=wall, ops=len(timed))
 
                 bench.side(config, run, baseline=config.startswith("local-"))
             result = bench.run(rounds=args.rounds, warmup=0)
@@ -173,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     result.notes += [
         f"{len(timed)} notebooks per round ({args.learners} learners x 8, half solved, "
         f"half blank); scores identical in every configuration: {same}",
-        "clock: CPU of this process and all its descendants (client, pool workers, Dask "
-        "scheduler and workers, sandboxes); per-op = per notebook",
+        "clock: CPU of this process (the client) and of the configuration's own processes "
+        "with their descendants (pool workers, or Dask scheduler and workers; sandboxes); "
+        "per-op = per notebook",
         f"gradebook write per notebook (SQLite, one transaction): {write * 1000:.1f} ms",
         "one machine: Dask workers share the same CPUs as the local pool, so no speed-up "
         "is possible here; the rows show what a cluster adds per notebook",

@@ -182,10 +182,11 @@ def command_sample(
     return Sample(cpu_s=cpu, wall_s=wall, leftovers=leftovers)
 
 
-def tree_cpu_clock() -> float:
-    """CPU seconds of this process and all its live descendants, each with the CPU of the
-    children it has waited for (Linux ``/proc``; 10 ms resolution). For a pool of worker
-    processes and what they start, where ``process_cpu_clock`` sees only the parent."""
+def tree_cpu_clock(roots: Sequence[int] | None = None) -> float:
+    """CPU seconds of this process (or of ``roots``) and all their live descendants, each
+    with the CPU of the children it has waited for (Linux ``/proc``; 10 ms resolution).
+    For a pool of worker processes and what they start, where ``process_cpu_clock`` sees
+    only the parent."""
     parents: dict[int, list[int]] = {}
     ticks: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -196,7 +197,7 @@ def tree_cpu_clock() -> float:
             continue
         parents.setdefault(int(fields[1]), []).append(int(entry))
         ticks[int(entry)] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    total, todo = 0, [os.getpid()]
+    total, todo = 0, list(roots) if roots is not None else [os.getpid()]
     while todo:
         pid = todo.pop()
         total += ticks.get(pid, 0)
