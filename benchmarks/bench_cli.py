@@ -140,7 +140,7 @@ def longest_cells() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for slug in slugs():
         path = ROOT / "solutions" / slug / f"{slug}.ipynb"
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
         NotebookClient(
             nb, timeout=600, resources={"metadata": {"path": str(path.parent)}}
         ).execute()
