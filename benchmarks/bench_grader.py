@@ -152,7 +152,9 @@ def _report(result: BenchResult, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,4,16", help="learners per run, comma-separated")
+    parser.add_argument(
+        "--sizes", default="1,4,16", help="learners per run, comma-separated ('' = warm row only)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per size")
     parser.add_argument("--warm-size", type=int, default=1, help="learners in the warm row")
     parser.add_argument("--no-warm", action="store_true", help="skip the warm in-process row")
@@ -162,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
         parser.error("--sizes takes numbers, e.g. 1,4,16")
-    if not sizes or min(sizes) < 1 or args.rounds < 1:
-        parser.error("sizes and rounds must be at least 1")
+    if (not sizes and args.no_warm) or min(sizes, default=1) < 1 or args.rounds < 1:
+        parser.error("sizes and rounds must be at least 1 (empty --sizes: the warm row only)")
     if len(slugs()) != 8:
         print(f"expected the course's 8 notebooks under solutions/, found {len(slugs())}")
         return 1
