@@ -2,38 +2,34 @@
 
     .venv/bin/python benchmarks/bench_cluster.py [--learners 8] [--rounds 3] [--configs …]
 
+What it is for: on ONE machine a cluster cannot be faster than the local pool (its
+workers share the same CPUs); this benchmark shows what the cluster *adds* per notebook
+(shipping the job, scheduling, returning the result) and that the scores are identical.
+Speed-up comes from adding machines, which this benchmark does not have.
+
 Every learner submits the course's eight notebooks (even learners the instructor's
 solutions, odd learners the blank exercises), graded through the executor seam exactly
 as ``context-course grade`` does: ``LocalProcessExecutor`` for the local pool,
 ``DaskExecutor`` on a scheduler and worker processes started on loopback by
 ``start_local_cluster`` (each worker process stands for a node). All configurations
 are started first and each grades a warm-up batch (workers start their sandboxes; the
-client computes the reference values once, as in real use). Then ``--rounds`` rounds
-grade the timed batch on every configuration in turn, so that other work on the machine
-hits them alike; each configuration's best round is reported (interference only ever
-adds time).
+client computes the reference values once, as in real use): every side is warm. Then
+``--rounds`` interleaved rounds (A B C …, … C B A) grade the timed batch on every
+configuration (shared harness: ``benchmarks/harness.py``).
 
-Printed per configuration:
-
-- notebooks per second, and the ratio to the local pool with as many processes (at
-  most the CPU count: dask-4 is compared with local-2 here);
-- core seconds: mean time inside ``grade_notebook`` per notebook (from the results);
-- overhead per submission: ``wall × slots / notebooks − core seconds``, the time each
-  worker slot spends on a notebook beyond grading it (scheduling, shipping, transport,
-  idle slots); the Dask line minus the local line of the same size is what the cluster
-  costs per submission;
-- the parent's gradebook write time per notebook (SQLite, one transaction each), which
-  bounds what one client can record per second.
-
-This machine has few cores shared with other work: configurations with more worker
-processes than cores measure contention, not scaling. Compare ratios, not absolutes.
+Clock: CPU of this process (the client) plus that of the configuration's own processes
+and their descendants (pool workers, or scheduler and Dask workers; sandboxes), not the
+idle CPU of the other configurations, which stay up meanwhile; wall time beside it;
+ratios per round against the local pools (median, min–max). Notes give, per
+configuration, the grading core's time per notebook and the overhead per notebook-slot
+(``wall × slots / notebooks − core``), the scores' identity, and the client's gradebook
+write time per notebook (SQLite, one transaction).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import sys
@@ -45,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import Bench, Sample, tree_cpu_clock  # noqa: E402
 from grader.pipeline.catalog import load_catalog  # noqa: E402
 from grader.pipeline.cluster import DaskExecutor, start_local_cluster  # noqa: E402
 from grader.pipeline.dispatch import Executor, GradeJob, JobOutcome, LocalProcessExecutor  # noqa: E402
@@ -52,6 +49,7 @@ from grader.pipeline.gradebook import GradebookStore, grader_version  # noqa: E4
 from grader.pipeline.manifest import LearnerInfo  # noqa: E402
 
 CONFIGS = ("local-1", "local-2", "dask-1", "dask-2", "dask-4")
+RESULTS = ROOT / "benchmarks" / "results"
 
 
 def _jobs(folder: Path, learners: int, cache: Path, prefix: str) -> list[GradeJob]:
@@ -75,6 +73,21 @@ def _jobs(folder: Path, learners: int, cache: Path, prefix: str) -> list[GradeJo
                 )
             )
     return jobs
+
+
+def _children() -> set[int]:
+    """This process's live children."""
+    me = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_text(encoding="ascii", errors="replace")
+            except OSError:
+                continue
+            if raw[raw.rfind(")") + 2 :].split()[1:2] == [me]:
+                found.add(int(entry))
+    return found
 
 
 def _run(executor: Executor, jobs: Sequence[GradeJob]) -> tuple[float, list[JobOutcome]]:
@@ -119,79 +132,83 @@ def _gradebook_write_seconds(outcomes: list[JobOutcome], folder: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=8, help="learners in the timed batch")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per configuration")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated list")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON + Markdown")
     args = parser.parse_args(argv)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = sorted(set(configs) - set(CONFIGS))
     if unknown or args.learners < 1 or args.rounds < 1:
         print(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
         return 2
-    print(f"machine: {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}")
+    if not any(c.startswith("local-") for c in configs):
+        print("include at least one local-N configuration: it is the baseline")
+        return 2
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         folder = Path(tmp)
         cache = folder / "cache"
         warm = _jobs(folder / "warm", 8, cache, "warm")
         timed = _jobs(folder / "timed", args.learners, cache, "learner")
-        rows: dict[str, dict[str, float]] = {}
         scores: dict[str, dict[str, float]] = {}
+        overhead: dict[str, list[float]] = {}
+        core: dict[str, list[float]] = {}
         outcomes: list[JobOutcome] = []
         with contextlib.ExitStack() as stack:
-            executors: dict[str, Executor] = {}
+            bench = Bench(f"cluster-{args.learners}x8")
             for config in configs:
                 started = time.perf_counter()
-                executors[config] = _start(config, stack, warm)
+                before = _children()
+                executor = _start(config, stack, warm)
+                # this configuration's processes (pool workers, or scheduler and workers):
+                # its side is charged their CPU and this process's, not the idle CPU of
+                # the other configurations' processes, which stay up meanwhile
+                roots = sorted(_children() - before)
                 print(f"  {config}: started and warm in {time.perf_counter() - started:.1f} s")
-            for round_number in range(1, args.rounds + 1):
-                for config, executor in executors.items():
+
+                def run(
+                    config: str = config, executor: Executor = executor, roots: list[int] = roots
+                ) -> Sample:
+                    nonlocal outcomes
+                    cpu0 = time.process_time() + tree_cpu_clock(roots)
                     wall, outcomes = _run(executor, timed)
+                    cpu = time.process_time() + tree_cpu_clock(roots) - cpu0
                     failed = [o for o in outcomes if o.result is None]
                     if failed:
-                        print(f"{config}: {len(failed)} notebooks failed: {failed[0].error}")
-                        return 1
-                    print(f"  round {round_number} {config}: {wall:.2f} s", flush=True)
+                        raise RuntimeError(f"{config}: {len(failed)} failed: {failed[0].error}")
                     scores.setdefault(config, {}).update(
                         {o.key: o.result.score for o in outcomes if o.result}
                     )
-                    if config in rows and rows[config]["wall"] <= wall:
-                        continue
                     slots = int(config.partition("-")[2])
-                    core = statistics.fmean(o.result.wall_seconds for o in outcomes if o.result)
-                    rows[config] = {
-                        "rate": len(timed) / wall,
-                        "wall": wall,
-                        "core": core,
-                        "overhead": wall * slots / len(timed) - core,
-                    }
+                    mean_core = statistics.fmean(
+                        o.result.wall_seconds for o in outcomes if o.result
+                    )
+                    core.setdefault(config, []).append(mean_core)
+                    overhead.setdefault(config, []).append(wall * slots / len(timed) - mean_core)
+                    return Sample(cpu_s=cpu, wall_s=wall, ops=len(timed))
+
+                bench.side(config, run, baseline=config.startswith("local-"))
+            result = bench.run(rounds=args.rounds, warmup=0)
         reference = next(iter(scores.values()))
         same = all(s == reference for s in scores.values())
         write = _gradebook_write_seconds(outcomes, folder)
-
-    print()
-    print(
-        f"{len(timed)} notebooks ({args.learners} learners x 8), best of {args.rounds} "
-        f"rounds, load average now {os.getloadavg()[0]:.1f}, scores identical: {same}"
-    )
-    header = (
-        f"{'configuration':<14}{'notebooks/s':>12}{'vs local':>10}{'core s':>9}{'overhead/sub':>14}"
-    )
-    print(header)
-    print("-" * len(header))
-    for config, row in rows.items():
-        slots = config.partition("-")[2]
-        base = rows.get(f"local-{min(int(slots), 2)}")
-        ratio = f"{row['rate'] / base['rate']:.2f}x" if base else "-"
-        print(
-            f"{config:<14}{row['rate']:>12.2f}{ratio:>10}{row['core']:>9.3f}"
-            f"{row['overhead'] * 1000:>11.0f} ms"
+    for config in configs:
+        result.notes.append(
+            f"{config}: grading core {statistics.median(core[config]) * 1000:.0f} ms/notebook, "
+            f"overhead {statistics.median(overhead[config]) * 1000:.0f} ms per notebook-slot "
+            "(wall x slots / notebooks - core; median of rounds)"
         )
-    if "local-1" in rows and "dask-1" in rows:
-        extra = rows["dask-1"]["overhead"] - rows["local-1"]["overhead"]
-        print(
-            f"\nDask's cost per submission (dask-1 minus local-1 overhead): {extra * 1000:.0f} ms"
-        )
-    print(f"gradebook write per notebook (SQLite, one transaction): {write * 1000:.1f} ms")
-    print(json.dumps({"rows": rows, "gradebook_write_s": write, "identical_scores": same}))
+    result.notes += [
+        f"{len(timed)} notebooks per round ({args.learners} learners x 8, half solved, "
+        f"half blank); scores identical in every configuration: {same}",
+        "clock: CPU of this process (the client) and of the configuration's own processes "
+        "with their descendants (pool workers, or Dask scheduler and workers; sandboxes); "
+        "per-op = per notebook",
+        f"gradebook write per notebook (SQLite, one transaction): {write * 1000:.1f} ms",
+        "one machine: Dask workers share the same CPUs as the local pool, so no speed-up "
+        "is possible here; the rows show what a cluster adds per notebook",
+    ]
+    print(result.markdown(unit="ms", scale=1e3))
+    result.save(args.out, unit="ms", scale=1e3)
     return 0 if same else 1
 
 

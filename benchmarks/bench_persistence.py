@@ -2,17 +2,14 @@
 
     .venv/bin/python benchmarks/bench_persistence.py [--keys 100000] [--churn 0.01] [--steps 5]
 
-A context of ``--keys`` keys gets ``--churn`` of its keys changed per step; after each
-step ``save_delta`` writes to one store and ``save`` (a full snapshot) to another of
-the same kind. Prints, per backend, the median per step of:
-
-* payload bytes: what the store reports writing (encoded keys and values);
-* bytes passed to write(2) by this process (``wchar`` in /proc/self/io: the JSON
-  file, SQLite's WAL and journal pages), when the platform reports it;
-* wall-clock time.
-
-and the full/delta ratios. The goal: delta payload >= 50x smaller than a full
-snapshot at 1% churn. Ratios (not absolute numbers) are what to compare across machines.
+Two identical contexts of ``--keys`` keys get the same ``--churn`` of their keys changed
+per step; one is saved with ``save_delta``, the other with ``save`` (a full snapshot), to
+stores of the same kind. On the shared harness (``benchmarks/harness.py``): each save
+timed alone on this thread's CPU (wall beside it), the two sides interleaved step by
+step, per-step ratios (median, min–max). Notes give, per backend, the median payload
+bytes the store reports writing and the bytes passed to write(2) (``wchar`` in
+/proc/self/io: the JSON file, SQLite's WAL and journal pages). The goal: delta payload
+>= 50x smaller than a full snapshot at 1% churn.
 """
 
 from __future__ import annotations
@@ -26,8 +23,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from context_lib import Context
-from context_lib.persistence import JsonFileStore, SQLiteStore, Store, save, save_delta
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.harness import Bench, BenchResult, Sample, thread_cpu_clock  # noqa: E402
+from context_lib import Context  # noqa: E402
+from context_lib.persistence import (  # noqa: E402
+    JsonFileStore,
+    SQLiteStore,
+    Store,
+    save,
+    save_delta,
+)
+
+RESULTS = ROOT / "benchmarks" / "results"
 
 GOAL = 50.0
 
@@ -44,48 +54,54 @@ def written_bytes() -> int | None:
     return None
 
 
-def measure(fn: Callable[[], int]) -> tuple[int, int | None, float]:
-    """(payload bytes, write(2) bytes or None, seconds) of one call."""
-    before = written_bytes()
-    start = time.perf_counter()
-    payload = fn()
-    seconds = time.perf_counter() - start
-    after = written_bytes()
-    disk = None if before is None or after is None else after - before
-    return payload, disk, seconds
-
-
 def value(i: int, step: int) -> dict[str, object]:
     return {"id": i, "score": round(i * 0.37 + step, 3), "tags": ["a", "b"], "step": step}
 
 
 def run_backend(
     name: str, make: Callable[[str], Store], keys: int, churn: float, steps: int, seed: int
-) -> dict[str, list[float]]:
+) -> tuple[BenchResult, dict[str, list[int]]]:
+    """``steps`` interleaved rounds: the same keys change in two identical contexts, one
+    saved with ``save_delta``, the other with ``save``; each save timed alone."""
     rng = random.Random(seed)
-    ctx = Context({f"items.k{i}": value(i, 0) for i in range(keys)})
-    delta_store, full_store = make("delta"), make("full")
+    start = {f"items.k{i}": value(i, 0) for i in range(keys)}
+    contexts = {"delta": Context(start), "full": Context(start)}
+    stores = {"delta": make("delta"), "full": make("full")}
+    per_step = max(1, int(keys * churn))
+    changes: list[list[int]] = [rng.sample(range(keys), per_step) for _ in range(steps)]
+    done = {"delta": 0, "full": 0}
+    written: dict[str, list[int]] = {"delta": [], "full": [], "delta-write": [], "full-write": []}
+
+    def saver(kind: str) -> Callable[[], Sample]:
+        def run() -> Sample:
+            ctx = contexts[kind]
+            step = done[kind]
+            done[kind] += 1
+            for i in changes[step]:
+                ctx.set(f"items.k{i}", value(i, step + 1))
+            before = written_bytes()
+            cpu0, wall0 = thread_cpu_clock(), time.perf_counter()
+            saved = (save_delta if kind == "delta" else save)(ctx, stores[kind])
+            cpu1, wall1 = thread_cpu_clock(), time.perf_counter()
+            after = written_bytes()
+            written[kind].append(saved.bytes)
+            if before is not None and after is not None:
+                written[f"{kind}-write"].append(after - before)
+            return Sample(cpu_s=cpu1 - cpu0, wall_s=wall1 - wall0)
+
+        return run
+
     try:
-        save(ctx, delta_store)  # both start from the same full state
-        save(ctx, full_store)
-        per_step = max(1, int(keys * churn))
-        samples: dict[str, list[float]] = {k: [] for k in ("dp", "dd", "dt", "fp", "fd", "ft")}
-        for step in range(1, steps + 1):
-            for i in rng.sample(range(keys), per_step):
-                ctx.set(f"items.k{i}", value(i, step))
-            dp, dd, dt = measure(lambda: save_delta(ctx, delta_store).bytes)
-            fp, fd, ft = measure(lambda: save(ctx, full_store).bytes)
-            samples["dp"].append(dp)
-            samples["dt"].append(dt)
-            samples["fp"].append(fp)
-            samples["ft"].append(ft)
-            if dd is not None and fd is not None:
-                samples["dd"].append(dd)
-                samples["fd"].append(fd)
-        return samples
+        for kind in ("delta", "full"):  # both start from the same full state
+            save(contexts[kind], stores[kind])
+        bench = Bench(f"persistence-{name.replace(' ', '-')}", clock=thread_cpu_clock)
+        bench.side("save_delta", saver("delta"))
+        bench.side("save (full snapshot)", saver("full"), baseline=True)
+        result = bench.run(rounds=steps, warmup=0)
     finally:
-        delta_store.close()
-        full_store.close()
+        for store in stores.values():
+            store.close()
+    return result, written
 
 
 def human(n: float) -> str:
@@ -102,12 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--churn", type=float, default=0.01)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON + Markdown")
     args = parser.parse_args(argv)
-    print(
-        f"{args.keys:,} keys, {args.churn:.1%} changed per step, {args.steps} steps; "
-        "medians per step\n"
-    )
-    header = f"{'backend':<10} {'save':<6} {'payload':>10} {'write(2)':>10} {'time':>9}"
+    print(f"{args.keys:,} keys, {args.churn:.1%} changed per step, {args.steps} steps\n")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -115,31 +128,25 @@ def main(argv: list[str] | None = None) -> int:
             "sqlite": lambda tag: SQLiteStore(folder / f"{tag}.db", name="bench"),
             "json file": lambda tag: JsonFileStore(folder / f"{tag}.json"),
         }
-        summary = []
-        print(header)
         for name, make in backends.items():
-            s = run_backend(name, make, args.keys, args.churn, args.steps, args.seed)
-            med = {k: statistics.median(v) if v else float("nan") for k, v in s.items()}
-            disk = bool(s["dd"])
-            for label, p, d, t in (
-                ("delta", med["dp"], med["dd"], med["dt"]),
-                ("full", med["fp"], med["fd"], med["ft"]),
-            ):
-                shown = human(d) if disk else "n/a"
-                print(f"{name:<10} {label:<6} {human(p):>10} {shown:>10} {t * 1000:>7.1f} ms")
-            payload_ratio = med["fp"] / med["dp"]
-            disk_ratio = med["fd"] / med["dd"] if disk and med["dd"] else float("nan")
-            time_ratio = med["ft"] / med["dt"]
-            summary.append((name, payload_ratio, disk_ratio, time_ratio))
+            result, written = run_backend(name, make, args.keys, args.churn, args.steps, args.seed)
+            med = {k: statistics.median(v) for k, v in written.items() if v}
+            payload_ratio = med["full"] / med["delta"]
+            result.notes.append(
+                f"payload per save (median): delta {human(med['delta'])}, full "
+                f"{human(med['full'])}: {payload_ratio:.1f}x smaller"
+            )
+            if med.get("delta-write"):
+                result.notes.append(
+                    f"bytes passed to write(2) (median): delta {human(med['delta-write'])}, "
+                    f"full {human(med['full-write'])}: "
+                    f"{med['full-write'] / med['delta-write']:.1f}x"
+                )
+            print(result.markdown(unit="ms", scale=1e3) + "\n")
+            result.save(args.out, unit="ms", scale=1e3)
             ok = ok and payload_ratio >= GOAL
-    print("\nfull / delta ratios (higher is better for delta):")
-    for name, payload_ratio, disk_ratio, time_ratio in summary:
-        print(
-            f"  {name:<10} payload {payload_ratio:6.1f}x   write(2) {disk_ratio:6.1f}x   "
-            f"time {time_ratio:6.1f}x"
-        )
     verdict = "met" if ok else "NOT met"
-    print(f"\ngoal: delta payload >= {GOAL:.0f}x smaller than a full snapshot -> {verdict}")
+    print(f"goal: delta payload >= {GOAL:.0f}x smaller than a full snapshot -> {verdict}")
     return 0 if ok else 1
 
 

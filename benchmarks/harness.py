@@ -19,20 +19,30 @@ taken at different times.
 Runs return how many operations they performed (so per-op figures can be printed); a run may
 instead return a ``Sample`` when it measured itself (for example a command's process-tree
 CPU read from ``resource.getrusage(RUSAGE_CHILDREN)``).
+
+Two clocks see a whole process tree: ``command_sample`` (a command run to completion: this
+process becomes a child subreaper, so anything the command leaves running is re-parented
+here, waited for and counted, and reported as ``Sample.leftovers``) and ``tree_cpu_clock``
+(this process and every live descendant, for work done by a pool of worker processes).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as _dt
 import gc
 import json
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,6 +55,7 @@ __all__ = [
     "machine_load",
     "process_cpu_clock",
     "thread_cpu_clock",
+    "tree_cpu_clock",
 ]
 
 Clock = Callable[[], float]
@@ -67,6 +78,75 @@ class Sample:
     cpu_s: float
     wall_s: float
     ops: int = 1
+    leftovers: int = 0  # processes a command left running when it returned
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@contextlib.contextmanager
+def _subreaper() -> Iterator[bool]:
+    """While inside, orphaned descendants re-parent to this process (Linux), so they can
+    be seen, waited for and counted; the previous setting is restored after."""
+    if not sys.platform.startswith("linux"):
+        yield False
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    was = ctypes.c_int(0)
+    libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0)
+    ok = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
+        yield bool(ok)
+    finally:
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, was.value, 0, 0, 0)
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/PID/stat`` after the command name (field 3 onwards), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            raw = handle.read(4096).decode("ascii", "replace")
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def _children_of(parent: int) -> set[int]:
+    """Processes (running or exited but not yet waited for) whose parent is ``parent``."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _proc_stat(int(entry))
+            if fields and fields[1] == str(parent):
+                found.add(int(entry))
+    return found
+
+
+def _reap_orphans(known: set[int], grace: float) -> int:
+    """Wait up to ``grace`` seconds for children of ours not in ``known`` (descendants a
+    command left behind, re-parented here), then kill what is left. Returns how many
+    were still running when the command returned."""
+    orphans = _children_of(os.getpid()) - known
+    running = sum(1 for pid in orphans if (_proc_stat(pid) or ["Z"])[0] != "Z")
+    deadline = time.monotonic() + grace
+    for pid in sorted(orphans):
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done:
+                break
+            time.sleep(0.02)
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+    return running
 
 
 def command_sample(
@@ -75,22 +155,54 @@ def command_sample(
     cwd: str | Path | None = None,
     env: dict[str, str] | None = None,
     check: bool = True,
+    orphan_grace: float = 30.0,
 ) -> Sample:
-    """Run a command to completion; its process tree's CPU (user+sys of every waited-for
-    descendant) and wall time. Output is discarded; a failing command raises unless
-    ``check=False``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(
-        list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if check and done.returncode != 0:
-        tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {' | '.join(tail)}")
+    """Run a command to completion; its process tree's CPU (user+sys of every descendant,
+    including any it left running, which are waited for up to ``orphan_grace`` seconds and
+    then killed) and its wall time until the command itself returned. Output is discarded;
+    a failing command raises unless ``check=False``."""
+    with _subreaper() as subreaper:
+        known = _children_of(os.getpid()) if subreaper else set()
+        # stderr to a file, not a pipe: a leftover holding the pipe open must not make the
+        # command look as if it had not returned yet
+        with tempfile.TemporaryFile() as errors:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            code = subprocess.run(
+                list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors, check=False
+            ).returncode
+            wall = time.perf_counter() - start
+            leftovers = _reap_orphans(known, orphan_grace) if subreaper else 0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+    if check and code != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {code}: {' | '.join(tail)}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Sample(cpu_s=cpu, wall_s=wall)
+    return Sample(cpu_s=cpu, wall_s=wall, leftovers=leftovers)
+
+
+def tree_cpu_clock(roots: Sequence[int] | None = None) -> float:
+    """CPU seconds of this process (or of ``roots``) and all their live descendants, each
+    with the CPU of the children it has waited for (Linux ``/proc``; 10 ms resolution).
+    For a pool of worker processes and what they start, where ``process_cpu_clock`` sees
+    only the parent."""
+    parents: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _proc_stat(int(entry))
+        if not fields or len(fields) < 15:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+        ticks[int(entry)] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    total, todo = 0, list(roots) if roots is not None else [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(parents.get(pid, []))
+    return total / _CLOCK_TICKS
 
 
 def interleaved_order(names: Sequence[str], round_index: int) -> list[str]:
@@ -122,6 +234,7 @@ class SideResult:
     baseline: bool
     cpu_per_op_s: list[float] = field(default_factory=list)
     wall_per_op_s: list[float] = field(default_factory=list)
+    leftovers: list[int] = field(default_factory=list)  # per round, for commands
 
     @property
     def cpu_median(self) -> float:
@@ -192,6 +305,13 @@ class BenchResult:
                 f"| {r.subject} / {r.baseline} | {r.clock} | {r.median:.2f}× | "
                 f"{r.low:.2f}–{r.high:.2f}× |"
             )
+        for s in self.sides:
+            if any(s.leftovers):
+                lines.append(
+                    f"- {s.name} left processes running after it returned in "
+                    f"{sum(1 for n in s.leftovers if n)} of {len(s.leftovers)} rounds "
+                    f"(up to {max(s.leftovers)}; waited for, and their CPU counted)"
+                )
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -202,13 +322,13 @@ class BenchResult:
         ]
         return data
 
-    def save(self, folder: str | Path) -> Path:
+    def save(self, folder: str | Path, unit: str = "µs", scale: float = 1e6) -> Path:
         """Write ``<name>.json`` and ``<name>.md`` into ``folder``; returns the JSON path."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{self.name}.json"
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-        (out / f"{self.name}.md").write_text(self.markdown() + "\n", encoding="utf-8")
+        (out / f"{self.name}.md").write_text(self.markdown(unit, scale) + "\n", encoding="utf-8")
         return path
 
 
@@ -261,6 +381,7 @@ class Bench:
                 samples[name] = self._measure(by_name[name])
                 results[name].cpu_per_op_s.append(samples[name].cpu_s / samples[name].ops)
                 results[name].wall_per_op_s.append(samples[name].wall_s / samples[name].ops)
+                results[name].leftovers.append(samples[name].leftovers)
             per_round.append(samples)
         ratios: list[Ratio] = []
         for base in (s for s in self._sides if s.baseline):

@@ -16,8 +16,10 @@ so it can be resolved wherever the job runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -223,6 +225,38 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
+_tracker_stop_registered = False
+
+
+def _stop_resource_tracker() -> None:
+    """Stop multiprocessing's resource tracker and wait for it (see below)."""
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()
+
+
+def _stop_resource_tracker_at_exit() -> None:
+    """No process of ours may outlive the command that started it.
+
+    A ``spawn`` pool's semaphores start multiprocessing's resource tracker, a helper
+    process designed to outlive its parent: it ends only when it sees the parent's end of
+    its pipe close, a moment *after* the parent exited. So at exit this process closes
+    that pipe itself and waits for the tracker, which does exactly what it would have
+    done anyway, only before the command returns. It runs as multiprocessing's last exit
+    finalizer (after the semaphores' own clean-up, which needs the tracker). Python has
+    no public call for this; the tracker's ``_stop`` (3.8+) is what its own test suite
+    uses, and without it the tracker is left to end on its own, as before.
+    """
+    global _tracker_stop_registered
+    if not _tracker_stop_registered:
+        multiprocessing.util.Finalize(None, _stop_resource_tracker, exitpriority=-1000)
+        _tracker_stop_registered = True
+
+
 class LocalProcessExecutor:
     """A pool of worker processes on this machine (the default executor).
 
@@ -250,6 +284,7 @@ class LocalProcessExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         share_isolation_warning()  # the workers and this process warn once between them
+        _stop_resource_tracker_at_exit()
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=self._context,
