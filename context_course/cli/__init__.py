@@ -12,7 +12,17 @@ from collections.abc import Sequence
 import typer
 
 # Importing a command module registers its commands on the app.
-from context_course.cli import certs, cluster, grading, learner, release, run, serve, tour  # noqa: F401
+from context_course.cli import (  # noqa: F401
+    certs,
+    cluster,
+    grading,
+    hub,
+    learner,
+    release,
+    run,
+    serve,
+    tour,
+)
 from context_course.cli.app import UserError, app
 from context_lib.errors import ContextError
 
