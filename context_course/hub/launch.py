@@ -48,6 +48,7 @@ class HubPlan:
     learners: tuple[str, ...]
     instructors: tuple[str, ...]
     others: tuple[str, ...] = ()  # hub users who are neither (e.g. staff trying things out)
+    spawner_env: tuple[tuple[str, str], ...] = ()  # more environment for learners' servers
     extra_services: tuple[dict[str, object], ...] = field(default_factory=tuple)
 
     @property
@@ -72,6 +73,7 @@ def plan_hub(
     proxy_api_port: int = 8001,
     instructors: tuple[str, ...] = ("instructor",),
     others: tuple[str, ...] = (),
+    spawner_env: dict[str, str] | None = None,
     extra_services: tuple[dict[str, object], ...] = (),
 ) -> HubPlan:
     """Who can log in and where everything listens; the roster must not be empty."""
@@ -92,6 +94,7 @@ def plan_hub(
         learners=learners,
         instructors=tuple(instructors),
         others=tuple(others),
+        spawner_env=tuple(sorted((spawner_env or {}).items())),
         extra_services=tuple(extra_services),
     )
 
@@ -115,6 +118,7 @@ def write_hub_config(plan: HubPlan) -> Path:
             },
             "oauth_no_confirm": True,
             "display": True,
+            "timeout": 300,  # seconds to answer after start: a loaded machine is slow to import
         },
         *plan.extra_services,
     ]
@@ -158,6 +162,9 @@ def write_hub_config(plan: HubPlan) -> Path:
         "service_url": plan.service_url,
         "service_name": name,
         "python_bin": str(Path(sys.executable).parent),
+        "python": sys.executable,
+        "release": str(plan.course.release_dir),
+        "spawner_env": dict(plan.spawner_env),
     }
     config = state / "jupyterhub_config.py"
     config.write_text(
@@ -186,8 +193,11 @@ c.JupyterHub.spawner_class = "simple"
 c.Spawner.home_dir_template = os.path.join(state, "users", "{username}")
 c.Spawner.notebook_dir = os.path.join(state, "users", "{username}")
 c.Spawner.default_url = "/lab"
+c.Spawner.cmd = [settings["python"], "-m", "context_course.hub.singleuser"]
 c.Spawner.environment = {
     "CONTEXT_COURSE_HUB_URL": settings["service_url"],
+    "CONTEXT_COURSE_RELEASE": settings["release"],
+    **settings["spawner_env"],
     "PATH": settings["python_bin"] + os.pathsep + os.environ.get("PATH", ""),
 }
 c.Spawner.server_token_scopes = [

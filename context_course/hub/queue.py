@@ -212,6 +212,37 @@ class SubmissionQueue:
                 return None
         return self.get(int(row.id))
 
+    def claim_batch(self, limit: int) -> list[QueueItem]:
+        """Up to ``limit`` of the oldest queued rows, at most one per learner and notebook
+        (a later one waits for the next batch), now marked ``grading``."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(hub_queue.c.id, hub_queue.c.learner_id, hub_queue.c.notebook)
+                .where(hub_queue.c.state == "queued")
+                .order_by(hub_queue.c.id)
+                .limit(limit * 4)
+            ).all()
+            chosen: list[int] = []
+            seen: set[tuple[str, str]] = set()
+            for row in rows:
+                if (row.learner_id, row.notebook) in seen:
+                    continue
+                seen.add((row.learner_id, row.notebook))
+                chosen.append(int(row.id))
+                if len(chosen) == limit:
+                    break
+            if not chosen:
+                return []
+            conn.execute(
+                update(hub_queue)
+                .where(hub_queue.c.id.in_(chosen) & (hub_queue.c.state == "queued"))
+                .values(state="grading", attempts=hub_queue.c.attempts + 1)
+            )
+            claimed = conn.execute(
+                select(hub_queue).where(hub_queue.c.id.in_(chosen)).order_by(hub_queue.c.id)
+            ).all()
+        return [QueueItem.from_row(row) for row in claimed]
+
     def finish(
         self,
         item_id: int,

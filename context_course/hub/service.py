@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import os
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -508,10 +509,13 @@ def main() -> None:  # pragma: no cover - started by JupyterHub as a subprocess
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     app = make_app(hub, prefix)
     app.listen(url.port or 80, url.hostname or "127.0.0.1")
+    loop = IOLoop.current()
+    for number in (signal.SIGINT, signal.SIGTERM):  # JupyterHub stops services with these
+        signal.signal(number, lambda *_: loop.add_callback_from_signal(loop.stop))
     try:
-        IOLoop.current().start()
+        loop.start()
     finally:
-        hub.close()
+        hub.close()  # rows being graded go back to the queue at the next start
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,7 +71,7 @@ class Hub:
             return str(json.load(response)["token"])
 
 
-def start_test_hub(folder: Path, *, learners_in_group: bool = True) -> Hub:
+def start_test_hub(folder: Path, *, spawner_env: dict[str, str] | None = None) -> Hub:
     require_binary("configurable-http-proxy")
     course = load_course(folder)
     admin = secrets.token_hex(32)
@@ -83,6 +83,7 @@ def start_test_hub(folder: Path, *, learners_in_group: bool = True) -> Hub:
         proxy_api_port=free_port(),
         instructors=("grace",),
         others=("mallory",),
+        spawner_env=spawner_env,
         extra_services=({"name": "tester", "api_token": admin},),
     )
     return Hub(plan, start_hub(plan, ready_timeout=300), admin)
