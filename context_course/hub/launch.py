@@ -193,6 +193,9 @@ c.JupyterHub.spawner_class = "simple"
 c.Spawner.home_dir_template = os.path.join(state, "users", "{username}")
 c.Spawner.notebook_dir = os.path.join(state, "users", "{username}")
 c.Spawner.default_url = "/lab"
+# JupyterLab can take a while to start on a busy machine: wait for it
+c.Spawner.start_timeout = 300
+c.Spawner.http_timeout = 300
 c.Spawner.cmd = [settings["python"], "-m", "context_course.hub.singleuser"]
 c.Spawner.environment = {
     "CONTEXT_COURSE_HUB_URL": settings["service_url"],

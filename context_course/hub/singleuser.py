@@ -3,8 +3,9 @@
 JupyterHub starts ``python -m context_course.hub.singleuser [ARGS]`` instead of
 ``jupyterhub-singleuser [ARGS]`` (``hub up`` configures it). Before the server starts, the
 course's learner notebooks are synced into the learner's home folder exactly as
-``context-course lab`` does: new notebooks are added, untouched ones updated, and a
-notebook the learner has worked on is never overwritten.
+``context-course lab`` does (new notebooks are added, untouched ones updated, and a
+notebook the learner has worked on is never overwritten), and the server gets the same
+Jupyter settings as ``lab`` (nbgrader's instructor UI switched off).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import os
 import sys
 from pathlib import Path
 
-from context_course.workspace import WorkspaceError, locate_release, sync_workspace
+from context_course.workspace import (
+    STATE_DIR,
+    WorkspaceError,
+    lab_environment,
+    locate_release,
+    sync_workspace,
+    write_lab_config,
+)
 
 __all__ = ["main", "prepare_workspace"]
 
@@ -35,8 +43,12 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - replaced 
         else:
             for slug in kept:
                 print(f"context-course: kept your edited {slug}", file=sys.stderr)
+    # the learner's lab, as `context-course lab` makes it: nbgrader's instructor UI off
+    config = write_lab_config(Path.cwd() / STATE_DIR / "jupyter-config")
+    env = lab_environment(config)
     server = Path(sys.executable).parent / "jupyterhub-singleuser"
-    os.execv(str(server), [str(server), *args])
+    extra = ["--allow-root"] if os.geteuid() == 0 else []  # containers and CI run as root
+    os.execve(str(server), [str(server), *args, *extra], env)
 
 
 if __name__ == "__main__":  # pragma: no cover
