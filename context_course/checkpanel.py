@@ -42,6 +42,7 @@ __all__ = ["BUTTON_LABEL", "CheckPanel", "check_notebook", "check_panel", "locat
 
 #: The button's text (the browser test and the docs refer to it).
 BUTTON_LABEL = "Check my work"
+SUBMIT_LABEL = "Submit"
 _CHECK_CALLS = ("check_panel(", "check_notebook(")
 
 
@@ -251,13 +252,27 @@ class CheckPanel:
             hint_button.on_click(lambda _button, gid=part.grade_id: self.next_hint(gid))
             self.hint_boxes[part.grade_id] = box
             hint_rows.append(ipywidgets.VBox([hint_button, box]))
+        buttons = [self.button]
+        self.submitted = ipywidgets.HTML("")
+        self.submitted.add_class("cc-submit-status")
+        if on_course_hub():
+            # On the course hub the notebook's saved file goes to the course service with
+            # this server's hub token: the hub, not the notebook, says who submits.
+            submit = ipywidgets.Button(
+                description=SUBMIT_LABEL,
+                button_style="success",
+                tooltip="Send the saved notebook for grading (save first: Ctrl+S)",
+            )
+            submit.on_click(lambda _button: self.submit())
+            buttons.append(submit)
         self.progress = ipywidgets.HTML(self._progress_html() if show_progress else "")
         self.progress.add_class("cc-check-progress")
         self.widget = ipywidgets.VBox(
             [
                 self.header,
-                ipywidgets.HBox([self.button]),
+                ipywidgets.HBox(buttons),
                 self.results,
+                self.submitted,
                 *hint_rows,
                 self.progress,
             ],
@@ -288,6 +303,26 @@ class CheckPanel:
                 record_results(self.place.workspace_root, self.place.slug, results, how="widget")
             self.progress.value = self._progress_html()
         return results
+
+    def submit(self) -> str:
+        """Send the saved notebook to the course hub; the service's answer, in words."""
+        from context_course.hub.client import HubClientError, hub_connection, submit_notebook
+
+        try:
+            connection = hub_connection()
+            answer = submit_notebook(connection, self.place.slug, self.place.path)
+        except HubClientError as exc:
+            message = f"not submitted: {exc}"
+        else:
+            late = answer.get("late", "on time")
+            message = (
+                f"submitted ({late}); grading takes a few seconds: see your results at "
+                f'<a href="{html.escape(connection.url)}" target="_blank">the course page</a>'
+            )
+            self.submitted.value = message
+            return message
+        self.submitted.value = html.escape(message)
+        return message
 
     def next_hint(self, grade_id: str) -> int:
         """Unlock the next hint of a part; return how many are unlocked."""
@@ -342,6 +377,11 @@ class CheckPanel:
             f"Check my work ({parts or 'this notebook'}): press the button in JupyterLab, "
             f"or run `{command}`. {HIDDEN_NOTE}"
         )
+
+
+def on_course_hub() -> bool:
+    """Whether this kernel runs in a learner's server on the course hub."""
+    return bool(os.environ.get("CONTEXT_COURSE_HUB_URL") and os.environ.get("JUPYTERHUB_API_TOKEN"))
 
 
 def _live_namespace() -> Mapping[str, Any]:

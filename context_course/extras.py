@@ -6,8 +6,6 @@ for it before the command imports anything heavy, so a missing extra is one line
 
     error: `context-course grade` needs the instructor extra (nbgrader is not installed):
     pip install 'context-course[instructor]'
-
-(Belongs with the product package's CLI helpers after the restructure.)
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "certificates": ("weasyprint", "pypdf", "pyld", "joserfc", "qrcode", "PIL", "sqlalchemy"),
     "cluster": ("dask", "distributed", "psycopg"),
     "service": ("starlette", "uvicorn", "redis", "httpx"),
+    "hub": ("jupyterhub", "tornado"),
 }
 
 #: command → the extras it needs; commands not listed (lab, check, progress, submit, run,
@@ -48,6 +47,8 @@ COMMAND_EXTRAS: dict[str, tuple[str, ...]] = {
     "verify": ("certificates",),
     "cluster": ("cluster",),
     "serve": ("service",),
+    "publish": ("certificates",),
+    "hub": ("hub",),
 }
 #: options that need an extra whatever the command (a Dask scheduler, a PostgreSQL URL).
 _OPTION_EXTRAS = {"--scheduler": "cluster", "postgresql": "cluster"}  # substrings of an arg

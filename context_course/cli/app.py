@@ -79,6 +79,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "context_course.cli.certs",
         "Manage the issuer's signing keys (Ed25519 for Data Integrity, P-256 for JWTs).",
     ),
+    "hub": (
+        "context_course.cli.hub",
+        "Run the course on JupyterHub: learners log in, submit from the notebook and get "
+        "feedback and certificates back.",
+    ),
     "init": (
         "context_course.cli.course_init",
         "Create a course folder for a real class from the shipped course.",

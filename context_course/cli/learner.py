@@ -174,6 +174,18 @@ def submit(
         ),
     ] = None,
     workspace: WorkspaceOption = None,
+    hub: Annotated[
+        bool,
+        typer.Option(
+            "--hub",
+            help="On the course hub: send your saved notebooks to the course service "
+            "(your hub login is your identity; no zip).",
+        ),
+    ] = False,
+    notebook: Annotated[
+        list[str] | None,
+        typer.Option("--notebook", help="With --hub: only this notebook (e.g. 01; repeatable)."),
+    ] = None,
 ) -> None:
     """Bundle your notebooks into one zip to hand in (with a manifest of hashes).
 
@@ -183,6 +195,11 @@ def submit(
     Example: `context-course submit --id ada --secret ABCD-EFGH-IJKL-MNOP-QRST-UVWX`
     """
     ws = _workspace(workspace)
+    if hub:
+        _submit_to_hub(ws, notebook or [])
+        return
+    if notebook:
+        raise UserError("--notebook works with --hub only; a zip holds all your notebooks")
     try:
         path, check = submit_workspace(
             ws, learner_id=learner_id, name=name, email=email, output=output, secret=secret
@@ -198,6 +215,30 @@ def submit(
             "submission secret, submit again with --secret",
             err=True,
         )
+
+
+def _submit_to_hub(ws: Workspace, wanted: list[str]) -> None:
+    from context_course.hub.client import HubClientError, hub_connection, submit_notebook
+    from context_course.submit import check_submission
+
+    check = check_submission(ws)
+    chosen = {
+        slug: path
+        for slug, path in check.notebooks.items()
+        if not wanted or any(slug == w or slug.startswith(f"{w}-") for w in wanted)
+    }
+    if not chosen:
+        raise UserError(f"no notebook of this workspace matches {', '.join(wanted)}")
+    for warning in check.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    try:
+        connection = hub_connection()
+        for slug, path in chosen.items():
+            answer = submit_notebook(connection, slug, path)
+            typer.echo(f"{slug}: submitted ({answer.get('late', 'on time')}); grading …")
+    except HubClientError as exc:
+        raise UserError(str(exc), exit_code=1) from None
+    typer.echo(f"see your results at {connection.url}")
 
 
 def _mark(passed: bool) -> str:
