@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from context_course.demo import _toml_value
+from context_course.errors import ContextCourseError
 from context_course.workspace import shipped_course_root
 from grader.pipeline.config import COURSE_FILE, Course, CourseConfigError, load_course
 
@@ -77,7 +78,7 @@ NEXT_STEPS = """\
 _MADE = (COURSE_FILE, "solutions", "exercises", "submissions", ".gitignore", "NEXT-STEPS.md")
 
 
-class CourseInitError(Exception):
+class CourseInitError(ContextCourseError):
     """The course folder cannot be made; the message says why and what to do."""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 
+from context_course.errors import ContextCourseError
+
 __all__ = [
     "COMMAND_EXTRAS",
     "EXTRAS",
@@ -54,7 +56,7 @@ COMMAND_EXTRAS: dict[str, tuple[str, ...]] = {
 _OPTION_EXTRAS = {"--scheduler": "cluster", "postgresql": "cluster"}  # substrings of an arg
 
 
-class MissingExtraError(Exception):
+class MissingExtraError(ContextCourseError):
     """A command needs an extra that is not installed; the message is the one line to show."""
 
     def __init__(self, command: str, extra: str, module: str) -> None:

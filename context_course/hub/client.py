@@ -19,10 +19,12 @@ from typing import Any
 
 import httpx
 
+from context_course.errors import ContextCourseError
+
 __all__ = ["HubClientError", "HubConnection", "hub_connection", "submit_notebook"]
 
 
-class HubClientError(Exception):
+class HubClientError(ContextCourseError):
     """Submitting to the hub failed; one line saying why."""
 
 

@@ -25,6 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from context_course.errors import ContextCourseError
 from context_course.hub.auth import issue_passwords
 from context_course.hub.rules import HubRules
 from grader.pipeline.config import Course
@@ -33,7 +34,7 @@ from grader.pipeline.gradebook import GradebookStore
 __all__ = ["HubError", "HubPlan", "RunningHub", "plan_hub", "start_hub", "write_hub_config"]
 
 
-class HubError(Exception):
+class HubError(ContextCourseError):
     """The hub cannot start; the message says what to do."""
 
 

@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from context_course.errors import ContextCourseError
+
 __all__ = ["HubRules", "HubRulesError", "LateDecision", "late_decision"]
 
 
-class HubRulesError(ValueError):
+class HubRulesError(ContextCourseError, ValueError):
     """``[hub]`` in ``course.toml`` is invalid; the message names the setting."""
 
 
