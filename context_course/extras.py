@@ -26,7 +26,7 @@ __all__ = [
 
 #: extra → the top-level modules it installs that the commands import.
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "instructor": ("nbgrader", "sqlalchemy", "alembic", "jinja2", "nbclient", "hatchling"),
+    "instructor": ("nbgrader", "sqlalchemy", "alembic", "jinja2", "nbclient"),
     "certificates": ("weasyprint", "pypdf", "pyld", "joserfc", "qrcode", "PIL", "sqlalchemy"),
     "cluster": ("dask", "distributed", "psycopg"),
     "service": ("starlette", "uvicorn", "redis", "httpx"),

@@ -177,7 +177,7 @@ def publish(
     The DID document (did:web path rules), the issuer profile, one achievement per
     level, the freshly signed revocation list, and a verification page that checks a
     certificate in the browser. Re-run after every revoke, key rotation, and before the
-    revocation list expires ([certificates] status_list_days).
+    revocation list expires (\\[certificates] status_list_days).
 
     Example: `context-course publish --out output/site`
     """

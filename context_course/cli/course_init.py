@@ -38,11 +38,8 @@ def init(
 
     Example: `context-course init my-class` then `cd my-class` and read NEXT-STEPS.md
     """
-    from context_course.course_init import CourseInitError, init_course
+    from context_course.course_init import init_course
 
-    try:
-        result = init_course(folder, source=source)
-    except CourseInitError as exc:
-        raise UserError(str(exc)) from None
+    result = init_course(folder, source=source)
     typer.echo(f"created the course folder {result.root} ({len(result.notebooks)} notebooks)")
     typer.echo(f"next: edit {result.root / 'course.toml'} (issuer, database); see NEXT-STEPS.md")

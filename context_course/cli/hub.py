@@ -5,12 +5,15 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from context_course.cli.app import UserError, app
 from context_course.cli.grading import CourseOption
+
+if TYPE_CHECKING:
+    from grader.pipeline.config import Course
 
 __all__ = ["hub_passwords", "hub_up"]
 
@@ -22,13 +25,10 @@ hub_app = typer.Typer(
 app.add_typer(hub_app, name="hub")
 
 
-def _course(course: Path | None):  # type: ignore[no-untyped-def]
-    from grader.pipeline.config import CourseConfigError, load_course
+def _course(course: Path | None) -> Course:
+    from grader.pipeline.config import load_course
 
-    try:
-        return load_course(course)
-    except CourseConfigError as exc:
-        raise UserError(str(exc)) from None
+    return load_course(course)
 
 
 @hub_app.command("up")
@@ -50,22 +50,18 @@ def hub_up(
 
     Example: `context-course hub up --port 8000 --instructor grace`
     """
-    from context_course.hub.launch import HubError, plan_hub, start_hub
+    from context_course.hub.launch import plan_hub, start_hub
 
-    loaded = _course(course)
-    try:
-        plan = plan_hub(
-            loaded,
-            port=port,
-            service_port=port + 2101,
-            hub_api_port=port + 81,
-            proxy_api_port=port + 1,
-            instructors=tuple(instructor or ["instructor"]),
-        )
-        typer.echo(f"starting JupyterHub for {len(plan.learners)} learners …")
-        running = start_hub(plan)
-    except HubError as exc:
-        raise UserError(str(exc)) from None
+    plan = plan_hub(
+        _course(course),
+        port=port,
+        service_port=port + 2101,
+        hub_api_port=port + 81,
+        proxy_api_port=port + 1,
+        instructors=tuple(instructor or ["instructor"]),
+    )
+    typer.echo(f"starting JupyterHub for {len(plan.learners)} learners …")
+    running = start_hub(plan)
     typer.echo(f"hub:        {plan.url}")
     typer.echo(f"course:     {plan.service_url}")
     typer.echo(f"passwords:  {plan.state_dir / 'initial-passwords.csv'} (hand each one out)")
@@ -93,13 +89,9 @@ def hub_passwords(
     Example: `context-course hub passwords --reset ada`
     """
     from context_course.hub.auth import issue_passwords
-    from context_course.hub.launch import HubError, plan_hub
+    from context_course.hub.launch import plan_hub
 
-    loaded = _course(course)
-    try:
-        plan = plan_hub(loaded)
-    except HubError as exc:
-        raise UserError(str(exc)) from None
+    plan = plan_hub(_course(course))
     plan.state_dir.mkdir(parents=True, exist_ok=True)
     if reset:
         unknown = sorted(set(reset) - set(plan.learners) - set(plan.instructors))

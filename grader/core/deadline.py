@@ -22,10 +22,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from grader.core.errors import GraderError
+
 __all__ = ["TimeLimitExceeded", "time_limit"]
 
 
-class TimeLimitExceeded(Exception):
+class TimeLimitExceeded(GraderError):
     """The grader's work on one learner's data ran past its wall-clock limit."""
 
     def __init__(self, what: str, seconds: float) -> None:

@@ -19,11 +19,9 @@ The manifest format is defined in :mod:`grader.pipeline.manifest`.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import stat
-import struct
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -33,6 +31,7 @@ from typing import Any, BinaryIO
 
 from grader.core.boundedjson import SMALL_MAX_DEPTH, load_bounded
 from grader.core.deadline import TimeLimitExceeded, time_limit
+from grader.pipeline.archives import check_central_directory, open_regular
 from grader.pipeline.catalog import Catalog
 from grader.pipeline.errors import IntakeError
 from grader.pipeline.identity import SIGNATURE_NAME
@@ -125,10 +124,6 @@ class IntakeReport:
 
 # --------------------------------------------------------------------------- helpers
 
-_EOCD = struct.Struct("<4s4H2LH")  # zip's end-of-central-directory record
-_EOCD_SIGNATURE = b"PK\x05\x06"
-_ZIP64_LOCATOR = b"PK\x06\x07"
-_MAX_DIRECTORY_ENTRY = 1024  # bytes per central directory entry: 46 + name + extras
 _MAX_SIGNATURE_BYTES = 1024
 
 
@@ -178,56 +173,6 @@ class _Stager:
 # --------------------------------------------------------------------------- zip files
 
 
-def _open_regular(path: Path) -> BinaryIO:
-    """``path`` opened for reading if it is a regular file (never a link, FIFO or device).
-
-    ``O_NONBLOCK`` keeps a FIFO from blocking the batch; the type is checked on the open
-    file, so swapping the file after a check changes nothing.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise IntakeError(f"{path.name} is a symbolic link") from None
-        raise IntakeError(f"cannot open {path.name}: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise IntakeError(f"{path.name} is not a regular file")
-    return os.fdopen(fd, "rb")
-
-
-def _check_central_directory(handle: BinaryIO, limits: IntakeLimits) -> None:
-    """Refuse an archive whose member list is too long *before* :mod:`zipfile` parses it.
-
-    :class:`zipfile.ZipFile` reads the whole central directory into memory on opening:
-    a 200 MiB archive of empty entries is millions of objects. Only the end record (the
-    last 22 bytes plus any comment) is read here.
-    """
-    size = handle.seek(0, os.SEEK_END)
-    start = max(0, size - (_EOCD.size + 0xFFFF))
-    handle.seek(start)
-    tail = handle.read()
-    at = tail.rfind(_EOCD_SIGNATURE)
-    if at < 0 or len(tail) - at < _EOCD.size:
-        raise IntakeError("not a valid zip archive (no end-of-archive record; truncated?)")
-    *_, entries, directory_size, _offset, _comment = _EOCD.unpack_from(tail, at)
-    if start + at >= 20:
-        handle.seek(start + at - 20)
-        if handle.read(4) == _ZIP64_LOCATOR:
-            raise IntakeError(
-                "archive uses ZIP64 (over 4 GiB or 65,535 entries); no submission does"
-            )
-    if entries > limits.max_archive_members or directory_size > (
-        limits.max_archive_members * _MAX_DIRECTORY_ENTRY
-    ):
-        raise IntakeError(
-            f"archive lists {entries} entries in {directory_size} bytes, over the limit of "
-            f"{limits.max_archive_members} entries"
-        )
-    handle.seek(0)
-
-
 def _read_zip(
     path: Path,
     catalog: Catalog,
@@ -236,13 +181,13 @@ def _read_zip(
     stager: _Stager,
     first_seen: FirstSeen,
 ) -> list[StagedNotebook]:
-    with _open_regular(path) as handle:
+    with open_regular(path) as handle:
         info = os.fstat(handle.fileno())
         size = info.st_size
         if size > limits.max_archive_bytes:
             raise too_big(size, limits.max_archive_bytes, "archive")
         try:
-            _check_central_directory(handle, limits)
+            check_central_directory(handle, limits)
             received = first_seen(_file_digest(handle))
             with zipfile.ZipFile(handle) as archive:
                 staged = _read_zip_members(archive, path, catalog, course_id, limits, stager)
@@ -434,7 +379,7 @@ def _read_folder_notebook(
         raise IntakeError(f"{path.name} is not a regular file")
     if info.st_size > limits.max_notebook_bytes:
         raise too_big(info.st_size, limits.max_notebook_bytes, path.name)
-    with _open_regular(path) as stream:
+    with open_regular(path) as stream:
         data = read_capped(stream, limits.max_notebook_bytes, path.name)
     check_notebook_bytes(data, max_cells=limits.max_cells)
     slug = path.stem
@@ -567,8 +512,8 @@ def _collect_zip(
 def _peek_learner(path: Path) -> str | None:
     """The learner id a rejected zip claims, if it can be read safely (for the message)."""
     try:
-        with _open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
-            _check_central_directory(handle, IntakeLimits())
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+            check_central_directory(handle, IntakeLimits())
             info = archive.getinfo(MANIFEST_NAME)
             if info.file_size > IntakeLimits.max_manifest_bytes:
                 return None

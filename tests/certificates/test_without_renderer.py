@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from certificates.gradebook import LearnerRecord, read_gradebook
 
-from certificates import CertificateSettings, Keyring, KeyStore, PinnedIssuer, RenderError
+from certificates import CertificateSettings, Keyring, KeyStore, RenderError
+from certificates.check import verify_against_site
+from certificates.inputs import LearnerRecord
 from certificates.issue import certify
 from certificates.pdf_engine import load_weasyprint, pdf_engine_problem
-from certificates.verify import verify_file
+from certificates.site import publish_site
+from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import GOLD, NONE, NOW, build_gradebook, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,14 +60,13 @@ def test_without_pdf_the_html_page_is_issued_and_verifies(
     folder = outcomes[0].folder
     assert folder is not None
     assert sorted(p.name for p in folder.iterdir()) == [
+        "badge.svg",  # the baked SVG badge needs no PDF engine
         "certificate.html",
         "credential.json",
         "credential.jwt",
     ]
-    out = settings.output_dir
-    verdict = verify_file(
-        folder / "certificate.html", issuer=PinnedIssuer.from_file(out / "issuer.json")
-    )
+    site = publish_site(settings, out=tmp_path / "site")
+    verdict = verify_against_site(folder / "certificate.html", issuer=site, now=NOW)
     assert verdict.valid, verdict
 
 

@@ -115,7 +115,10 @@ def test_a_failing_part_shows_the_message_escaped(ws: Workspace) -> None:
     panel = CheckPanel(place, ["part1-tests"], lambda: _scope("def add(a, b): return '<b>'"))
     panel.run()
     assert "✗ Part 1" in panel.results.value
-    assert "got &#x27;&lt;b&gt;&#x27;" in panel.results.value
+    # the learner's value is never inserted as markup (a str where a number is expected
+    # is described, not shown: see grader.child.values.shown_to_learner)
+    assert "<b>'" not in panel.results.value and "'<b>" not in panel.results.value
+    assert "str" in panel.results.value
     record = load_progress(ws.root)["notebooks"]["01-adding"]["parts"]["part1-tests"]
     assert record["passed"] is False and record["checks_passed"] == 0
 

@@ -68,9 +68,13 @@ def test_the_wheel_holds_packages_course_toml_and_every_learner_notebook(
 def test_nothing_in_the_wheel_gives_an_answer_away(wheel: Path, contents: dict[str, bytes]) -> None:
     for name, data in contents.items():
         parts = name.split("/")
-        assert parts[0] in {"context_lib", "grader", "certificates", "context_course"} or parts[
-            0
-        ].endswith(".dist-info"), name
+        assert parts[0] in {
+            "context_lib",
+            "grader",
+            "certificates",
+            "context_course",
+            "scoring",
+        } or parts[0].endswith(".dist-info"), name
         assert not {"solutions", "tests", ".cache"} & set(parts[:-1]), name
         assert b"### BEGIN SOLUTION" not in data, name
         assert b"### BEGIN HIDDEN TESTS" not in data, name

@@ -16,7 +16,7 @@ import pytest
 from context_course import extras
 from context_course.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _without(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "grading" / "arithmetic.ipynb"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "grading" / "arithmetic.ipynb"
 SLUG = "01-arithmetic"
 
 # Runs ARGV as a new session, waits for it, then reports what of it is still alive.

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from context_course.cli import main
-from tests.cli.test_every_command_is_documented import COMMANDS
+from tests.context_course.cli.test_every_command_is_documented import COMMANDS
 
 SECTION = re.compile(r"\\?\[([a-z_.]+)\]")
 

@@ -12,7 +12,7 @@ from context_course.course_init import CourseInitError, init_course
 from grader.pipeline.config import load_course
 from tests.services import require_binary
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SLUGS = sorted(p.parent.name for p in (ROOT / "solutions").glob("*/*.ipynb"))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.grader.cluster.conftest import make_course, make_submissions
+from tests.grader.pipeline.cluster.conftest import make_course, make_submissions
 from tests.hide_services import shadow_path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,7 +26,7 @@ def test_grade_without_bubblewrap_warns_once_with_two_workers(tmp_path: Path) ->
         [
             sys.executable,
             "-m",
-            "grader",
+            "context_course",
             "grade",
             str(tmp_path / "submitted"),
             "--course",
