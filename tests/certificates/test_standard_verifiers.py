@@ -61,7 +61,7 @@ def test_every_credential_and_the_list_pass_vc_js_and_jose(issued: Issued, tmp_p
     settings, site = fresh_site(issued, tmp_path)
     files = [site / "revocations.json"]
     for learner in ("ana", "li", "zoe"):
-        folder = settings.output_dir / learner
+        folder = settings.output_dir / "learners" / learner
         files += [folder / "credential.json", folder / "credential.jwt"]
     verdicts = run_js(site, *files)
     assert {row["verifier"] for row in verdicts.values()} == {"@digitalbazaar/vc", "jose"}

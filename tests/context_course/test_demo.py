@@ -73,7 +73,7 @@ def test_demo_grades_gives_feedback_and_certificates_that_verify(
     # every credential the demo issued passes the ecosystem's own verifiers (vc.js, jose)
     from tests.certificates.test_standard_verifiers import run_js
 
-    issued = sorted((out / "output" / "certificates").glob("*/credential.*"))
+    issued = sorted((out / "output" / "certificates" / "learners").glob("*/credential.*"))
     assert len(issued) >= 4
     verdicts = run_js(
         site, *issued, site / "revocations.json", issuer_url="https://context-course.example/issuer"
