@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from context_course.cli.app import UserError, app
+from context_course.cli.app import app
 
 __all__ = ["init"]
 

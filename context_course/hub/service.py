@@ -375,8 +375,9 @@ def class_table(hub: CourseHub) -> dict[str, Any]:
                     "state": newest.state if newest else None,
                     "late_days": newest.days_late if newest else 0,
                     "penalty_percent": newest.penalty_percent if newest else 0.0,
-                    "score": score.score if score else None,
-                    "max_score": score.max_score if score else None,
+                    # the gradebook's exact scores, as JSON numbers for the page
+                    "score": float(score.score) if score else None,
+                    "max_score": float(score.max_score) if score else None,
                 }
             )
         certificate = hub.learner_files("certificate", learner) / "credential.json"

@@ -166,7 +166,9 @@ def test_the_qr_code_address_accepts_only_its_own_certificate(
     uuid = json.loads((course["out"] / "learners" / "ana" / "credential.json").read_text())["id"]
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]
     url = f"{course['url']}#{uuid.removeprefix('urn:uuid:')}.{digest}"
-    other = _drop(browser, url, course["out"] / "learners" / "li" / "credential.jwt", tmp_path, "qr-other")
+    other = _drop(
+        browser, url, course["out"] / "learners" / "li" / "credential.jwt", tmp_path, "qr-other"
+    )
     assert other["status"] == "invalid" and "QR code" in other["message"]
     own = _drop(
         browser, url, course["out"] / "learners" / "ana" / "credential.jwt", tmp_path, "qr-own"
