@@ -28,7 +28,8 @@ def _without(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
     ("argv", "module", "extra"),
     [
         (["grade", "submissions/"], "nbgrader", "instructor"),
-        (["release"], "hatchling", "instructor"),
+        (["release"], "nbgrader", "instructor"),  # hatchling: release's own line (--no-wheel)
+        (["hub", "up"], "jupyterhub", "hub"),
         (["roster", "import", "roster.csv"], "nbgrader", "instructor"),
         (["demo"], "weasyprint", "certificates"),
         (["certify", "--all"], "weasyprint", "certificates"),
