@@ -86,6 +86,11 @@ def _cjk_fonts() -> str | None:
     return None
 
 
+def _js_verifiers() -> str | None:
+    folder = Path(__file__).resolve().parent / "js" / "node_modules" / "@digitalbazaar" / "vc"
+    return str(folder) if folder.is_dir() else None
+
+
 @dataclass(frozen=True)
 class Service:
     """Something outside Python a test needs, how to find it and which apt package has it."""
@@ -121,6 +126,13 @@ SERVICES: dict[str, Service] = {
         ),
         Service("git", "git", ("git",), _binaries("git")),
         Service("node", "Node.js (node, npm)", ("nodejs", "npm"), _binaries("node")),
+        Service(
+            "js-verifiers",
+            "the npm verifier packages (tests/js/node_modules)",
+            (),
+            _js_verifiers,
+            how="npm ci --prefix tests/js",
+        ),
         Service(
             "chp",
             "configurable-http-proxy (JupyterHub's proxy)",

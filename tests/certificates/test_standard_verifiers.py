@@ -11,12 +11,9 @@ revocation list, and ``jose`` on the VC-JWT, with a document loader that resolve
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from certificates import KeyStore, revoke
 from certificates.issue import rotate_keys, sign_certificate
@@ -24,7 +21,7 @@ from certificates.site import publish_site
 from context_course.gradebook_scores import read_gradebook
 from tests.certificates.builders import ISSUER_URL, NOW
 from tests.certificates.conftest import Issued, fresh_site
-from tests.services import require_binary
+from tests.services import require_binary, require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "tests" / "js"
@@ -32,13 +29,8 @@ CONTEXTS = ROOT / "certificates" / "data"
 
 
 def _node() -> str:
-    node = require_binary("node", "node")
-    if not (JS / "node_modules" / "@digitalbazaar" / "vc").is_dir():
-        message = "tests/js/node_modules is missing; run `npm ci --prefix tests/js`"
-        if os.environ.get("CONTEXT_COURSE_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(f"SKIPPED LOUDLY: {message}")
-    return node
+    require_service("js-verifiers")  # skips with the npm command, or fails in CI
+    return require_binary("node", "node")
 
 
 def run_js(site: Path, *files: Path, issuer_url: str = ISSUER_URL) -> dict[str, dict[str, Any]]:
