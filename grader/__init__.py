@@ -12,15 +12,15 @@ Every error the package raises on purpose derives from ``grader.core.errors.Grad
 (the tree is drawn there). The score formula and level rule are not here but in
 ``scoring``, which certificates and the product share.
 
-Notebooks import ``observe`` and ``show`` from here, inside the sandboxed child, so this
-module imports nothing but ``grader.child``.
+Notebooks import ``observe``, ``grading_random`` and ``show`` from here, inside the
+sandboxed child, so this module imports nothing but ``grader.child``.
 """
 
 from typing import Any
 
-from grader.child.observe import observe
+from grader.child.observe import grading_random, observe
 
-__all__ = ["observe", "show"]
+__all__ = ["grading_random", "observe", "show"]
 
 
 def __getattr__(name: str) -> Any:

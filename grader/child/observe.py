@@ -10,6 +10,7 @@ the grading sandbox the grader installs its own sink (see :func:`set_sink`).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +24,32 @@ def _print_sink(label: str, kind: str, value: Any) -> None:
 
 _sink: Sink = _print_sink
 
+# Outside grading (an author running the source notebook, nbval), hidden tests draw the
+# same inputs every time. Grading sets a seed the parent chose for this grading, so inputs
+# seen in one grading's feedback do not predict the next grading's.
+DEFAULT_SEED = 2026
+_seed = DEFAULT_SEED
+
 
 def set_sink(sink: Sink | None) -> None:
     """Route observations to ``sink(label, kind, value)``; ``None`` restores printing."""
     global _sink
     _sink = sink or _print_sink
+
+
+def set_grading_seed(seed: int | None) -> None:
+    """Seed :func:`grading_random` for this grading; ``None`` restores the default."""
+    global _seed
+    _seed = DEFAULT_SEED if seed is None else int(seed)
+
+
+def grading_random() -> random.Random:
+    """A fresh ``random.Random`` seeded for this grading, for hidden tests' inputs.
+
+    Each call starts over from the seed, so a test cell that calls it once draws the same
+    inputs in the learner's run and in the reference run of the same grading.
+    """
+    return random.Random(_seed)
 
 
 def observe(label: str, value: Any) -> None:
