@@ -26,8 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, filterfalse, repeat
 from typing import Any, NamedTuple, TypeAlias
 
 from context_lib import snapshot
@@ -42,6 +41,7 @@ from context_lib.values import (
     check_prefix,
     copy_value,
     own,
+    own_flat,
     same_value,
 )
 
@@ -54,6 +54,7 @@ _NO_TIME = -math.inf
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 _record_key = operator.itemgetter(1)
 _record_time = operator.itemgetter(0)
+_first = operator.itemgetter(0)  # the key of a (key, old, new) change or clash
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
@@ -69,12 +70,80 @@ class Conflict(NamedTuple):
     theirs: Any
 
 
-@dataclass
 class MergeReport:
-    """What a merge did: the keys it changed and the conflicts it met (and resolved)."""
+    """What a merge did: the keys it changed and the conflicts it met (and resolved).
 
-    applied: list[str] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
+    ``MergeReport(applied, conflicts)`` with two lists, compared by value like a
+    dataclass. A merge hands over its keys and the conflicting stored values, and the
+    lists (with copies of container values) are made when first read: a merge of
+    thousands of keys whose report nobody reads does not pay for copying it.
+    """
+
+    __slots__ = ("_applied", "_clashes", "_conflicts", "_plan")
+
+    def __init__(
+        self, applied: list[str] | None = None, conflicts: list[Conflict] | None = None
+    ) -> None:
+        self._applied = [] if applied is None else applied
+        self._conflicts = [] if conflicts is None else conflicts
+        self._plan: list[tuple[str, Any, Any]] = []
+        self._clashes: list[tuple[str, Any, Any]] = []
+
+    @classmethod
+    def _of(
+        cls, plan: list[tuple[str, Any, Any]], clashes: list[tuple[str, Any, Any]]
+    ) -> MergeReport:
+        """The report of changes ``plan`` and conflicts ``clashes`` (key, ours, theirs).
+
+        The values must be stored values (never mutated in place): they are copied
+        only when the conflicts are read.
+        """
+        report = cls.__new__(cls)
+        report._applied = report._conflicts = None  # type: ignore[assignment]
+        report._plan, report._clashes = plan, clashes
+        return report
+
+    @property
+    def applied(self) -> list[str]:
+        """The keys the merge changed, in the order it changed them."""
+        if self._applied is None:
+            self._applied = list(map(_first, self._plan))
+        return self._applied
+
+    @applied.setter
+    def applied(self, keys: list[str]) -> None:
+        self._applied = keys
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        """The keys both sides held with different values, with copies of both values."""
+        if self._conflicts is None:
+            self._conflicts = [
+                _new_tuple(
+                    Conflict,
+                    (
+                        key,
+                        o if o.__class__ not in _CONTAINERS else copy_value(o),
+                        t if t.__class__ not in _CONTAINERS else copy_value(t),
+                    ),
+                )
+                for key, o, t in self._clashes
+            ]
+        return self._conflicts
+
+    @conflicts.setter
+    def conflicts(self, conflicts: list[Conflict]) -> None:
+        self._conflicts = conflicts
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MergeReport):
+            return NotImplemented
+        return self.applied == other.applied and self.conflicts == other.conflicts
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"MergeReport(applied={self.applied!r}, conflicts={self.conflicts!r})"
 
 
 def _check_who(who: object) -> None:
@@ -105,6 +174,7 @@ class Context:
         "_clean_from",
         "_clock",
         "_data",
+        "_flat",
         "_history",
         "_lock",
         "_records",
@@ -117,6 +187,7 @@ class Context:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._data: dict[str, Any] = {}
+        self._flat: dict[str, Any] = {}  # key -> its stored container known to be flat
         self._records: list[Record] = []
         self._clean_from = 0  # records from this index on are dirty changes
         self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
@@ -140,7 +211,12 @@ class Context:
             check_key(key)
             return default
         if value.__class__ in _CONTAINERS:
-            return copy_value(value)
+            try:
+                if self._flat[key] is value:
+                    return value.copy()
+            except KeyError:
+                pass
+            return self._copy_out(key, value)
         return value
 
     def __getitem__(self, key: str) -> Any:
@@ -150,8 +226,28 @@ class Context:
             check_key(key)
             raise KeyError(key) from None
         if value.__class__ in _CONTAINERS:
-            return copy_value(value)
+            try:
+                if self._flat[key] is value:
+                    return value.copy()
+            except KeyError:
+                pass
+            return self._copy_out(key, value)
         return value
+
+    def _copy_out(self, key: str, value: Any) -> Any:
+        """A copy of the stored container ``value`` of ``key``; remembers a flat one.
+
+        A container holding only scalars is copied with one C call. Whether it is flat
+        is checked once per stored object: ``_flat`` maps the key to the object found
+        flat, and stored objects are never mutated, so ``_flat[key] is value`` proves
+        that ``value`` is still flat. Readers take no lock: a stale entry just fails
+        the identity check.
+        """
+        items = value.values() if value.__class__ is dict else value
+        if _CONTAINERS.isdisjoint(map(type, items)):
+            self._flat[key] = value
+            return value.copy()
+        return copy_value(value)
 
     def __contains__(self, key: object) -> bool:
         return key.__class__ is str and key in self._data
@@ -259,9 +355,14 @@ class Context:
         if key.__class__ is not str:
             check_key(key)
         cls = value.__class__
-        if cls not in _SIMPLE and (cls is not float or value - value != 0.0):  # type: ignore[operator]
-            value = own(value)  # copies containers; refuses NaN, infinities and non-JSON
-            cls = value.__class__
+        flat = None  # the owned copy of a flat container, remembered for fast reads
+        if cls not in _SIMPLE:
+            if cls in _CONTAINERS:
+                flat = own_flat(value)
+                value = own(value) if flat is None else flat
+            elif cls is not float or value - value != 0.0:  # type: ignore[operator]
+                value = own(value)  # refuses NaN, infinities and non-JSON; tuples -> lists
+                cls = value.__class__
         if who is not None and who.__class__ is not str:
             _check_who(who)
         # acquire/release rather than ``with``: this is the hottest path of the library.
@@ -280,6 +381,8 @@ class Context:
                 return
             self._records.append((self._clock(), key, old, value, who))
             data[key] = value
+            if flat is not None:
+                self._flat[key] = flat
         finally:
             lock.release()
 
@@ -588,41 +691,19 @@ class Context:
             theirs = {start + k: v for k, v in theirs.items()}
         with self._lock:
             data = self._data
-            # Comprehensions rather than one loop: merges routinely bring thousands of keys.
+            # Merges routinely bring thousands of keys: the passes below run in C
+            # (filter, map, compress), with Python only for the rare equal containers.
             plan: list[tuple[str, Any, Any]] = [  # (key, old value, new value)
-                (k, None, v) for k, v in theirs.items() if k not in data
+                (k, None, theirs[k]) for k in filterfalse(data.__contains__, theirs)
             ]
-            clashes: list[tuple[str, Any, Any]] = [  # (key, ours, theirs) that differ
-                (k, o, v)
-                for k, v in theirs.items()
-                if (o := data.get(k, _MISSING)) is not _MISSING
-                and not (
-                    o is v
-                    or (
-                        o.__class__ is v.__class__
-                        and o == v
-                        and (o.__class__ not in _CONTAINERS or same_value(o, v))
-                    )
-                )
-            ]
-            conflicts = [
-                _new_tuple(
-                    Conflict,
-                    (
-                        key,
-                        o if o.__class__ not in _CONTAINERS else copy_value(o),
-                        t if t.__class__ not in _CONTAINERS else copy_value(t),
-                    ),
-                )
-                for key, o, t in clashes
-            ]
+            clashes = _clashes(data, theirs)  # (key, ours, theirs) that differ
             if clashes:
                 if strategy == "raise":
-                    raise MergeConflictError(conflicts)
+                    raise MergeConflictError(MergeReport._of([], clashes).conflicts)
                 plan.extend(self._resolve(clashes, strategy, resolver, their_records, start))
             if plan:
                 self._apply(plan, who)
-            return MergeReport([k for k, _, _ in plan], conflicts)
+            return MergeReport._of(plan, clashes)
 
     def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
         """What a merge reads from this context: its values and its change records.
@@ -647,13 +728,17 @@ class Context:
         if strategy == "last_writer_wins":
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
-            our_times = _last_change_times(self._records)
-            their_times = _last_change_times(their_records, start)
-            return [
-                clash
-                for clash in clashes
-                if their_times.get(clash[0], _NO_TIME) >= our_times.get(clash[0], _NO_TIME)
-            ]
+            keys = list(map(_first, clashes))
+            theirs_at = list(
+                map(_last_change_times(their_records, start).get, keys, repeat(_NO_TIME))
+            )
+            # Usually the other side changed its keys after all of ours: then it wins
+            # every clash, with no need to index our history.
+            our_last = max(map(_record_time, self._records), default=_NO_TIME)
+            if min(theirs_at) >= our_last:
+                return clashes
+            ours_at = map(_last_change_times(self._records).get, keys, repeat(_NO_TIME))
+            return list(compress(clashes, map(operator.ge, theirs_at, ours_at)))
         if resolver is None:  # "ours"
             return []
         resolved = []
@@ -670,6 +755,29 @@ class Context:
         keys, olds, news = zip(*plan, strict=True)
         self._records.extend(zip(repeat(ts), keys, olds, news, repeat(who)))
         self._data.update(zip(keys, news, strict=True))
+
+
+def _clashes(data: dict[str, Any], theirs: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(key, ours, theirs)`` for the keys both hold with different JSON values.
+
+    ``!=`` and a class comparison run in C over all common keys; only pairs of equal
+    containers need :func:`same_value` (``[1] == [1.0]`` in Python, not in JSON).
+    """
+    common = list(filter(data.__contains__, theirs))
+    ours = list(map(data.__getitem__, common))
+    their_values = list(map(theirs.__getitem__, common))
+    differ = list(
+        map(
+            operator.or_,
+            map(operator.ne, ours, their_values),
+            map(operator.is_not, map(type, ours), map(type, their_values)),
+        )
+    )
+    for i in compress(range(len(differ)), map(operator.not_, differ)):  # equal in Python
+        o, t = ours[i], their_values[i]
+        if o.__class__ in _CONTAINERS and o is not t:
+            differ[i] = not same_value(o, t)
+    return list(compress(zip(common, ours, their_values, strict=True), differ))
 
 
 def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
