@@ -54,11 +54,11 @@ _NO_TIME = -math.inf
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 _record_key = operator.itemgetter(1)
 _record_time = operator.itemgetter(0)
-_first = operator.itemgetter(0)  # the key of a (key, old, new) change or clash
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
+Columns: TypeAlias = tuple[list[str], list[Any], list[Any]]  # keys, values, values
 STRATEGIES = ("last_writer_wins", "ours", "theirs", "raise")
 
 
@@ -79,35 +79,30 @@ class MergeReport:
     thousands of keys whose report nobody reads does not pay for copying it.
     """
 
-    __slots__ = ("_applied", "_clashes", "_conflicts", "_plan")
+    __slots__ = ("_applied", "_clashes", "_conflicts")
 
     def __init__(
         self, applied: list[str] | None = None, conflicts: list[Conflict] | None = None
     ) -> None:
         self._applied = [] if applied is None else applied
-        self._conflicts = [] if conflicts is None else conflicts
-        self._plan: list[tuple[str, Any, Any]] = []
-        self._clashes: list[tuple[str, Any, Any]] = []
+        self._conflicts: list[Conflict] | None = [] if conflicts is None else conflicts
+        self._clashes: Columns = ([], [], [])
 
     @classmethod
-    def _of(
-        cls, plan: list[tuple[str, Any, Any]], clashes: list[tuple[str, Any, Any]]
-    ) -> MergeReport:
-        """The report of changes ``plan`` and conflicts ``clashes`` (key, ours, theirs).
+    def _of(cls, applied: list[str], clashes: Columns) -> MergeReport:
+        """The report of a merge that changed ``applied`` and met ``clashes``.
 
-        The values must be stored values (never mutated in place): they are copied
-        only when the conflicts are read.
+        The clashes' values must be stored values (never mutated in place): they are
+        copied only when :attr:`conflicts` is read.
         """
-        report = cls.__new__(cls)
-        report._applied = report._conflicts = None  # type: ignore[assignment]
-        report._plan, report._clashes = plan, clashes
+        report = cls(applied)
+        report._conflicts = None
+        report._clashes = clashes
         return report
 
     @property
     def applied(self) -> list[str]:
         """The keys the merge changed, in the order it changed them."""
-        if self._applied is None:
-            self._applied = list(map(_first, self._plan))
         return self._applied
 
     @applied.setter
@@ -118,17 +113,7 @@ class MergeReport:
     def conflicts(self) -> list[Conflict]:
         """The keys both sides held with different values, with copies of both values."""
         if self._conflicts is None:
-            self._conflicts = [
-                _new_tuple(
-                    Conflict,
-                    (
-                        key,
-                        o if o.__class__ not in _CONTAINERS else copy_value(o),
-                        t if t.__class__ not in _CONTAINERS else copy_value(t),
-                    ),
-                )
-                for key, o, t in self._clashes
-            ]
+            self._conflicts = _conflicts(self._clashes)
         return self._conflicts
 
     @conflicts.setter
@@ -692,18 +677,21 @@ class Context:
         with self._lock:
             data = self._data
             # Merges routinely bring thousands of keys: the passes below run in C
-            # (filter, map, compress), with Python only for the rare equal containers.
-            plan: list[tuple[str, Any, Any]] = [  # (key, old value, new value)
-                (k, None, theirs[k]) for k in filterfalse(data.__contains__, theirs)
-            ]
-            clashes = _clashes(data, theirs)  # (key, ours, theirs) that differ
-            if clashes:
+            # (filter, map, compress, zip) over columns (keys, old values, new values).
+            keys = list(filterfalse(data.__contains__, theirs))
+            olds: list[Any] = [None] * len(keys)
+            news = list(map(theirs.__getitem__, keys))
+            clashes = _clashes(data, theirs)  # (keys, ours, theirs) that differ
+            if clashes[0]:
                 if strategy == "raise":
-                    raise MergeConflictError(MergeReport._of([], clashes).conflicts)
-                plan.extend(self._resolve(clashes, strategy, resolver, their_records, start))
-            if plan:
-                self._apply(plan, who)
-            return MergeReport._of(plan, clashes)
+                    raise MergeConflictError(_conflicts(clashes))
+                won = self._resolve(clashes, strategy, resolver, their_records, start)
+                keys += won[0]
+                olds += won[1]
+                news += won[2]
+            if keys:
+                self._apply(keys, olds, news, who)
+            return MergeReport._of(keys, clashes)
 
     def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
         """What a merge reads from this context: its values and its change records.
@@ -716,19 +704,19 @@ class Context:
 
     def _resolve(
         self,
-        clashes: list[tuple[str, Any, Any]],
+        clashes: Columns,
         strategy: MergeStrategy,
         resolver: Resolver | None,
         their_records: list[Record],
         start: str,
-    ) -> list[tuple[str, Any, Any]]:
-        """The (key, old, new) changes that resolve ``clashes`` under ``strategy``."""
+    ) -> Columns:
+        """The changes (keys, old values, new values) that resolve ``clashes``."""
         if strategy == "theirs":
             return clashes
+        keys, ours, theirs = clashes
         if strategy == "last_writer_wins":
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
-            keys = list(map(_first, clashes))
             theirs_at = list(
                 map(_last_change_times(their_records, start).get, keys, repeat(_NO_TIME))
             )
@@ -738,27 +726,33 @@ class Context:
             if min(theirs_at) >= our_last:
                 return clashes
             ours_at = map(_last_change_times(self._records).get, keys, repeat(_NO_TIME))
-            return list(compress(clashes, map(operator.ge, theirs_at, ours_at)))
+            wins = list(map(operator.ge, theirs_at, ours_at))
+            return (
+                list(compress(keys, wins)),
+                list(compress(ours, wins)),
+                list(compress(theirs, wins)),
+            )
+        won: Columns = ([], [], [])
         if resolver is None:  # "ours"
-            return []
-        resolved = []
-        for key, ours, theirs in clashes:
-            merged = own(resolver(key, copy_value(ours), copy_value(theirs)), f"merge[{key!r}]")
-            if not same_value(ours, merged):
-                resolved.append((key, ours, merged))
-        return resolved
+            return won
+        for key, o, t in zip(keys, ours, theirs, strict=True):
+            merged = own(resolver(key, copy_value(o), copy_value(t)), f"merge[{key!r}]")
+            if not same_value(o, merged):
+                won[0].append(key)
+                won[1].append(o)
+                won[2].append(merged)
+        return won
 
-    def _apply(self, plan: list[tuple[str, Any, Any]], who: str | None) -> None:
+    def _apply(self, keys: list[str], olds: list[Any], news: list[Any], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        # Transposed and zipped in C instead of a per-key loop: merges apply thousands.
-        keys, olds, news = zip(*plan, strict=True)
+        # Zipped in C instead of a per-key loop: merges apply thousands.
         self._records.extend(zip(repeat(ts), keys, olds, news, repeat(who)))
         self._data.update(zip(keys, news, strict=True))
 
 
-def _clashes(data: dict[str, Any], theirs: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """``(key, ours, theirs)`` for the keys both hold with different JSON values.
+def _clashes(data: dict[str, Any], theirs: dict[str, Any]) -> Columns:
+    """The keys both hold with different JSON values, with our and their values.
 
     ``!=`` and a class comparison run in C over all common keys; only pairs of equal
     containers need :func:`same_value` (``[1] == [1.0]`` in Python, not in JSON).
@@ -777,7 +771,28 @@ def _clashes(data: dict[str, Any], theirs: dict[str, Any]) -> list[tuple[str, An
         o, t = ours[i], their_values[i]
         if o.__class__ in _CONTAINERS and o is not t:
             differ[i] = not same_value(o, t)
-    return list(compress(zip(common, ours, their_values, strict=True), differ))
+    if all(differ):
+        return common, ours, their_values
+    return (
+        list(compress(common, differ)),
+        list(compress(ours, differ)),
+        list(compress(their_values, differ)),
+    )
+
+
+def _conflicts(clashes: Columns) -> list[Conflict]:
+    """:class:`Conflict` records of ``clashes``, with copies of container values."""
+    return [
+        _new_tuple(
+            Conflict,
+            (
+                key,
+                o if o.__class__ not in _CONTAINERS else copy_value(o),
+                t if t.__class__ not in _CONTAINERS else copy_value(t),
+            ),
+        )
+        for key, o, t in zip(*clashes, strict=True)
+    ]
 
 
 def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
