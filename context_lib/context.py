@@ -195,7 +195,7 @@ class Context:
         except (KeyError, TypeError):
             check_key(key)
             return default
-        if value.__class__ in _CONTAINERS:
+        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
             try:
                 if self._flat[key] is value:
                     return value.copy()
@@ -210,7 +210,7 @@ class Context:
         except (KeyError, TypeError):
             check_key(key)
             raise KeyError(key) from None
-        if value.__class__ in _CONTAINERS:
+        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
             try:
                 if self._flat[key] is value:
                     return value.copy()
@@ -337,9 +337,10 @@ class Context:
         :class:`InvalidKeyError` for a bad key and :class:`NotSerializableError`
         (naming the path to the bad part) for a value that is not JSON.
         """
-        if key.__class__ is not str:
+        # type(x) rather than x.__class__: Python 3.11 specialises the call, not the attribute.
+        if type(key) is not str:
             check_key(key)
-        cls = value.__class__
+        cls = type(value)
         flat = None  # the owned copy of a flat container, remembered for fast reads
         if cls not in _SIMPLE:
             if cls in _CONTAINERS:
@@ -347,8 +348,8 @@ class Context:
                 value = own(value) if flat is None else flat
             elif cls is not float or value - value != 0.0:  # type: ignore[operator]
                 value = own(value)  # refuses NaN, infinities and non-JSON; tuples -> lists
-                cls = value.__class__
-        if who is not None and who.__class__ is not str:
+                cls = type(value)
+        if who is not None and type(who) is not str:
             _check_who(who)
         # acquire/release rather than ``with``: this is the hottest path of the library.
         lock = self._lock
@@ -359,7 +360,7 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 old = None
-            elif old.__class__ is cls and (
+            elif type(old) is cls and (
                 old is value
                 or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
             ):

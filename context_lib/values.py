@@ -137,19 +137,19 @@ def own_flat(value: Any) -> Any:
     containers, a non-finite float, a key that is not a ``str``, or anything else it
     would refuse (it then names the bad part).
     """
-    if value.__class__ is dict:
+    if type(value) is list:
+        items = value
+    else:
         items = value.values()
         if not _KEY_TYPES.issuperset(map(type, value)):
             return None
-    else:
-        items = value
     if not _FLAT_NO_FLOAT.issuperset(map(type, items)):
         if not _FLAT_TYPES.issuperset(map(type, items)):
             return None
         for item in items:
-            if item.__class__ is float and item - item != 0.0:  # NaN or an infinity
+            if type(item) is float and item - item != 0.0:  # NaN or an infinity
                 return None
-    if value.__class__ is list or len(value) < 2:
+    if type(value) is list or len(value) < 2:
         return value.copy()
     # JSON objects are unordered: keeping their keys sorted makes snapshots canonical.
     keys = [*value]
