@@ -755,22 +755,16 @@ class Context:
 def _clashes(data: dict[str, Any], theirs: dict[str, Any]) -> Columns:
     """The keys both hold with different JSON values, with our and their values.
 
-    ``!=`` and a class comparison run in C over all common keys; only pairs of equal
-    containers need :func:`same_value` (``[1] == [1.0]`` in Python, not in JSON).
+    ``!=`` runs in C over all common keys; only pairs equal in Python need a closer
+    look, since JSON tells ``1``, ``1.0`` and ``True`` apart (and ``[1]`` from ``[1.0]``).
     """
     common = list(filter(data.__contains__, theirs))
     ours = list(map(data.__getitem__, common))
     their_values = list(map(theirs.__getitem__, common))
-    differ = list(
-        map(
-            operator.or_,
-            map(operator.ne, ours, their_values),
-            map(operator.is_not, map(type, ours), map(type, their_values)),
-        )
-    )
+    differ = list(map(operator.ne, ours, their_values))
     for i in compress(range(len(differ)), map(operator.not_, differ)):  # equal in Python
         o, t = ours[i], their_values[i]
-        if o.__class__ in _CONTAINERS and o is not t:
+        if o is not t:
             differ[i] = not same_value(o, t)
     if all(differ):
         return common, ours, their_values
