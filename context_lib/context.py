@@ -27,9 +27,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import compress, filterfalse, repeat
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, TypeAlias
 
 from context_lib import snapshot
+from context_lib.clashes import (
+    Columns,
+    Conflict,
+    MergeReport,
+    clashes,
+    conflicts_of,
+    last_change_times,
+)
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
 from context_lib.history import DELETE, GONE, SET, Change, HistoryView, Record, make_change
 from context_lib.values import (
@@ -51,84 +59,13 @@ _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({list, dict})
 _NO_TIME = -math.inf
-_new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 _record_key = operator.itemgetter(1)
 _record_time = operator.itemgetter(0)
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
-Columns: TypeAlias = tuple[list[str], list[Any], list[Any]]  # keys, values, values
 STRATEGIES = ("last_writer_wins", "ours", "theirs", "raise")
-
-
-class Conflict(NamedTuple):
-    """A key both sides of a merge hold, with different values."""
-
-    key: str
-    ours: Any
-    theirs: Any
-
-
-class MergeReport:
-    """What a merge did: the keys it changed and the conflicts it met (and resolved).
-
-    ``MergeReport(applied, conflicts)`` with two lists, compared by value like a
-    dataclass. A merge hands over its keys and the conflicting stored values, and the
-    lists (with copies of container values) are made when first read: a merge of
-    thousands of keys whose report nobody reads does not pay for copying it.
-    """
-
-    __slots__ = ("_applied", "_clashes", "_conflicts")
-
-    def __init__(
-        self, applied: list[str] | None = None, conflicts: list[Conflict] | None = None
-    ) -> None:
-        self._applied = [] if applied is None else applied
-        self._conflicts: list[Conflict] | None = [] if conflicts is None else conflicts
-        self._clashes: Columns = ([], [], [])
-
-    @classmethod
-    def _of(cls, applied: list[str], clashes: Columns) -> MergeReport:
-        """The report of a merge that changed ``applied`` and met ``clashes``.
-
-        The clashes' values must be stored values (never mutated in place): they are
-        copied only when :attr:`conflicts` is read.
-        """
-        report = cls(applied)
-        report._conflicts = None
-        report._clashes = clashes
-        return report
-
-    @property
-    def applied(self) -> list[str]:
-        """The keys the merge changed, in the order it changed them."""
-        return self._applied
-
-    @applied.setter
-    def applied(self, keys: list[str]) -> None:
-        self._applied = keys
-
-    @property
-    def conflicts(self) -> list[Conflict]:
-        """The keys both sides held with different values, with copies of both values."""
-        if self._conflicts is None:
-            self._conflicts = _conflicts(self._clashes)
-        return self._conflicts
-
-    @conflicts.setter
-    def conflicts(self, conflicts: list[Conflict]) -> None:
-        self._conflicts = conflicts
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, MergeReport):
-            return NotImplemented
-        return self.applied == other.applied and self.conflicts == other.conflicts
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
-
-    def __repr__(self) -> str:
-        return f"MergeReport(applied={self.applied!r}, conflicts={self.conflicts!r})"
 
 
 def _check_who(who: object) -> None:
@@ -682,17 +619,17 @@ class Context:
             keys = list(filterfalse(data.__contains__, theirs))
             olds: list[Any] = [None] * len(keys)
             news = list(map(theirs.__getitem__, keys))
-            clashes = _clashes(data, theirs)  # (keys, ours, theirs) that differ
-            if clashes[0]:
+            found = clashes(data, theirs)  # (keys, ours, theirs) that differ
+            if found[0]:
                 if strategy == "raise":
-                    raise MergeConflictError(_conflicts(clashes))
-                won = self._resolve(clashes, strategy, resolver, their_records, start)
+                    raise MergeConflictError(conflicts_of(found))
+                won = self._resolve(found, strategy, resolver, their_records, start)
                 keys += won[0]
                 olds += won[1]
                 news += won[2]
             if keys:
                 self._apply(keys, olds, news, who)
-            return MergeReport._of(keys, clashes)
+            return MergeReport._of(keys, found)
 
     def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
         """What a merge reads from this context: its values and its change records.
@@ -719,14 +656,14 @@ class Context:
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
             theirs_at = list(
-                map(_last_change_times(their_records, start).get, keys, repeat(_NO_TIME))
+                map(last_change_times(their_records, start).get, keys, repeat(_NO_TIME))
             )
             # Usually the other side changed its keys after all of ours: then it wins
             # every clash, with no need to index our history.
             our_last = max(map(_record_time, self._records), default=_NO_TIME)
             if min(theirs_at) >= our_last:
                 return clashes
-            ours_at = map(_last_change_times(self._records).get, keys, repeat(_NO_TIME))
+            ours_at = map(last_change_times(self._records).get, keys, repeat(_NO_TIME))
             wins = list(map(operator.ge, theirs_at, ours_at))
             return (
                 list(compress(keys, wins)),
@@ -750,52 +687,6 @@ class Context:
         # Zipped in C instead of a per-key loop: merges apply thousands.
         self._records.extend(zip(repeat(ts), keys, olds, news, repeat(who)))
         self._data.update(zip(keys, news, strict=True))
-
-
-def _clashes(data: dict[str, Any], theirs: dict[str, Any]) -> Columns:
-    """The keys both hold with different JSON values, with our and their values.
-
-    ``!=`` runs in C over all common keys; only pairs equal in Python need a closer
-    look, since JSON tells ``1``, ``1.0`` and ``True`` apart (and ``[1]`` from ``[1.0]``).
-    """
-    common = list(filter(data.__contains__, theirs))
-    ours = list(map(data.__getitem__, common))
-    their_values = list(map(theirs.__getitem__, common))
-    differ = list(map(operator.ne, ours, their_values))
-    for i in compress(range(len(differ)), map(operator.not_, differ)):  # equal in Python
-        o, t = ours[i], their_values[i]
-        if o is not t:
-            differ[i] = not same_value(o, t)
-    if all(differ):
-        return common, ours, their_values
-    return (
-        list(compress(common, differ)),
-        list(compress(ours, differ)),
-        list(compress(their_values, differ)),
-    )
-
-
-def _conflicts(clashes: Columns) -> list[Conflict]:
-    """:class:`Conflict` records of ``clashes``, with copies of container values."""
-    return [
-        _new_tuple(
-            Conflict,
-            (
-                key,
-                o if o.__class__ not in _CONTAINERS else copy_value(o),
-                t if t.__class__ not in _CONTAINERS else copy_value(t),
-            ),
-        )
-        for key, o, t in zip(*clashes, strict=True)
-    ]
-
-
-def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
-    """Each key's latest change time (later records overwrite earlier ones), built in C."""
-    keys: Iterable[str] = map(_record_key, records)
-    if prefix:
-        keys = map(prefix.__add__, keys)
-    return dict(zip(keys, map(_record_time, records), strict=True))
 
 
 def _resolver(strategy: MergeStrategy) -> Resolver | None:
