@@ -642,16 +642,16 @@ class Context:
 
     def _resolve(
         self,
-        clashes: Columns,
+        found: Columns,
         strategy: MergeStrategy,
         resolver: Resolver | None,
         their_records: list[Record],
         start: str,
     ) -> Columns:
-        """The changes (keys, old values, new values) that resolve ``clashes``."""
+        """The changes (keys, old values, new values) that resolve the clashes ``found``."""
         if strategy == "theirs":
-            return clashes
-        keys, ours, theirs = clashes
+            return found
+        keys, ours, theirs = found
         if strategy == "last_writer_wins":
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
@@ -662,7 +662,7 @@ class Context:
             # every clash, with no need to index our history.
             our_last = max(map(_record_time, self._records), default=_NO_TIME)
             if min(theirs_at) >= our_last:
-                return clashes
+                return found
             ours_at = map(last_change_times(self._records).get, keys, repeat(_NO_TIME))
             wins = list(map(operator.ge, theirs_at, ours_at))
             return (
