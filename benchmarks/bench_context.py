@@ -11,6 +11,9 @@ Three sides per row where they make sense:
 * ``Minimal``: a dict + a dirty set + a tuple history, no validation, copy or lock: the
   least bookkeeping a change-tracking container can do in Python. Its ratio shows what
   the Context adds on top of bookkeeping itself.
+* ``MinimalCopying`` (get and set rows): ``Minimal`` plus only the copies of containers
+  the Context's contract requires (mutating a value given to or returned by the context
+  never changes it). Its ratio to ``Minimal`` is what the contract alone costs.
 
 Values are the mix of real contexts: ints, floats, strings, bools, small dicts and lists.
 Goals are printed beside each ratio; results are written as JSON + Markdown to ``--out``.
@@ -34,6 +37,7 @@ from context_lib import Context
 
 KEYS = 10_000
 _MISSING = object()
+_CONTAINERS = frozenset({dict, list})
 
 
 def value_mix(n: int, salt: int) -> list[Any]:
@@ -97,6 +101,30 @@ class Minimal:
             set_(k, v)
 
 
+class MinimalCopying(Minimal):
+    """The floor plus only the copies the Context's contract requires: a container is
+    copied on the way in and on the way out (shallowly: the value mix's containers are
+    flat). No validation, no lock. What the copy contract alone costs over ``Minimal``."""
+
+    __slots__ = ()
+
+    def get(self, key: str) -> Any:
+        value = self._data[key]
+        if value.__class__ in _CONTAINERS:
+            return value.copy()
+        return value
+
+    def set(self, key: str, value: Any, who: str | None = None) -> None:
+        if value.__class__ in _CONTAINERS:
+            value = value.copy()
+        old = self._data.get(key)
+        if old == value:
+            return
+        self._history.append((time.time(), key, old, value, who))
+        self._data[key] = value
+        self._dirty.add(key)
+
+
 def timed(setup: Callable[[], Any], op: Callable[[Any], int]) -> Callable[[], Sample]:
     """A run whose ``setup`` is not timed: only ``op(state)`` is, on this thread's CPU."""
 
@@ -119,6 +147,7 @@ def bench_get(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     keys = dotted_keys(KEYS)
     data = dict(zip(keys, mix(KEYS, 0), strict=True))
     ctx, minimal = Context.from_dict(data), Minimal(data)
+    copying = MinimalCopying(data)
     probe = keys * 5
 
     def with_context() -> int:
@@ -133,6 +162,12 @@ def bench_get(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
             get(k)
         return len(probe)
 
+    def with_copying() -> int:
+        get = copying.get
+        for k in probe:
+            get(k)
+        return len(probe)
+
     def with_dict() -> int:
         d = data
         for k in probe:
@@ -142,6 +177,7 @@ def bench_get(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     bench = Bench("context-get" + suffix)
     bench.side("Context.get", with_context)
     bench.side("Minimal.get", with_minimal, baseline=True)
+    bench.side("MinimalCopying.get", with_copying, baseline=True)
     bench.side("d[k]", with_dict, baseline=True)
     bench.notes.append(f"10k keys, {MIX_NAMES[mix]}; containers are returned as copies")
     return bench.run(rounds)
@@ -152,8 +188,9 @@ def bench_set(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     versions = [mix(KEYS, salt) for salt in (1, 2)]
     ctx = Context.from_dict(dict(zip(keys, mix(KEYS, 0), strict=True)))
     minimal = Minimal(dict(zip(keys, mix(KEYS, 0), strict=True)))
+    copying = MinimalCopying(dict(zip(keys, mix(KEYS, 0), strict=True)))
     plain = dict(zip(keys, mix(KEYS, 0), strict=True))
-    turn = {"Context": 0, "Minimal": 0, "dict": 0}
+    turn = {"Context": 0, "Minimal": 0, "MinimalCopying": 0, "dict": 0}
 
     def next_values(side: str) -> list[Any]:
         turn[side] += 1
@@ -171,6 +208,12 @@ def bench_set(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
             set_(k, v)
         return len(keys)
 
+    def with_copying() -> int:
+        set_ = copying.set
+        for k, v in zip(keys, next_values("MinimalCopying"), strict=True):
+            set_(k, v)
+        return len(keys)
+
     def with_dict() -> int:
         d = plain
         for k, v in zip(keys, next_values("dict"), strict=True):
@@ -180,6 +223,7 @@ def bench_set(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     bench = Bench("context-set" + suffix)
     bench.side("Context.set", with_context)
     bench.side("Minimal.set", with_minimal, baseline=True)
+    bench.side("MinimalCopying.set", with_copying, baseline=True)
     bench.side("d[k] = v", with_dict, baseline=True)
     bench.notes.append(f"10k keys, each set to a changed value, {MIX_NAMES[mix]}; history kept")
     return bench.run(rounds)
@@ -355,6 +399,11 @@ GOALS: list[tuple[str, str, str, float]] = [
     ("context-set-scalars", "Context.set", "Minimal.set", 1.30),
     ("context-get", "Minimal.get", "d[k]", 0),
     ("context-set", "Minimal.set", "d[k] = v", 0),
+    # What the copy contract alone costs, and what the Context adds on top of it:
+    ("context-get", "MinimalCopying.get", "Minimal.get", 0),
+    ("context-get", "Context.get", "MinimalCopying.get", 0),
+    ("context-set", "MinimalCopying.set", "Minimal.set", 0),
+    ("context-set", "Context.set", "MinimalCopying.set", 0),
     ("context-to-json", "Context.to_json", "json.dumps", 0.25),
     ("context-from-json", "Context.from_json", "json.loads", 1.2),
 ]

@@ -26,11 +26,18 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from itertools import repeat
-from typing import Any, NamedTuple, TypeAlias
+from itertools import compress, filterfalse, repeat
+from typing import Any, TypeAlias
 
 from context_lib import snapshot
+from context_lib.clashes import (
+    Columns,
+    Conflict,
+    MergeReport,
+    clashes,
+    conflicts_of,
+    last_change_times,
+)
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
 from context_lib.history import DELETE, GONE, SET, Change, HistoryView, Record, make_change
 from context_lib.values import (
@@ -42,6 +49,7 @@ from context_lib.values import (
     check_prefix,
     copy_value,
     own,
+    own_flat,
     same_value,
 )
 
@@ -51,7 +59,6 @@ _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({list, dict})
 _NO_TIME = -math.inf
-_new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 _record_key = operator.itemgetter(1)
 _record_time = operator.itemgetter(0)
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
@@ -59,22 +66,6 @@ VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
 STRATEGIES = ("last_writer_wins", "ours", "theirs", "raise")
-
-
-class Conflict(NamedTuple):
-    """A key both sides of a merge hold, with different values."""
-
-    key: str
-    ours: Any
-    theirs: Any
-
-
-@dataclass
-class MergeReport:
-    """What a merge did: the keys it changed and the conflicts it met (and resolved)."""
-
-    applied: list[str] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
 
 
 def _check_who(who: object) -> None:
@@ -105,6 +96,7 @@ class Context:
         "_clean_from",
         "_clock",
         "_data",
+        "_flat",
         "_history",
         "_lock",
         "_records",
@@ -117,6 +109,7 @@ class Context:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._data: dict[str, Any] = {}
+        self._flat: dict[str, Any] = {}  # key -> its stored container known to be flat
         self._records: list[Record] = []
         self._clean_from = 0  # records from this index on are dirty changes
         self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
@@ -139,8 +132,13 @@ class Context:
         except (KeyError, TypeError):
             check_key(key)
             return default
-        if value.__class__ in _CONTAINERS:
-            return copy_value(value)
+        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
+            try:
+                if self._flat[key] is value:
+                    return value.copy()
+            except KeyError:
+                pass
+            return self._copy_out(key, value)
         return value
 
     def __getitem__(self, key: str) -> Any:
@@ -149,9 +147,29 @@ class Context:
         except (KeyError, TypeError):
             check_key(key)
             raise KeyError(key) from None
-        if value.__class__ in _CONTAINERS:
-            return copy_value(value)
+        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
+            try:
+                if self._flat[key] is value:
+                    return value.copy()
+            except KeyError:
+                pass
+            return self._copy_out(key, value)
         return value
+
+    def _copy_out(self, key: str, value: Any) -> Any:
+        """A copy of the stored container ``value`` of ``key``; remembers a flat one.
+
+        A container holding only scalars is copied with one C call. Whether it is flat
+        is checked once per stored object: ``_flat`` maps the key to the object found
+        flat, and stored objects are never mutated, so ``_flat[key] is value`` proves
+        that ``value`` is still flat. Readers take no lock: a stale entry just fails
+        the identity check.
+        """
+        items = value.values() if value.__class__ is dict else value
+        if _CONTAINERS.isdisjoint(map(type, items)):
+            self._flat[key] = value
+            return value.copy()
+        return copy_value(value)
 
     def __contains__(self, key: object) -> bool:
         return key.__class__ is str and key in self._data
@@ -256,13 +274,19 @@ class Context:
         :class:`InvalidKeyError` for a bad key and :class:`NotSerializableError`
         (naming the path to the bad part) for a value that is not JSON.
         """
-        if key.__class__ is not str:
+        # type(x) rather than x.__class__: Python 3.11 specialises the call, not the attribute.
+        if type(key) is not str:
             check_key(key)
-        cls = value.__class__
-        if cls not in _SIMPLE and (cls is not float or value - value != 0.0):  # type: ignore[operator]
-            value = own(value)  # copies containers; refuses NaN, infinities and non-JSON
-            cls = value.__class__
-        if who is not None and who.__class__ is not str:
+        cls = type(value)
+        flat = None  # the owned copy of a flat container, remembered for fast reads
+        if cls not in _SIMPLE:
+            if cls in _CONTAINERS:
+                flat = own_flat(value)
+                value = own(value) if flat is None else flat
+            elif cls is not float or value - value != 0.0:  # type: ignore[operator]
+                value = own(value)  # refuses NaN, infinities and non-JSON; tuples -> lists
+                cls = type(value)
+        if who is not None and type(who) is not str:
             _check_who(who)
         # acquire/release rather than ``with``: this is the hottest path of the library.
         lock = self._lock
@@ -273,13 +297,15 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 old = None
-            elif old.__class__ is cls and (
+            elif type(old) is cls and (
                 old is value
                 or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
             ):
                 return
             self._records.append((self._clock(), key, old, value, who))
             data[key] = value
+            if flat is not None:
+                self._flat[key] = flat
         finally:
             lock.release()
 
@@ -588,41 +614,22 @@ class Context:
             theirs = {start + k: v for k, v in theirs.items()}
         with self._lock:
             data = self._data
-            # Comprehensions rather than one loop: merges routinely bring thousands of keys.
-            plan: list[tuple[str, Any, Any]] = [  # (key, old value, new value)
-                (k, None, v) for k, v in theirs.items() if k not in data
-            ]
-            clashes: list[tuple[str, Any, Any]] = [  # (key, ours, theirs) that differ
-                (k, o, v)
-                for k, v in theirs.items()
-                if (o := data.get(k, _MISSING)) is not _MISSING
-                and not (
-                    o is v
-                    or (
-                        o.__class__ is v.__class__
-                        and o == v
-                        and (o.__class__ not in _CONTAINERS or same_value(o, v))
-                    )
-                )
-            ]
-            conflicts = [
-                _new_tuple(
-                    Conflict,
-                    (
-                        key,
-                        o if o.__class__ not in _CONTAINERS else copy_value(o),
-                        t if t.__class__ not in _CONTAINERS else copy_value(t),
-                    ),
-                )
-                for key, o, t in clashes
-            ]
-            if clashes:
+            # Merges routinely bring thousands of keys: the passes below run in C
+            # (filter, map, compress, zip) over columns (keys, old values, new values).
+            keys = list(filterfalse(data.__contains__, theirs))
+            olds: list[Any] = [None] * len(keys)
+            news = list(map(theirs.__getitem__, keys))
+            found = clashes(data, theirs)  # (keys, ours, theirs) that differ
+            if found[0]:
                 if strategy == "raise":
-                    raise MergeConflictError(conflicts)
-                plan.extend(self._resolve(clashes, strategy, resolver, their_records, start))
-            if plan:
-                self._apply(plan, who)
-            return MergeReport([k for k, _, _ in plan], conflicts)
+                    raise MergeConflictError(conflicts_of(found))
+                won = self._resolve(found, strategy, resolver, their_records, start)
+                keys += won[0]
+                olds += won[1]
+                news += won[2]
+            if keys:
+                self._apply(keys, olds, news, who)
+            return MergeReport._of(keys, found)
 
     def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
         """What a merge reads from this context: its values and its change records.
@@ -635,49 +642,51 @@ class Context:
 
     def _resolve(
         self,
-        clashes: list[tuple[str, Any, Any]],
+        found: Columns,
         strategy: MergeStrategy,
         resolver: Resolver | None,
         their_records: list[Record],
         start: str,
-    ) -> list[tuple[str, Any, Any]]:
-        """The (key, old, new) changes that resolve ``clashes`` under ``strategy``."""
+    ) -> Columns:
+        """The changes (keys, old values, new values) that resolve the clashes ``found``."""
         if strategy == "theirs":
-            return clashes
+            return found
+        keys, ours, theirs = found
         if strategy == "last_writer_wins":
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
-            our_times = _last_change_times(self._records)
-            their_times = _last_change_times(their_records, start)
-            return [
-                clash
-                for clash in clashes
-                if their_times.get(clash[0], _NO_TIME) >= our_times.get(clash[0], _NO_TIME)
-            ]
+            theirs_at = list(
+                map(last_change_times(their_records, start).get, keys, repeat(_NO_TIME))
+            )
+            # Usually the other side changed its keys after all of ours: then it wins
+            # every clash, with no need to index our history.
+            our_last = max(map(_record_time, self._records), default=_NO_TIME)
+            if min(theirs_at) >= our_last:
+                return found
+            ours_at = map(last_change_times(self._records).get, keys, repeat(_NO_TIME))
+            wins = list(map(operator.ge, theirs_at, ours_at))
+            return (
+                list(compress(keys, wins)),
+                list(compress(ours, wins)),
+                list(compress(theirs, wins)),
+            )
+        won: Columns = ([], [], [])
         if resolver is None:  # "ours"
-            return []
-        resolved = []
-        for key, ours, theirs in clashes:
-            merged = own(resolver(key, copy_value(ours), copy_value(theirs)), f"merge[{key!r}]")
-            if not same_value(ours, merged):
-                resolved.append((key, ours, merged))
-        return resolved
+            return won
+        for key, o, t in zip(keys, ours, theirs, strict=True):
+            merged = own(resolver(key, copy_value(o), copy_value(t)), f"merge[{key!r}]")
+            if not same_value(o, merged):
+                won[0].append(key)
+                won[1].append(o)
+                won[2].append(merged)
+        return won
 
-    def _apply(self, plan: list[tuple[str, Any, Any]], who: str | None) -> None:
+    def _apply(self, keys: list[str], olds: list[Any], news: list[Any], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        # Transposed and zipped in C instead of a per-key loop: merges apply thousands.
-        keys, olds, news = zip(*plan, strict=True)
+        # Zipped in C instead of a per-key loop: merges apply thousands.
         self._records.extend(zip(repeat(ts), keys, olds, news, repeat(who)))
         self._data.update(zip(keys, news, strict=True))
-
-
-def _last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
-    """Each key's latest change time (later records overwrite earlier ones), built in C."""
-    keys: Iterable[str] = map(_record_key, records)
-    if prefix:
-        keys = map(prefix.__add__, keys)
-    return dict(zip(keys, map(_record_time, records), strict=True))
 
 
 def _resolver(strategy: MergeStrategy) -> Resolver | None:

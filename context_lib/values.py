@@ -13,8 +13,6 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
-import orjson
-
 from context_lib.errors import InvalidKeyError, NotSerializableError
 
 JSONValue: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | None
@@ -29,6 +27,7 @@ MAX_DEPTH = 250
 _SCALARS = (str, int, bool, type(None))
 _CONTAINER_TYPES = frozenset({list, dict})
 _FLAT_TYPES = frozenset({str, int, bool, float, type(None)})
+_FLAT_NO_FLOAT = frozenset({str, int, bool, type(None)})
 _KEY_TYPES = frozenset({str})
 
 
@@ -106,7 +105,7 @@ def own(value: object, path: str = "value", depth: int = 0) -> Any:
             return value
         raise NotSerializableError(path, f"{value!r} is not a finite number")
     if cls in _CONTAINER_TYPES and depth < MAX_DEPTH:
-        fast = _fast_own(value)
+        fast = own_flat(value)
         if fast is not None:
             return fast
     if depth >= MAX_DEPTH:
@@ -131,26 +130,32 @@ def own(value: object, path: str = "value", depth: int = 0) -> Any:
     raise NotSerializableError(path, f"{type(value).__name__} is not a JSON value")
 
 
-def _fast_own(value: Any) -> Any:
-    """``own`` of a flat list or dict (only scalars inside), checked and copied in C.
+def own_flat(value: Any) -> Any:
+    """``own`` of a flat list or dict (only scalars inside), checked and copied in C calls.
 
     Returns ``None`` when only the exact Python path can judge the value: nested
-    containers, a ``null`` (which may be a NaN or an infinity orjson wrote as null),
-    or anything orjson refuses (integers beyond 64 bits, lone surrogates).
+    containers, a non-finite float, a key that is not a ``str``, or anything else it
+    would refuse (it then names the bad part).
     """
-    if value.__class__ is dict:
-        if not (
-            _KEY_TYPES.issuperset(map(type, value))
-            and _FLAT_TYPES.issuperset(map(type, value.values()))
-        ):
+    if type(value) is list:
+        items = value
+    else:
+        items = value.values()
+        if not _KEY_TYPES.issuperset(map(type, value)):
             return None
-    elif not _FLAT_TYPES.issuperset(map(type, value)):
-        return None
-    try:
-        raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        return None
-    return None if b"null" in raw else orjson.loads(raw)
+    if not _FLAT_NO_FLOAT.issuperset(map(type, items)):
+        if not _FLAT_TYPES.issuperset(map(type, items)):
+            return None
+        for item in items:
+            if type(item) is float and item - item != 0.0:  # NaN or an infinity
+                return None
+    if type(value) is list or len(value) < 2:
+        return value.copy()
+    # JSON objects are unordered: keeping their keys sorted makes snapshots canonical.
+    keys = [*value]
+    if keys == sorted(keys):
+        return value.copy()
+    return dict(sorted(value.items()))
 
 
 def check_depth(value: Any, path: str = "value") -> None:

@@ -257,3 +257,45 @@ def test_a_number_too_large_for_a_float_is_refused(digits: str) -> None:
     # The second case takes the exact (big integer) decoding path.
     with pytest.raises(SnapshotError, match="infinity"):
         Context.from_json(HEAD + '"data": {"f": 1e400' + digits + "}}")
+
+
+def test_merge_tells_json_values_apart_that_python_calls_equal() -> None:
+    ours = Context({"a": 1, "b": [1], "c": {"x": 1}, "d": "same"}, clock=lambda: 1.0)
+    theirs = Context({"a": True, "b": [1.0], "c": {"x": 1}, "d": "same"}, clock=lambda: 2.0)
+    report = ours.merge_from(theirs)
+    assert [c.key for c in report.conflicts] == ["a", "b"]
+    assert report.applied == ["a", "b"]
+    assert ours.get("a") is True and type(ours.get("b")[0]) is float
+    assert len(ours.history) == 4 + 2  # the equal "c" and "d" recorded nothing
+
+
+def test_merge_report_values_are_copies_made_when_read() -> None:
+    ours = Context({"cfg": {"hosts": ["a"]}}, clock=lambda: 2.0)
+    theirs = Context({"cfg": {"hosts": ["b"]}}, clock=lambda: 1.0)  # older: ours is kept
+    report = ours.merge_from(theirs)
+    assert report.applied == []
+    conflict = report.conflicts[0]
+    conflict.ours["hosts"].append("evil")
+    conflict.theirs["hosts"].append("evil")
+    assert ours.get("cfg") == {"hosts": ["a"]} and theirs.get("cfg") == {"hosts": ["b"]}
+    assert report == report.__class__(
+        [], [Conflict("cfg", {"hosts": ["a", "evil"]}, {"hosts": ["b", "evil"]})]
+    )
+    assert "cfg" in repr(report)
+
+
+def test_a_key_once_holding_a_flat_value_is_copied_deeply_after_a_merge() -> None:
+    # Reads copy a flat container with one C call, remembered per stored object: a
+    # nested value arriving by another path (a merge) must still be copied deeply.
+    ctx = Context({"cfg": {"port": 1}}, clock=lambda: 1.0)
+    assert ctx.get("cfg") == {"port": 1}
+    ctx.merge_from(Context({"cfg": {"hosts": ["a"]}}, clock=lambda: 2.0))
+    ctx.get("cfg")["hosts"].append("evil")
+    ctx["cfg"]["hosts"].append("evil")
+    assert ctx.get("cfg") == {"hosts": ["a"]}
+    with pytest.raises(RuntimeError), ctx.atomic():
+        ctx.set("cfg", {"port": 2})
+        assert ctx.get("cfg") == {"port": 2}
+        raise RuntimeError("undo")
+    ctx.get("cfg")["hosts"].append("evil")
+    assert ctx.get("cfg") == {"hosts": ["a"]}
