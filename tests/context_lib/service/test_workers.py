@@ -85,7 +85,9 @@ def test_the_writers_cache_sees_changes_made_through_another_connection(
     process) must count at the next write."""
     t = add_tenant(service, "Cached", max_keys=2)
     p = service.authorize(t.write, "write", "set")
-    with service.backend.group():  # fills the cache
+    backend = service.backend
+    assert isinstance(backend, SQLiteBackend)
+    with backend.group():  # fills the cache
         service.authorize(t.write, "write", "set")
         service.write(p, "app", {"a": 1})
     other = ContextService(SQLiteBackend(tmp_path / "service.db"), service.keyring)
@@ -97,7 +99,7 @@ def test_the_writers_cache_sees_changes_made_through_another_connection(
         other.write(other.authorize(t.admin, "admin", "set"), "app", {"a": 5})
     finally:
         other.close()
-    with service.backend.group():  # as the writer thread authorizes
+    with backend.group():  # as the writer thread authorizes
         with pytest.raises(AuthenticationError):
             service.authorize(t.write, "write", "set")
         admin = service.authorize(t.admin, "admin", "set")
