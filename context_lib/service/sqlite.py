@@ -34,6 +34,7 @@ from context_lib.service.records import (
     Tenant,
     WritePlan,
 )
+from context_lib.service.sqlite_batch import WriteBatch
 from context_lib.service.sqlite_schema import (
     KEY_COLUMNS,
     LIMITS,
@@ -82,6 +83,8 @@ class SQLiteBackend:
         self._readers_lock = threading.Lock()
         self._pending: list[AuditEntry] = []
         self._group_thread: int | None = None
+        self._batch = WriteBatch()
+        self._broken = False
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             # Checkpoints run off the request path (:meth:`checkpoint`, called by the app
@@ -119,7 +122,11 @@ class SQLiteBackend:
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """This thread's reader connection (the writer's inside a group or in memory)."""
-        if self.path == ":memory:" or self._group_thread == threading.get_ident():
+        if self._in_group():
+            self._flush()  # the group's reads see its writes
+            yield self._db
+            return
+        if self.path == ":memory:":
             with self._lock:
                 yield self._db
             return
@@ -136,9 +143,16 @@ class SQLiteBackend:
             raise
 
     @contextmanager
-    def _begin(self) -> Iterator[sqlite3.Connection]:
-        """The write lock and ``BEGIN IMMEDIATE``, each waited for at most ``busy_timeout``;
-        commits at the end (rolls back on error), then tells ``on_audit``."""
+    def group(self) -> Iterator[None]:
+        """Group commit: the writes this thread makes inside run in one transaction and
+        are committed together at the end (see :mod:`context_lib.service.sqlite_batch`).
+
+        Takes the write lock and ``BEGIN IMMEDIATE``, each waited for at most
+        ``busy_timeout``. A write that fails undoes only itself; if anything fails at
+        the end (writing the rows, ``COMMIT``), everything is rolled back and raised.
+        Callers acknowledge none of the writes before this returns, so every
+        acknowledged write is committed. Then ``on_audit`` is told of the new entries.
+        """
         if not self._lock.acquire(timeout=self.busy_timeout):
             raise _unavailable()
         try:
@@ -150,10 +164,18 @@ class SQLiteBackend:
                     raise _unavailable() from None
                 raise
             try:
-                yield db
+                self._batch.validate(db)
+                self._group_thread = threading.get_ident()
+                try:
+                    yield
+                finally:
+                    self._group_thread = None
+                self._flush()
                 db.execute("COMMIT")
             except BaseException:
                 self._pending.clear()
+                self._batch.discard()
+                self._broken = False
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
@@ -163,35 +185,41 @@ class SQLiteBackend:
         if sealed and self.on_audit is not None:
             self.on_audit(sealed)  # after the commit: the witness is never ahead
 
-    @contextmanager
-    def group(self) -> Iterator[None]:
-        """Group commit: the writes this thread makes inside run in one transaction,
-        each in a savepoint of its own (a failing write undoes only itself), and are
-        committed together at the end. Callers acknowledge none of them before this
-        returns, so every acknowledged write is committed."""
-        with self._begin():
-            self._group_thread = threading.get_ident()
-            try:
-                yield
-            finally:
-                self._group_thread = None
+    def _in_group(self) -> bool:
+        return self._group_thread == threading.get_ident()
+
+    def _flush(self) -> None:
+        """Write the staged rows now (before a read or a direct change in the group)."""
+        if self._broken:
+            raise sqlite3.OperationalError("an earlier write of this batch failed")
+        try:
+            self._batch.flush(self._db)
+        except BaseException:
+            self._broken = True  # the group rolls back whatever follows
+            raise
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        if self._group_thread != threading.get_ident():
-            with self._begin() as db:
+        """A change made with SQL statements right away (admin changes, purges): the
+        staged rows first, then the change in a savepoint of its own; afterwards the
+        cache is forgotten, as the change may touch what it holds."""
+        if not self._in_group():
+            with self.group(), self._tx() as db:
                 yield db
             return
+        self._flush()
         db, mark = self._db, len(self._pending)
-        db.execute("SAVEPOINT write")
+        db.execute("SAVEPOINT direct")
         try:
             yield db
         except BaseException:
             del self._pending[mark:]
-            db.execute("ROLLBACK TO write")
-            db.execute("RELEASE write")
+            db.execute("ROLLBACK TO direct")
+            db.execute("RELEASE direct")
             raise
-        db.execute("RELEASE write")
+        finally:
+            self._batch.forget()
+        db.execute("RELEASE direct")
 
     # ------------------------------------------------------------------ meta, tenants
 
@@ -237,6 +265,8 @@ class SQLiteBackend:
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         """The tenant, or ``None``."""
+        if self._in_group():
+            return self._batch.tenant(self._db, tenant_id)
         with self._read() as db:
             row = db.execute(
                 f"SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)
@@ -285,6 +315,8 @@ class SQLiteBackend:
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
         """The API key record, or ``None``."""
+        if self._in_group():
+            return self._batch.api_key(self._db, key_id)
         with self._read() as db:
             row = db.execute(
                 f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)
@@ -356,56 +388,20 @@ class SQLiteBackend:
     def write(
         self, tenant_id: str, context: str, keys: list[str], planner: Planner, now: float
     ) -> WritePlan:
-        """Run ``planner`` on the current blobs of ``keys`` and apply its plan atomically."""
-        with self._tx() as db:
-            old: dict[str, bytes | None] = {}
-            for key in keys:
-                row = db.execute(
-                    "SELECT blob FROM vals WHERE tenant_id = ? AND context = ? AND key = ?",
-                    (tenant_id, context, key),
-                ).fetchone()
-                old[key] = bytes(row[0]) if row else None
-            count_row = db.execute(
-                "SELECT key_count FROM tenants WHERE id = ?", (tenant_id,)
-            ).fetchone()
-            plan = planner(old, int(count_row[0]) if count_row else 0, now)
-            for key, blob in plan.values.items():
-                if blob is None:
-                    db.execute(
-                        "DELETE FROM vals WHERE tenant_id = ? AND context = ? AND key = ?",
-                        (tenant_id, context, key),
-                    )
-                else:
-                    db.execute(
-                        "INSERT OR REPLACE INTO vals (tenant_id, context, key, blob) "
-                        "VALUES (?, ?, ?, ?)",
-                        (tenant_id, context, key, blob),
-                    )
-            if plan.history:
-                row = db.execute(
-                    "SELECT seq FROM contexts WHERE tenant_id = ? AND name = ?",
-                    (tenant_id, context),
-                ).fetchone()
-                seq = int(row[0]) if row else 0
-                db.executemany(
-                    "INSERT INTO history (tenant_id, context, seq, ts, key, op, blob) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (tenant_id, context, seq + i, now, key, op, blob)
-                        for i, (key, op, blob) in enumerate(plan.history, start=1)
-                    ],
-                )
-                db.execute(
-                    "INSERT OR REPLACE INTO contexts (tenant_id, name, seq) VALUES (?, ?, ?)",
-                    (tenant_id, context, seq + len(plan.history)),
-                )
-            if plan.key_delta:
-                db.execute(
-                    "UPDATE tenants SET key_count = key_count + ? WHERE id = ?",
-                    (plan.key_delta, tenant_id),
-                )
-            if plan.audit is not None:
-                self._append(db, plan.audit)
+        """Run ``planner`` on the current blobs of ``keys`` and apply its plan atomically
+        (staged in the group's batch, written at its commit)."""
+        if not self._in_group():
+            with self.group():
+                return self.write(tenant_id, context, keys, planner, now)
+        db, batch = self._db, self._batch
+        old = {key: batch.value(db, tenant_id, context, key) for key in keys}
+        tenant = batch.tenant(db, tenant_id)
+        plan = planner(old, tenant.key_count if tenant else 0, now)
+        batch.stage_write(
+            db, tenant_id, tenant, context, plan.values, plan.history, plan.key_delta, now
+        )
+        if plan.audit is not None:
+            self._pending.append(batch.stage_audit(db, plan.audit))
         return plan
 
     def read_history(
@@ -482,9 +478,13 @@ class SQLiteBackend:
         return entry
 
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
-        """Seal and append an entry to its chain."""
-        with self._tx() as db:
-            return self._append(db, draft)
+        """Seal and append an entry to its chain (staged in the group's batch)."""
+        if not self._in_group():
+            with self.group():
+                return self.append_audit(draft)
+        entry = self._batch.stage_audit(self._db, draft)
+        self._pending.append(entry)
+        return entry
 
     def audit_chains(self) -> list[str]:
         """The names of every audit chain."""

@@ -20,7 +20,6 @@ signed, so it can be forged no more than the chain; only its end can be cut.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import threading
@@ -54,7 +53,7 @@ class Witness:
         self._fd: int | None = None
 
     def _sign(self, chain: str, seq: int, hash_: str) -> str:
-        return hmac.new(self._key, f"{chain}\t{seq}\t{hash_}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, f"{chain}\t{seq}\t{hash_}".encode(), "sha256").hex()
 
     def record(self, entries: Iterable[AuditEntry]) -> None:
         """Append a checkpoint of the newest of ``entries`` in each chain."""

@@ -2,10 +2,12 @@
 
 Handing each request to a thread pool costs two thread switches per request; on a busy
 machine each switch waits for a time slice, and that, not the work, bounds the
-throughput. A :class:`Workers` pool instead keeps a queue: a thread that wakes up takes
-every job waiting (up to ``batch``), runs them one after the other, and hands all their
-results back to the event loop in one call. Under load, one switch pays for many
-requests; when idle, a request costs the same two switches as before.
+throughput. A :class:`Workers` pool instead keeps a queue: the jobs submitted during
+one turn of the event loop are handed over together (one lock, and a wake-up only if
+a thread is idle); a thread that wakes up takes every job waiting (up to ``batch``),
+runs them one after the other, and hands all their results back to the event loop in
+one call. Under load, one switch pays for many requests; when idle, a request costs
+the same two switches as before.
 
 With ``around`` (the SQLite backend's ``group``), a batch runs inside one transaction
 and every request in it is answered only after its commit: group commit, so one disk
@@ -56,6 +58,8 @@ class Workers:
         self._ready = threading.Condition()
         self._batch = batch
         self._closed = False
+        self._idle = 0  # threads waiting for jobs
+        self._outbox: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._threads = [
             threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True)
             for i in range(threads)
@@ -66,27 +70,45 @@ class Workers:
         """Run ``func`` in a worker thread; its result (or exception) comes back here."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        # The jobs submitted during one turn of the event loop are handed over together,
+        # at its end: one lock and at most one wake-up for all of them.
+        outbox = self._outbox.get(loop)
+        if outbox is None:
+            outbox = self._outbox[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        outbox.append((func, future, loop))
+        return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        jobs = self._outbox.pop(loop)
         with self._ready:
             if self._closed:
-                raise RuntimeError("the worker pool is closed")
+                for _, future, _ in jobs:
+                    if not future.done():
+                        future.set_exception(RuntimeError("the worker pool is closed"))
+                return
             if not self._started:  # started on first use: an app never served costs none
                 self._started = True
                 for thread in self._threads:
                     thread.start()
-            self._jobs.append((func, future, loop))
-            self._ready.notify()
-        return await future
+            self._jobs.extend(jobs)
+            if self._idle:  # a busy thread finds the jobs when its batch is done
+                self._ready.notify()
 
     def _serve(self) -> None:
         while True:
             with self._ready:
                 while not self._jobs and not self._closed:
-                    self._ready.wait()
+                    self._idle += 1
+                    try:
+                        self._ready.wait()
+                    finally:
+                        self._idle -= 1
                 if not self._jobs:
                     return
                 take = min(self._batch, len(self._jobs))
                 batch = [self._jobs.popleft() for _ in range(take)]
-                if self._jobs:
+                if self._jobs and self._idle:
                     self._ready.notify()  # more waiting: wake another thread for them
             outcomes = self._run_batch(batch)
             by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}

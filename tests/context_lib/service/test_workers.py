@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from context_lib.service import ContextService, QuotaExceededError, SQLiteBackend
+from context_lib.service import (
+    AuthenticationError,
+    ContextService,
+    QuotaExceededError,
+    SQLiteBackend,
+)
 from context_lib.service.workers import Workers
 from tests.context_lib.service.conftest import add_tenant
 
@@ -70,3 +75,34 @@ def test_group_commit_undoes_only_the_failing_write(
     assert service.get_context(p, "app") == {"a": 1, "b": 2}
     assert [c["key"] for c in service.history(p, "app")] == ["a", "b"]
     assert service.verify_audit().ok
+
+
+def test_the_writers_cache_sees_changes_made_through_another_connection(
+    service: ContextService, tmp_path: Path
+) -> None:
+    """The writer caches keys, tenants and chain heads while it holds the write lock;
+    a change committed by another connection (an operator command, another service
+    process) must count at the next write."""
+    t = add_tenant(service, "Cached", max_keys=2)
+    p = service.authorize(t.write, "write", "set")
+    backend = service.backend
+    assert isinstance(backend, SQLiteBackend)
+    with backend.group():  # fills the cache
+        service.authorize(t.write, "write", "set")
+        service.write(p, "app", {"a": 1})
+    other = ContextService(SQLiteBackend(tmp_path / "service.db"), service.keyring)
+    try:
+        other.set_limits(t.id, max_keys=1)
+        with pytest.raises(QuotaExceededError):
+            service.write(p, "app", {"b": 2})
+        other.revoke_key(t.id, p.key_id)
+        other.write(other.authorize(t.admin, "admin", "set"), "app", {"a": 5})
+    finally:
+        other.close()
+    with backend.group():  # as the writer thread authorizes
+        with pytest.raises(AuthenticationError):
+            service.authorize(t.write, "write", "set")
+        admin = service.authorize(t.admin, "admin", "set")
+        assert service.write(admin, "app", {"a": 6}) == ["a"]
+    assert [c["after"] for c in service.history(admin, "app")] == [1, 5, 6]
+    assert service.verify_audit(t.id).ok  # the chain continued after the other's entries
