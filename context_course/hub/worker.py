@@ -156,8 +156,10 @@ class GradingWorker:
             self._wake.clear()
             while not self._stop.is_set():
                 # what arrived while the last batch was graded goes in the next one, so the
-                # pool stays busy under load and one submission alone goes straight through
-                batch = self.queue.claim_batch(max(8, 4 * self.workers))
+                # pool stays busy under load and one submission alone goes straight through;
+                # a batch pays fixed costs (catalog, gradebook, grades.csv, the pool's
+                # tail), so under a burst it takes up to 16 notebooks per worker
+                batch = self.queue.claim_batch(max(32, 16 * self.workers))
                 if not batch:
                     break
                 grade_items(batch, self.queue, self.course, self.executor, self.catalog)

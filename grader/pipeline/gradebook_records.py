@@ -52,7 +52,7 @@ class GradedRecord:
 
     @classmethod
     def from_row(
-        cls, row: Mapping[str, Any], late: Mapping[tuple[str, str], float]
+        cls, row: Mapping[Any, Any], late: Mapping[tuple[str, str], float]
     ) -> GradedRecord:
         """A ``cc_graded_notebooks`` row, with its penalty from :func:`late_penalties`."""
         stamp: datetime = row["graded_at"]
