@@ -96,7 +96,8 @@ def _evidence_rows(session: Any) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _effective(submission: Any) -> Fraction:
-    """A submission's score by :func:`scoring.effective_score`, from its cells' grades."""
+    """A submission's score by :func:`scoring.effective_score`, from its cells' grades,
+    less nbgrader's ``late_submission_penalty`` (the course hub's late policy records it)."""
     auto: dict[str, float] = {}
     manual: dict[str, float] = {}
     for notebook in submission.notebooks:
@@ -105,7 +106,7 @@ def _effective(submission: Any) -> Fraction:
             auto[key] = float(grade.auto_score or 0.0)
             if grade.manual_score is not None:
                 manual[key] = float(grade.manual_score)
-    return effective_score(auto, manual)
+    return effective_score(auto, manual, submission.late_submission_penalty or 0.0)
 
 
 def read_gradebook(
@@ -141,8 +142,9 @@ def read_gradebook(
                     scores[exercise.number] = ExerciseScore(
                         number=exercise.number,
                         # the course's one formula (scoring.effective_score: manual wins
-                        # per cell, exact), within 0..maximum: a manual score typed above
-                        # the maximum never claims more than full marks
+                        # per cell, less the late penalty, exact), within 0..maximum: a
+                        # manual score typed above the maximum never claims more than full
+                        # marks
                         score=float(clamp_points(_effective(submission), maximum)),
                         max_score=maximum,
                         submission_hash=str(row.get("submission_hash") or ""),

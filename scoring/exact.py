@@ -14,6 +14,8 @@ __all__ = [
     "clamp_points",
     "effective_score",
     "exact",
+    "late_adjusted",
+    "late_penalty_points",
     "mean",
     "percent",
     "percent_text",
@@ -67,15 +69,33 @@ def mean(values: Iterable[Points]) -> Fraction:
     return sum(numbers, Fraction(0)) / len(numbers) if numbers else Fraction(0)
 
 
-def effective_score(auto: Mapping[str, Points], manual: Mapping[str, Points]) -> Fraction:
+def effective_score(
+    auto: Mapping[str, Points], manual: Mapping[str, Points], late_penalty: Points = 0
+) -> Fraction:
     """A notebook's score: per grade cell, the instructor's manual score where one was
-    entered (as nbgrader and formgrader count it), else the automatic one; never below 0.
+    entered (as nbgrader and formgrader count it), else the automatic one, less the late
+    penalty (:func:`late_adjusted`); never below 0.
 
     ``auto`` and ``manual`` map grade cell ids to points; a cell with a manual score that
     automatic grading did not score still counts.
     """
     cells = {**{k: exact(v) for k, v in auto.items()}, **{k: exact(v) for k, v in manual.items()}}
-    return max(sum(cells.values(), Fraction(0)), Fraction(0))
+    return late_adjusted(sum(cells.values(), Fraction(0)), late_penalty)
+
+
+def late_adjusted(score: Points, late_penalty: Points) -> Fraction:
+    """``score`` less a late penalty in points, never below 0: the penalty is subtracted
+    here and nowhere else, as nbgrader's own export counts ``late_submission_penalty``
+    (``max(0, score - penalty)``). A negative penalty (a damaged row) counts as none."""
+    return max(exact(score) - max(exact(late_penalty), Fraction(0)), Fraction(0))
+
+
+def late_penalty_points(penalty_percent: Points, maximum: Points) -> Fraction:
+    """A penalty of ``penalty_percent`` % (0–100) of a notebook's ``maximum`` points, in
+    points: what nbgrader's ``SubmittedNotebook.late_submission_penalty`` stores. A share
+    of the maximum, not of the score, so a manual regrade later leaves it right."""
+    share = min(max(exact(penalty_percent), Fraction(0)), _HUNDRED)
+    return share * max(exact(maximum), Fraction(0)) / _HUNDRED
 
 
 def clamp_points(points: Points, maximum: Points) -> Fraction:

@@ -1,9 +1,14 @@
 """The hub's durable submission queue, a table in the gradebook database.
 
 A submission is acknowledged to the learner only after its notebook is on disk (written
-atomically and fsynced) and its row is committed, so an acknowledged submission survives
-a crash of the service. Rows move ``queued`` → ``grading`` → ``done`` | ``failed``; when the
-service starts, rows left in ``grading`` by a killed service go back to ``queued``. The
+and fsynced under a temporary name before any database lock is taken, then renamed to its
+row id inside the transaction that commits the row), so an acknowledged submission
+survives a crash of the service. Holding no lock across the notebook's fsync matters on
+SQLite, where one writer at a time holds the whole database: a burst of submissions
+otherwise queues behind each other's disk flushes and the grader's own writes.
+
+Rows move ``queued`` → ``grading`` → ``done`` | ``failed``; when the service starts, rows
+left in ``grading`` by a killed service go back to ``queued``. The
 pipeline itself is idempotent (a notebook already graded with the same hash is not graded
 again), so a row graded just before a crash is recorded once.
 
@@ -13,6 +18,7 @@ Stored files are named after the row id, never after anything the learner sent.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +72,7 @@ hub_flags = Table(
 )
 
 STATES = ("queued", "grading", "done", "failed")
+_STAGED_PREFIX = "staged-"
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -115,7 +122,11 @@ class SubmissionQueue:
     """The queue over one database URL, with submitted files under ``files_dir``."""
 
     def __init__(self, db_url: str, files_dir: Path) -> None:
-        self.engine: Engine = create_engine(db_url, future=True)
+        options: dict[str, Any] = {"future": True}
+        if db_url.startswith("sqlite"):
+            # wait for the lock as the gradebook does (the grader shares this database)
+            options["connect_args"] = {"timeout": 60}
+        self.engine: Engine = create_engine(db_url, **options)
         self.files_dir = files_dir
         files_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         metadata.create_all(self.engine)
@@ -145,38 +156,42 @@ class SubmissionQueue:
         penalty_percent: float = 0.0,
     ) -> QueueItem:
         """Store ``data`` durably, then commit the row: only then is it acknowledged."""
-        with self._tx() as conn:
-            result = conn.execute(
-                hub_queue.insert().values(
-                    learner_id=learner_id,
-                    notebook=notebook,
-                    sha256=sha256,
-                    received_at=received_at,
-                    state="storing",
-                    attempts=0,
-                    days_late=days_late,
-                    penalty_percent=penalty_percent,
-                    message="",
+        staged = self.files_dir / f"{_STAGED_PREFIX}{secrets.token_hex(12)}.tmp"
+        self._write_file(staged, data)  # durable before the database is locked
+        try:
+            with self._tx() as conn:
+                result = conn.execute(
+                    hub_queue.insert().values(
+                        learner_id=learner_id,
+                        notebook=notebook,
+                        sha256=sha256,
+                        received_at=received_at,
+                        state="queued",
+                        attempts=0,
+                        days_late=days_late,
+                        penalty_percent=penalty_percent,
+                        message="",
+                    )
                 )
-            )
-            key = result.inserted_primary_key
-            assert key is not None  # an INSERT always has one
-            item_id = int(key[0])
-            self._write_file(self.path_of(item_id), data)
-            conn.execute(update(hub_queue).where(hub_queue.c.id == item_id).values(state="queued"))
+                key = result.inserted_primary_key
+                assert key is not None  # an INSERT always has one
+                item_id = int(key[0])
+                # a rename and a directory flush: the file is in place before the commit
+                os.replace(staged, self.path_of(item_id))
+                self._sync_dir()
+        finally:
+            staged.unlink(missing_ok=True)  # only left when the row was not committed
         return self.get(item_id)
 
-    @staticmethod
-    def _write_file(path: Path, data: bytes) -> None:
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    def _write_file(self, path: Path, data: bytes) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:  # writes all of it, then closes the fd
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _sync_dir(self) -> None:
+        dir_fd = os.open(self.files_dir, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
@@ -188,8 +203,10 @@ class SubmissionQueue:
             result = conn.execute(
                 update(hub_queue).where(hub_queue.c.state == "grading").values(state="queued")
             )
-            # rows whose file never landed were never acknowledged: drop them
+            # rows an older version left half-stored were never acknowledged: drop them
             conn.execute(hub_queue.delete().where(hub_queue.c.state == "storing"))
+        for staged in self.files_dir.glob(f"{_STAGED_PREFIX}*.tmp"):
+            staged.unlink(missing_ok=True)  # written, never committed: never acknowledged
         return int(result.rowcount or 0)
 
     def claim_next(self) -> QueueItem | None:

@@ -215,18 +215,35 @@ def feedback_visible(hub: CourseHub) -> bool:
     return hub.rules.feedback_visible(released=released, now=datetime.now(UTC))
 
 
+def gradebook_scores(hub: CourseHub, learner: str | None = None) -> dict[tuple[str, str], Any]:
+    """The gradebook's scores (:meth:`GradebookStore.scores`: manual wins, the late penalty
+    subtracted once) by learner and notebook: what every page of the hub shows."""
+    with GradebookStore(hub.course.db_url(), course_id=hub.course.id) as store:
+        return {
+            (s.learner_id, s.notebook): s
+            for s in store.scores()
+            if learner is None or s.learner_id == learner
+        }
+
+
 def notebook_rows(hub: CourseHub, learner: str) -> list[dict[str, Any]]:
     latest = {item.notebook: item for item in hub.queue.items(learner)}
+    scores = gradebook_scores(hub, learner)
     rows = []
     for slug, source in hub.catalog.items():
         newest = latest.get(slug)
         due = hub.rules.due.get(slug)
+        score = scores.get((learner, slug))
         rows.append(
             {
                 "slug": slug,
                 "title": source.title,
                 "due": due.isoformat() if due else None,
                 "latest": newest.to_json() if newest else None,
+                # the recorded grade of this notebook (JSON numbers for the page)
+                "score": float(score.score) if score else None,
+                "max_score": float(score.max_score) if score else None,
+                "late_penalty": float(score.late_penalty) if score else 0.0,
             }
         )
     return rows
@@ -361,8 +378,7 @@ def class_table(hub: CourseHub) -> dict[str, Any]:
     """Per learner and notebook: newest submission state, recorded score, certificate."""
     learners = sorted(hub.roster())
     latest = {(item.learner_id, item.notebook): item for item in hub.queue.items()}
-    with GradebookStore(hub.course.db_url(), course_id=hub.course.id) as store:
-        scores = {(s.learner_id, s.notebook): s for s in store.scores()}
+    scores = gradebook_scores(hub)
     rows = []
     for learner in learners:
         cells = []
@@ -375,8 +391,9 @@ def class_table(hub: CourseHub) -> dict[str, Any]:
                     "state": newest.state if newest else None,
                     "late_days": newest.days_late if newest else 0,
                     "penalty_percent": newest.penalty_percent if newest else 0.0,
-                    # the gradebook's exact scores, as JSON numbers for the page
+                    # the gradebook's exact scores (late penalty subtracted), as JSON numbers
                     "score": float(score.score) if score else None,
+                    "late_penalty": float(score.late_penalty) if score else 0.0,
                     "max_score": float(score.max_score) if score else None,
                 }
             )

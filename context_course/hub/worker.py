@@ -6,6 +6,14 @@ grading processes. Queued notebooks are staged in nbgrader's folder layout under
 learner ids the hub proved, and graded in batches by :func:`grader.pipeline.batch.grade_submissions`
 — the same function ``context-course grade`` calls — which records it in the gradebook
 and writes the learner's feedback pages.
+
+A late submission's penalty (decided by :func:`context_course.hub.rules.late_decision`
+when it was received, kept on its queue row as a percentage) goes to the pipeline in
+points of the notebook's maximum (:func:`scoring.late_penalty_points`), which records it
+as nbgrader's ``late_submission_penalty`` with the grade. Every score shown afterwards
+(``grades.csv``, feedback pages, the dashboard, certificates) subtracts it once, through
+:func:`scoring.effective_score`; the score kept on the queue row is read back from the
+gradebook the same way.
 """
 
 from __future__ import annotations
@@ -13,23 +21,32 @@ from __future__ import annotations
 import io
 import tempfile
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 from rich.console import Console
 
 from context_course.hub.queue import QueueItem, SubmissionQueue
 from grader.pipeline.batch import grade_submissions
+from grader.pipeline.catalog import Catalog, load_catalog
 from grader.pipeline.config import Course
 from grader.pipeline.dispatch import Executor, LocalProcessExecutor
+from grader.pipeline.gradebook import GradebookStore
+from scoring import late_penalty_points
 
 __all__ = ["GradingWorker", "grade_items"]
 
 
 def grade_items(
-    items: list[QueueItem], queue: SubmissionQueue, course: Course, executor: Executor
+    items: list[QueueItem],
+    queue: SubmissionQueue,
+    course: Course,
+    executor: Executor,
+    catalog: Catalog | None = None,
 ) -> None:
     """Grade claimed rows (at most one per learner and notebook) in one pipeline batch and
     record each outcome on its row (never raises)."""
+    catalog = catalog or load_catalog(course.source_dir)
     with tempfile.TemporaryDirectory(prefix="context-course-hub-") as tmp:
         staged: dict[tuple[str, str], QueueItem] = {}
         for item in items:
@@ -44,6 +61,11 @@ def grade_items(
             staged[(item.learner_id, item.notebook)] = item
         if not staged:
             return
+        late = {
+            key: float(late_penalty_points(item.penalty_percent, catalog[item.notebook].max_score))
+            for key, item in staged.items()
+            if item.penalty_percent > 0 and item.notebook in catalog
+        }
         try:
             summary = grade_submissions(
                 sorted({Path(tmp) / learner for learner, _ in staged}),
@@ -51,6 +73,7 @@ def grade_items(
                 executor=executor,
                 console=Console(file=io.StringIO()),
                 show_progress=False,
+                late_penalties=late,
             )
         except Exception as exc:  # an instructor-side problem: say it on every row
             for item in staged.values():
@@ -60,18 +83,29 @@ def grade_items(
         row = _take(staged, rejected.learner_id or "", rejected.notebook or "")
         if row is not None:
             queue.finish(row.id, ok=False, message=rejected.reason)
+    net = _scores(course, {(g.learner_id, g.notebook) for g in summary.items})
     for graded in summary.items:
         row = _take(staged, graded.learner_id, graded.notebook)
         if row is not None:
+            score = net.get((graded.learner_id, graded.notebook))
             queue.finish(
                 row.id,
                 ok=graded.status in ("graded", "unchanged"),
                 message=graded.message or graded.status,
-                score=graded.score,
+                score=float(score) if score is not None else graded.score,
                 max_score=graded.max_score,
             )
     for left in staged.values():
         queue.finish(left.id, ok=False, message="nothing was graded")
+
+
+def _scores(course: Course, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Fraction]:
+    """The gradebook's scores (manual wins, late penalty subtracted) of ``keys``."""
+    if not keys:
+        return {}
+    with GradebookStore(course.db_url(), course_id=course.id) as store:
+        found = {(s.learner_id, s.notebook): s.score for s in store.scores()}
+    return {key: found[key] for key in keys if key in found}
 
 
 def _take(
@@ -89,6 +123,7 @@ class GradingWorker:
     ) -> None:
         self.queue = queue
         self.course = course
+        self.catalog = load_catalog(course.source_dir)
         self._owned = executor is None
         self.workers = course.grader.worker_count
         self.executor: Executor = executor or LocalProcessExecutor(self.workers)
@@ -121,9 +156,11 @@ class GradingWorker:
             self._wake.clear()
             while not self._stop.is_set():
                 # what arrived while the last batch was graded goes in the next one, so the
-                # pool stays busy under load and one submission alone goes straight through
-                batch = self.queue.claim_batch(max(8, 4 * self.workers))
+                # pool stays busy under load and one submission alone goes straight through;
+                # a batch pays fixed costs (catalog, gradebook, grades.csv, the pool's
+                # tail), so under a burst it takes up to 16 notebooks per worker
+                batch = self.queue.claim_batch(max(32, 16 * self.workers))
                 if not batch:
                     break
-                grade_items(batch, self.queue, self.course, self.executor)
+                grade_items(batch, self.queue, self.course, self.executor, self.catalog)
             self.idle.set()

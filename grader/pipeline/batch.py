@@ -28,7 +28,7 @@ import csv
 import io
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -207,8 +207,13 @@ def grade_submissions(
     limits: IntakeLimits | None = None,
     console: Console | None = None,
     show_progress: bool = True,
+    late_penalties: Mapping[tuple[str, str], float] | None = None,
 ) -> BatchSummary:
     """Grade every submission under ``paths`` for ``course``; see the module docstring.
+
+    ``late_penalties`` maps (learner id, notebook) to the late penalty in points that the
+    caller's rules gave that submission (the course hub); it is recorded with the grade as
+    nbgrader's ``late_submission_penalty``. ``context-course grade`` records none.
 
     Raises :class:`PipelineError` only for instructor-side problems found before
     grading starts (no source notebooks, unusable gradebook). Learners' problems are
@@ -275,6 +280,7 @@ def grade_submissions(
                     summary,
                     console,
                     show_progress,
+                    late_penalties or {},
                 )
             except KeyboardInterrupt:
                 summary.interrupted = True
@@ -407,13 +413,15 @@ def _run(
     summary: BatchSummary,
     console: Console,
     show_progress: bool,
+    late: Mapping[tuple[str, str], float],
 ) -> None:
     by_key = {_key(item): item for item in todo}
     with _progress(console, show_progress and bool(jobs)) as progress:
         task = progress.add_task("", total=len(jobs))
         for outcome in runner.run(jobs):
             item = by_key[outcome.key]
-            summary.items.append(_record(outcome, item, store, catalog, course, version))
+            penalty = late.get((item.learner.id, item.notebook), 0.0)
+            summary.items.append(_record(outcome, item, store, catalog, course, version, penalty))
             progress.update(task, advance=1, description=outcome.key)
 
 
@@ -424,6 +432,7 @@ def _record(
     catalog: Catalog,
     course: Course,
     version: str,
+    late_penalty: float = 0.0,
 ) -> BatchItem:
     learner, notebook, origin = item.learner.id, item.notebook, item.origin
     if outcome.result is None:
@@ -439,6 +448,7 @@ def _record(
             course_version=course.version,
             grader_version=version,
             submitted_at=item.submitted_at,
+            late_penalty=late_penalty,
         )
     except PipelineError as exc:
         return BatchItem(learner, notebook, "failed", message=str(exc), origin=origin)

@@ -33,7 +33,7 @@ from grader.pipeline.catalog import Catalog
 from grader.pipeline.gradebook import GradebookStore, GradedRecord, ManualScores, grader_version
 from grader.pipeline.identity import learner_dir
 from grader.pipeline.intake import Rejection
-from scoring import Points, effective_score, exact, percent, percent_text
+from scoring import Points, effective_score, exact, late_adjusted, percent, percent_text
 
 __all__ = [
     "FeedbackPages",
@@ -233,10 +233,12 @@ def _part_views(
     return views
 
 
-def _effective_score(result: NotebookResult, manual: Mapping[str, float]) -> Fraction:
+def _effective_score(
+    result: NotebookResult, manual: Mapping[str, float], late_penalty: Points = 0
+) -> Fraction:
     """The notebook's score as grades.csv counts it: :func:`scoring.effective_score`."""
     auto = {part.grade_id: part.points for part in result.parts}
-    return effective_score(auto, manual)
+    return effective_score(auto, manual, late_penalty)
 
 
 def render_notebook_feedback(
@@ -247,11 +249,13 @@ def render_notebook_feedback(
     catalog: Catalog | None = None,
     graded_at: datetime | None = None,
     manual: Mapping[str, float] | None = None,
+    late_penalty: Points = 0,
 ) -> str:
     """The feedback page for one learner's notebook, as HTML.
 
     ``manual`` maps grade cell ids to the scores an instructor entered by hand; they
-    replace the automatic points of those parts and count in the total.
+    replace the automatic points of those parts and count in the total. ``late_penalty``
+    (points, recorded by the course hub's late policy) comes off the total once.
     """
     manual = manual or {}
     source = catalog.get(result.notebook) if catalog else None
@@ -260,7 +264,8 @@ def render_notebook_feedback(
         learner_id=learner_id,
         course_name=course_name,
         notebook_title=(source.title if source and source.title else result.notebook),
-        score=_effective_score(result, manual),
+        score=_effective_score(result, manual, late_penalty),
+        late_penalty=exact(late_penalty),
         max_score=result.max_score,
         adjusted=bool(manual),
         events=list(result.events),
@@ -291,7 +296,8 @@ def render_learner_summary(
         mine = manual.get(slug, {})
         score = Fraction(0)
         if record is not None:
-            score = _effective_score(record.result, mine) if mine else exact(record.score)
+            base = _effective_score(record.result, mine) if mine else record.score
+            score = late_adjusted(base, record.late_penalty)
         total += score
         verdict, badge = _badge(score, record.max_score) if record else ("", "")
         rows.append(
@@ -304,6 +310,7 @@ def render_learner_summary(
                 "verdict": verdict,
                 "badge": badge,
                 "adjusted": record is not None and bool(mine),
+                "late_penalty": exact(record.late_penalty) if record else Fraction(0),
             }
         )
     return _page(
@@ -352,6 +359,7 @@ def write_learner_feedback(
             catalog=catalog,
             graded_at=record.graded_at,
             manual=manual.get(record.notebook, {}),
+            late_penalty=record.late_penalty,
         )
         if _write_page(path, html):
             written.append(path)

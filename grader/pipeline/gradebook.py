@@ -57,6 +57,7 @@ from grader.pipeline.gradebook_records import (
     NotebookScore,
     StudentRow,
     grader_version,
+    late_penalties,
     split_name,
 )
 from grader.pipeline.manifest import LearnerInfo, learner_key, same_email
@@ -116,10 +117,6 @@ def _alembic_head() -> str:
     if head is None:  # pragma: no cover - nbgrader always ships migrations
         raise GradebookError("nbgrader ships no database migrations; reinstall nbgrader")
     return head
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _reason(exc: SQLAlchemyError) -> str:
@@ -317,6 +314,7 @@ class GradebookStore:
         course_version: str,
         grader_version: str,
         submitted_at: datetime | None = None,
+        late_penalty: float = 0.0,
     ) -> GradedRecord:
         """Write one graded notebook, all or nothing, and return its record.
 
@@ -326,7 +324,7 @@ class GradebookStore:
 
         ``submitted_at`` becomes nbgrader's submission timestamp: pass when the grader
         received the submission (intake's :attr:`StagedNotebook.submitted_at`), never a
-        time the learner's own files claim; by default, now.
+        time the learner's own files claim; by default, now. ``late_penalty``: in points.
         """
         now = datetime.now(UTC)
         row = GradedRecord(
@@ -340,6 +338,7 @@ class GradebookStore:
             grader_version=grader_version,
             result_json=json.dumps(result.to_dict(), sort_keys=True),
             graded_at=now,
+            late_penalty=late_penalty,
         )
 
         def work(session: Session) -> None:
@@ -361,6 +360,7 @@ class GradebookStore:
             stamp = (submitted_at or now).astimezone(UTC).replace(tzinfo=None)
             submission.timestamp = stamp
             submitted = next(n for n in submission.notebooks if n.notebook_id == notebook.id)
+            submitted.late_submission_penalty = late_penalty or None  # nbgrader: None = none
             self._write_grades(session, submitted, notebook, source, result)
             self._upsert(session, row)
 
@@ -493,11 +493,12 @@ class GradebookStore:
             query = query.where(graded_notebooks.c.notebook == notebook)
         with self.transaction() as session:
             rows = session.execute(query).mappings().all()
-        return [GradedRecord(**{**row, "graded_at": _aware(row["graded_at"])}) for row in rows]
+            late = late_penalties(session)
+        return [GradedRecord.from_row(row, late) for row in rows]
 
     def scores(self) -> list[NotebookScore]:
         """Effective scores of every graded notebook: :func:`scoring.effective_score` over
-        each grade cell's automatic and manual points (manual wins), in exact arithmetic."""
+        each grade cell's automatic and manual points (manual wins) less the late penalty."""
         query = (
             select(
                 graded_notebooks.c.learner_id,
@@ -536,13 +537,15 @@ class GradebookStore:
                 autos[cell] = auto or 0.0
                 if manual is not None:
                     manuals[cell] = manual
+            late = late_penalties(session)
         return [
             NotebookScore(
                 learner_id=learner,
                 notebook=notebook,
-                score=effective_score(autos, manuals),
+                score=effective_score(autos, manuals, late.get((learner, notebook), 0)),
                 max_score=maxima.get(notebook, Fraction(0)),
                 manual=bool(manuals),
+                late_penalty=exact(late.get((learner, notebook), 0)),
             )
             for (learner, notebook), (autos, manuals) in sorted(cells.items())
         ]

@@ -106,3 +106,16 @@ def test_points_are_written_without_float_noise() -> None:
     assert points_text(exact(6.3) * 3) == "18.9"
     assert points_text(Fraction(27)) == "27"
     assert points_text(Fraction(1, 3)) == "0.333333"
+
+
+def test_a_late_penalty_is_a_share_of_the_maximum_subtracted_once_never_below_zero() -> None:
+    from scoring import late_adjusted, late_penalty_points
+
+    # 10 % of 27 points is exactly 2.7 (in floats 0.1 * 27 is 2.7000000000000002)
+    assert late_penalty_points(10, 27) == Fraction(27, 10)
+    assert late_penalty_points(150, 27) == 27 and late_penalty_points(-5, 27) == 0
+    assert late_adjusted(21.6, Fraction(27, 10)) == Fraction(189, 10)
+    assert late_adjusted(2, 5) == 0 and late_adjusted(5, -1) == 5
+    # manual wins per cell, then the penalty comes off the notebook's total, once
+    assert effective_score({"a": 3, "b": 4}, {"b": 6}, late_penalty=2.7) == Fraction(63, 10)
+    assert effective_score({"a": 1}, {}, late_penalty=5) == 0

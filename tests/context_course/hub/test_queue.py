@@ -70,3 +70,32 @@ def test_the_daily_limit_counts_one_learner_one_notebook_one_utc_day(tmp_path: P
     add(q, learner="bob")
     add(q, at=NOW - timedelta(days=1))
     assert q.count_today("ada", "01-a", NOW) == 2
+
+
+def test_a_row_that_is_not_committed_leaves_no_file(tmp_path: Path) -> None:
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    q = queue(tmp_path)
+    with q.engine.begin() as conn:  # the database refuses every new row
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON cc_hub_queue "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    with pytest.raises(SQLAlchemyError):
+        add(q)
+    assert list((tmp_path / "incoming").iterdir()) == []
+    assert q.items() == []
+
+
+def test_a_notebook_staged_by_a_killed_service_is_removed_at_restart(tmp_path: Path) -> None:
+    q = queue(tmp_path)
+    kept = add(q)
+    (tmp_path / "incoming" / "staged-0123abcd.tmp").write_bytes(b"{}")  # never committed
+    q.close()
+    restarted = queue(tmp_path)
+    restarted.recover()
+    assert sorted(p.name for p in (tmp_path / "incoming").iterdir()) == [f"{kept.id}.ipynb"]

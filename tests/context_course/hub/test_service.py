@@ -1,8 +1,9 @@
 """The course service behind a real JupyterHub: who may call what, and that identity is the
 hub's, never the request's.
 
-Every route in ``ROUTES`` must appear in ``AUTHORISATION`` (a route without an
-authorisation test fails the suite), and every row is exercised for every role.
+Every route in ``ROUTES``, with every HTTP method its handler answers, must appear in
+``AUTHORISATION`` (a route or method without an authorisation test fails the suite), and
+every row is exercised for every role.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tornado.web import RequestHandler
 
-from context_course.hub.service import ROUTES
+from context_course.hub.service import HANDLERS, ROUTES
 from tests.context_course.hub.conftest import ROOT, Hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
@@ -26,7 +28,8 @@ BLANK = ROOT / "exercises" / "01-basic-operations" / "01-basic-operations.ipynb"
 # nobody, a hub user off the roster, a learner (bob never submits a valid notebook), instructor
 ROLES = ("anonymous", "mallory", "bob", "grace")
 
-# route -> (method, path as called, {role: expected status})
+# route -> (method, path as called, {role: expected status}); a route answering more than
+# one method has one row per method, keyed "route METHOD"
 LEARNER_ONLY = {"anonymous": 302, "mallory": 403, "bob": 200, "grace": 403}
 INSTRUCTOR_ONLY = {"anonymous": 302, "mallory": 403, "bob": 403, "grace": 200}
 AUTHORISATION: dict[str, tuple[str, str, dict[str, int | tuple[int, ...]]]] = {
@@ -40,6 +43,12 @@ AUTHORISATION: dict[str, tuple[str, str, dict[str, int | tuple[int, ...]]]] = {
         LEARNER_ONLY,
     ),
     r"api/submissions": ("GET", "api/submissions", LEARNER_ONLY),
+    # bob names no notebook: 400 after authorisation, and nothing is queued
+    r"api/submissions POST": (
+        "POST",
+        "api/submissions",
+        {"anonymous": 403, "mallory": 403, "bob": 400, "grace": 403},
+    ),
     r"feedback/(?P<name>[^/]*)": (
         "GET",
         "feedback/",
@@ -72,8 +81,19 @@ AUTHORISATION: dict[str, tuple[str, str, dict[str, int | tuple[int, ...]]]] = {
 }
 
 
-def test_every_route_has_an_authorisation_test() -> None:
-    assert set(AUTHORISATION) == set(ROUTES)
+def _answered_methods(handler: type[RequestHandler]) -> list[str]:
+    verbs = ("get", "post", "put", "patch", "delete")
+    return [v.upper() for v in verbs if getattr(handler, v) is not getattr(RequestHandler, v)]
+
+
+def test_every_route_and_method_has_an_authorisation_test() -> None:
+    assert set(HANDLERS) == set(ROUTES)
+    expected: dict[str, str] = {}  # AUTHORISATION key -> the method it must call
+    for route, handler in HANDLERS.items():
+        first, *others = _answered_methods(handler)
+        expected[route] = first
+        expected.update({f"{route} {method}": method for method in others})
+    assert {key: row[0] for key, row in AUTHORISATION.items()} == expected
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +159,9 @@ def test_a_learner_submits_and_sees_only_their_own_work(hub: Hub, tokens: dict[s
     assert first["notebook"] == "01-basic-operations" and first["score"] == first["max_score"]
     bob = next(row for row in table["learners"] if row["learner"] == "bob")
     assert all(cell["score"] is None for cell in bob["notebooks"])
+    # and the dashboard page lists both learners, ada's notebook 01 with its score
+    page = call(hub, "GET", "instructor", tokens["grace"]).text
+    assert ">ada<" in page and ">bob<" in page and f">{first['score']:g}<" in page
 
 
 def test_a_cookie_of_another_service_or_a_forged_token_is_no_identity(hub: Hub) -> None:
