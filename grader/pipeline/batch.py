@@ -56,6 +56,7 @@ from grader.pipeline.dispatch import (
     GradeJob,
     JobOutcome,
     LocalProcessExecutor,
+    grading_seed,
 )
 from grader.pipeline.errors import IntakeError, PipelineError
 from grader.pipeline.feedback import refresh_feedback, write_learner_feedback
@@ -383,6 +384,7 @@ def _jobs(
     notebook_timeout: float,
 ) -> list[GradeJob]:
     cache_dir = course.root / ".cache" / "grader"
+    seed = grading_seed()
     return [
         GradeJob(
             key=_key(item),
@@ -391,6 +393,7 @@ def _jobs(
             cache_dir=str(cache_dir),
             cell_timeout=cell_timeout,
             notebook_timeout=notebook_timeout,
+            seed=seed,
         )
         for item in todo
     ]

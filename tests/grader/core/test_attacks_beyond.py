@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from grader.core.results import NotebookResult
-from tests.grader.core.attacks_beyond import BEYOND_ATTACKS
+from tests.grader.core.attacks_beyond import BEYOND_ATTACKS, HOOK_ATTACKS
 from tests.grader.core.conftest import Course
 
 
@@ -32,15 +32,30 @@ def test_attack_scores_exactly_the_honest_wrong_score(
     assert _scores(result) == _scores(baseline), result.events
 
 
-def test_hidden_probe_inputs_do_not_come_back_through_feedback(
+def test_no_source_of_a_running_test_cell_can_be_recovered(
     course: Course, honest_wrong: dict[str, Any]
 ) -> None:
-    attacked = BEYOND_ATTACKS["reads-hidden-tests-through-feedback"](honest_wrong, course)
+    attacked = BEYOND_ATTACKS["recovers-hidden-tests-from-frames-and-history"](honest_wrong, course)
     shown = _everything_shown(course.grade(attacked))
-    words = "count each word"  # the visible check's own message is still shown
-    assert words in shown
-    assert "not shown: it repeats the notebook's test code" in shown  # it did capture them
-    for hidden in ("10**12", "large numbers", "case folded", "THE cat"):
+    assert "count each word" in shown  # the visible check ran and showed what it got:
+    assert "{'recovered': 0}" in shown  # no line of the test cells, from anywhere
+    for hidden in ("large numbers", "case folded", "THE cat"):
+        assert hidden not in shown
+
+
+@pytest.mark.parametrize("name", sorted(HOOK_ATTACKS))
+def test_a_hook_that_could_watch_the_tests_rejects_that_notebook_alone(
+    name: str, course: Course, honest_wrong: dict[str, Any]
+) -> None:
+    attack, hook = HOOK_ATTACKS[name]
+    result = course.grade(attack(honest_wrong, course), learner=name)
+    after = course.grade(honest_wrong, learner="honest")  # the same sandbox, next learner
+
+    assert result.score == 0 and {part.status for part in result.parts} == {"error"}
+    assert any(hook in event and "scores 0" in event for event in result.events), result.events
+    assert after.score > 0 and not any("hook" in event for event in after.events)
+    shown = _everything_shown(result)
+    for hidden in ("large numbers", "case folded", "THE cat"):
         assert hidden not in shown
 
 
