@@ -70,6 +70,7 @@ from grader.pipeline.intake import (
     reject_duplicates,
 )
 from grader.pipeline.received import ReceivedLedger
+from grader.pipeline.replay import SequenceLedger, check_replays
 from grader.pipeline.sanitize import instructor_copy
 from scoring import exact, points_text
 
@@ -247,6 +248,9 @@ def grade_submissions(
             ledger.save()
             summary.unverified = check_signatures(intake, keys, course.output_dir / "unverified")
             impostors = check_identities(intake, store)
+            sequences = SequenceLedger(course.root / ".cache" / "grader" / "sequences.json")
+            check_replays(intake, sequences)
+            sequences.save()
             reject_duplicates(intake)
             summary.rejected = intake.rejected
             todo = _skip_unchanged(intake.accepted, store, catalog, version, force, summary)

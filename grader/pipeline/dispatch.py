@@ -65,6 +65,7 @@ class GradeFunction(Protocol):
         cache_dir: Path,
         cell_timeout: float = ...,
         notebook_timeout: float = ...,
+        seed: int | None = ...,
     ) -> NotebookResult: ...
 
 
@@ -171,14 +172,13 @@ def run_job(job: dict[str, Any], grade_function: str = DEFAULT_GRADE_FUNCTION) -
             instructor_side=True,
         ).to_dict()
     try:
-        seeded: dict[str, Any] = {} if spec.seed is None else {"seed": spec.seed}
         result = grade(
             Path(spec.source),
             Path(spec.submitted),
             cache_dir=Path(spec.cache_dir),
             cell_timeout=spec.cell_timeout,
             notebook_timeout=spec.notebook_timeout,
-            **seeded,
+            seed=spec.seed,
         )
     except Exception as exc:
         if type(exc).__name__ == "GradingError":
