@@ -92,3 +92,32 @@ def test_a_stall_in_the_graders_own_work_costs_only_that_notebook(
     assert {part.status for part in stalled.parts} == {"not-run"}
     baseline = course.grade(honest_wrong, learner="honest")  # the next notebook is unaffected
     assert baseline.score > 0
+
+
+def test_a_stall_in_the_graders_own_work_is_bounded_in_a_worker_thread_too(
+    course: Course, honest_wrong: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Dask worker grades in a thread, where no SIGALRM arrives: the limit holds there."""
+    import threading
+
+    import grader.core.grading as grading
+    from tests.grader.core.nbbuild import insert_after
+
+    real = grading.forbidden_imports_in
+
+    def stalls_on_marker(code: str, forbidden: Any) -> list[str]:
+        if "# stall the scan" in code:
+            while True:
+                pass
+        return real(code, forbidden)
+
+    monkeypatch.setattr(grading, "forbidden_imports_in", stalls_on_marker)
+    monkeypatch.setattr(grading, "PARENT_SECONDS", 0.5)
+    results: list[NotebookResult] = []
+    stalled_nb = insert_after(honest_wrong, "setup", "# stall the scan\n", "stall")
+    worker = threading.Thread(target=lambda: results.append(course.grade(stalled_nb)))
+    worker.start()
+    worker.join()
+    (stalled,) = results
+    assert {part.status for part in stalled.parts} == {"not-run"}
+    assert any("ran out of time" in event for event in stalled.events), stalled.events
