@@ -106,6 +106,8 @@ class BatchSummary:
     rejected: list[Rejection] = field(default_factory=list)
     #: Zips not proven to come from the learner they name (filed, not graded).
     unverified: list[Rejection] = field(default_factory=list)
+    #: Learners graded from zips on their word: the course issued no secrets (no roster).
+    on_their_word: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
     grades_csv: Path | None = None
     feedback_dir: Path | None = None
@@ -148,6 +150,7 @@ class BatchSummary:
                 "unverified": len(self.unverified),
                 "failed": self.count("failed"),
             },
+            "on_their_word": list(self.on_their_word),
             "items": [
                 {
                     "learner_id": i.learner_id,
@@ -247,6 +250,9 @@ def grade_submissions(
             )
             ledger.save()
             summary.unverified = check_signatures(intake, keys, course.output_dir / "unverified")
+            if keys is None:
+                claimed = {s.learner.id for s in intake.accepted if s.manifest is not None}
+                summary.on_their_word = sorted(claimed)
             impostors = check_identities(intake, store)
             sequences = SequenceLedger(course.root / ".cache" / "grader" / "sequences.json")
             check_replays(intake, sequences)
@@ -541,6 +547,15 @@ def render_summary(summary: BatchSummary, console: Console) -> None:
         console.print(f"rejected: {rejection}", markup=False, highlight=False, soft_wrap=True)
     for unverified in summary.unverified:
         console.print(f"unverified: {unverified}", markup=False, highlight=False, soft_wrap=True)
+    if summary.on_their_word:
+        console.print(
+            f"WARNING: {len(summary.on_their_word)} learner id(s) taken on the learner's word: "
+            "this course issued no submission secrets, so anyone could have sent these zips "
+            "(`context-course roster import` issues them; then only signed zips count)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if summary.interrupted:
         console.print(
             "interrupted: run the same command again to grade what is missing", soft_wrap=True

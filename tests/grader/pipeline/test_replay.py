@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
+from rich.console import Console
+
+from grader.pipeline.batch import render_summary
 from grader.pipeline.config import Course
 from tests.grader.pipeline.builders import answer, make_course, zip_submission
 from tests.grader.pipeline.test_identity import _issue, grade, scores
@@ -51,3 +55,19 @@ def test_in_one_batch_the_newest_signed_zip_counts_whatever_the_order(tmp_path: 
 
     assert grade(course, newer).rejected == []  # the same zip again is not a replay
     assert scores(course) == graded
+
+
+def test_a_course_without_secrets_says_which_ids_it_took_on_their_word(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    claimed = zip_submission(subs, "mallory", {"01-alpha": answer("pass test-a1")})
+    output = io.StringIO()
+
+    summary = grade(course, claimed)
+    render_summary(summary, Console(file=output, width=300))
+
+    assert summary.on_their_word == ["mallory"] == summary.to_dict()["on_their_word"]
+    assert "WARNING: 1 learner id(s) taken on the learner's word" in output.getvalue()
+    _issue(course, "ann,Ann,Lee,ann@example.org\n")  # once secrets exist, nothing is
+    signed_only = grade(course, claimed)
+    assert signed_only.on_their_word == [] and len(signed_only.unverified) == 1
