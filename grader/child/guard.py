@@ -32,16 +32,12 @@ __all__ = ["arm", "clear", "watchers"]
 _state = {"armed": False, "attempts": 0}
 
 
-class _Refused(RuntimeError):
-    """Raised by the grader's audit hook to refuse a learner's audit hook."""
-
-
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "sys.addaudithook" and _state["armed"]:
         _state["attempts"] += 1
-        raise _Refused("audit hooks are not available while grading")
+        raise RuntimeError("audit hooks are not available while grading")  # refuses it
     if event == "object.__setattr__" and args and args[0] is _audit:
-        raise _Refused("the grader's audit hook cannot be changed")  # e.g. its __code__
+        raise RuntimeError("the grader's audit hook cannot be changed")  # e.g. __code__
 
 
 sys.addaudithook(_audit)
