@@ -336,4 +336,23 @@ def load_reference(
             seed=seed,
         )
         _write_atomic(path, json.dumps(reference.to_json(), ensure_ascii=False, sort_keys=True))
+        if seed is not None:
+            _prune_seeded(cache_dir, plan.notebook)
         return reference
+
+
+KEEP_SEEDED = 16  # per notebook: each grading draws a seed, so old ones would pile up
+
+
+def _prune_seeded(cache_dir: Path, notebook: str) -> None:
+    """Keep the newest :data:`KEEP_SEEDED` seeded references of ``notebook``."""
+    seeded = sorted(
+        cache_dir.glob(f"{notebook}-*-g{GRADER_VERSION}-s*.json"),
+        key=lambda path: path.stat().st_mtime if path.exists() else 0.0,
+        reverse=True,
+    )
+    for old in seeded[KEEP_SEEDED:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+        with contextlib.suppress(OSError):
+            (cache_dir / f".{old.name}.lock").unlink()

@@ -9,6 +9,7 @@ does not depend on the draw.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,20 @@ def test_both_gradings_score_the_honest_and_a_wrong_answer_alike(
 
     assert scores[SEEDS[0]][0] == scores[SEEDS[1]][0] == 100
     assert scores[SEEDS[0]][1] == scores[SEEDS[1]][1] <= 90
+
+
+def test_old_seeded_references_do_not_pile_up(tmp_path: Path) -> None:
+    from grader.core.reference import GRADER_VERSION, KEEP_SEEDED, _prune_seeded
+
+    for number in range(KEEP_SEEDED + 4):
+        path = tmp_path / f"01-basic-operations-abc-g{GRADER_VERSION}-s{number}.json"
+        path.write_text("{}", "utf-8")
+        os.utime(path, (number, number))
+    unseeded = tmp_path / f"01-basic-operations-abc-g{GRADER_VERSION}.json"
+    unseeded.write_text("{}", "utf-8")
+
+    _prune_seeded(tmp_path, "01-basic-operations")
+
+    kept = sorted(int(p.stem.rsplit("-s", 1)[1]) for p in tmp_path.glob("*-s*.json"))
+    assert kept == list(range(4, KEEP_SEEDED + 4))  # the newest
+    assert unseeded.exists()
