@@ -90,7 +90,7 @@ def learner_files(
     return files
 
 
-def watching_hooks(outcomes: Sequence[CellOutcome]) -> list[str]:
+def _watching_hooks(outcomes: Sequence[CellOutcome]) -> list[str]:
     """The learner's hooks (trace, profile, audit) the child found around test cells."""
     found: list[str] = []
     for outcome in outcomes:
@@ -208,7 +208,7 @@ def run_and_judge(
         seed=seed,
     )
     log_events.extend(execution.events)
-    watched = watching_hooks(execution.outcomes)
+    watched = _watching_hooks(execution.outcomes)
     if watched:
         return _empty_result(
             plan,
