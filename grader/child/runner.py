@@ -8,14 +8,16 @@ on it behaving.
 
 Channel protocol (newline-delimited JSON, parent → child)::
 
-    {"t": "cell", "n": 7, "code": "..."}     run this cell
+    {"t": "cell", "n": 7, "code": "..."}     run this (learner or source) cell as text
+    {"t": "test", "n": 7, "code": B64, "seed": S}  run a test cell: a marshalled code object
     {"t": "bye"}                             exit
 
 child → parent::
 
     {"t": "ready"}
     {"t": "obs", "n": 7, "check": "assert 1" | label, "kind": K, "status": S, "value": V}
-    {"t": "done", "n": 7, "error": "NameError" | null, "loaded": ["pkg.mod", ...]}
+    {"t": "done", "n": 7, "error": "NameError" | null, "loaded": ["pkg.mod", ...],
+     "watched": ["sys.settrace", ...]}
 
 ``kind`` is ``assert``/``truth``/``expect`` (visible or hidden asserts), ``probe``
 (``observe``) or ``statement`` (a top-level statement of a test cell raised). ``status`` is
@@ -29,24 +31,37 @@ object) and functions, classes or modules in the notebook's namespace whose
 ``__module__``/``__name__`` is a forbidden name. Learner code could hide its tracks from
 this report (it runs in the same process); the report catches the ordinary shortcut, and
 the sandbox's filesystem view stays the enforcement.
+
+A test cell never arrives as text: it is a code object the parent compiled (see
+:mod:`grader.core.testcode`), run with ``exec`` in the notebook's namespace, not through
+IPython (so no history, no input transformers, no cell hooks). Before it runs, the runner
+seeds :func:`grader.grading_random` with the grading's seed and removes trace and profile
+functions; ``watched`` names the learner's hooks found before or after it (see
+:mod:`grader.child.guard`).
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
 import contextlib
 import json
+import marshal
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from grader.child.observe import set_sink
+from grader.child import guard
+from grader.child.observe import set_grading_seed, set_sink
 from grader.child.values import encode_value
 
 __all__ = ["MAX_MESSAGE_BYTES", "Runner"]
 
 MAX_MESSAGE_BYTES = 4 << 20
+# bound now, in the zygote, before any learner code could replace the built-ins
+_exec = builtins.exec
+_loads = marshal.loads
 
 
 def _exception_name(exc: BaseException) -> str:
@@ -188,17 +203,37 @@ class Runner:
             setattr(builtins, name, function)
         set_sink(self._sink)
 
+    def run_test(self, payload: str, seed: object) -> tuple[BaseException | None, list[str]]:
+        """Run a compiled test cell; the exception it ended with and the hooks watching."""
+        watched = guard.watchers()
+        guard.clear()
+        set_grading_seed(seed if isinstance(seed, int) else None)
+        error: BaseException | None = None
+        try:
+            _exec(_loads(base64.b64decode(payload)), self.shell.user_ns)
+        except BaseException as exc:
+            error = exc
+        watched += [name for name in guard.watchers() if name not in watched]
+        guard.clear()
+        return error, watched
+
     def run(self) -> None:
         """Serve cells until the parent says bye or the channel closes."""
         self.install()
+        guard.arm()
         self.send({"t": "ready"})
         while True:
             message = self.receive()
-            if message is None or message.get("t") != "cell":
+            kind = message.get("t") if message is not None else None
+            if message is None or kind not in ("cell", "test"):
                 return
             self.current = int(message["n"])
-            result = self.shell.run_cell(str(message["code"]), store_history=False)
-            error = result.error_before_exec or result.error_in_exec
+            watched: list[str] = []
+            if kind == "test":
+                error, watched = self.run_test(str(message["code"]), message.get("seed"))
+            else:
+                result = self.shell.run_cell(str(message["code"]), store_history=False)
+                error = result.error_before_exec or result.error_in_exec
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(OSError, ValueError):
                     stream.flush()
@@ -208,5 +243,6 @@ class Runner:
                     "n": self.current,
                     "error": _exception_name(error) if error is not None else None,
                     "loaded": self.loaded_forbidden(),
+                    "watched": watched,
                 }
             )

@@ -5,16 +5,20 @@ zip, validating a notebook, restoring cells, scanning code for imports, judging 
 is bounded in size, and every step is linear; :func:`time_limit` is the backstop, so a
 learner who finds a slow path anyway costs their own submission and never a worker.
 
-It uses ``SIGALRM`` (``setitimer``), so it interrupts Python code, including code blocked
-in a system call; it applies in a process's main thread (the CLI's batch and every pool
-worker run there) and is a no-op elsewhere. Limits nest: an inner limit never extends an
-outer one.
+In a process's main thread (the CLI's batch and every pool worker) it uses ``SIGALRM``
+(``setitimer``), so it interrupts Python code, including code blocked in a system call.
+In any other thread (a Dask worker runs its tasks in threads, where no signal arrives) a
+timer thread raises the exception in the limited thread asynchronously
+(``PyThreadState_SetAsyncExc``, part of CPython's C API): that interrupts Python code at
+its next bytecode, not a blocking system call, which is enough for the grader's own work
+(pure-Python, bounded reads). Limits nest: an inner limit never extends an outer one.
 
 Belongs with the grading core (``grader/core`` after the restructure).
 """
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import threading
 import time
@@ -39,8 +43,12 @@ class TimeLimitExceeded(GraderError):
 @contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
     """Raise :class:`TimeLimitExceeded` in the block once ``seconds`` have passed."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+    if seconds <= 0:
         yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        with _thread_time_limit(seconds, what):
+            yield
         return
     outer_remaining, _ = signal.getitimer(signal.ITIMER_REAL)
     outer_handler = signal.getsignal(signal.SIGALRM)
@@ -62,3 +70,34 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
         if outer_remaining:
             left = outer_remaining - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+@contextmanager
+def _thread_time_limit(seconds: float, what: str) -> Iterator[None]:
+    """:func:`time_limit` outside the main thread: a timer raises in this thread."""
+
+    class Expired(TimeLimitExceeded):
+        def __init__(self) -> None:
+            super().__init__(what, seconds)
+
+    target = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    state = {"inside": True, "fired": False}
+
+    def fire() -> None:
+        with lock:
+            if state["inside"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(Expired))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            state["inside"] = False
+            if state["fired"]:  # raised too late to land in the block: take it back
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)

@@ -75,6 +75,14 @@ class PlannedCell:
     code: str
     name: str  # "cell 5", "the test cell of part p1"
     observed: bool = True  # keep its observations (False: the verdict never reads them)
+    compiled: str = ""  # a test cell: its code object (grader.core.testcode), sent for code
+
+
+def _cell_message(cell: PlannedCell, number: int, seed: int | None) -> dict[str, Any]:
+    """What the child is sent to run ``cell``: test cells as code objects, never text."""
+    if cell.compiled:
+        return {"t": "test", "n": number, "code": cell.compiled, "seed": seed}
+    return {"t": "cell", "n": number, "code": cell.code}
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class CellOutcome:
     malformed: bool = False  # the child sent something unreadable while this cell ran
     detail: str = ""  # plain words when status is timeout/crashed/not-run
     loaded: list[str] = field(default_factory=list)  # forbidden modules in use after it
+    watched: list[str] = field(default_factory=list)  # learner hooks seen around a test cell
 
 
 @dataclass
@@ -291,7 +300,7 @@ def _interrupt(channel: _Channel, number: int, grace_deadline: float) -> bool:
 def _run_cell(
     channel: _Channel,
     number: int,
-    code: str,
+    request: dict[str, Any],
     timeout: float,
     *,
     observed: bool,
@@ -309,7 +318,7 @@ def _run_cell(
     budget = min(MAX_CELL_BYTES, MAX_OBSERVED_BYTES - execution.observed_bytes) if observed else 0
     channel.parse_limit, channel.skipped, channel.oversized = budget, False, False
     started = time.monotonic()
-    if not channel.send({"t": "cell", "n": number, "code": code}):
+    if not channel.send(request):
         outcome.status, outcome.detail = "crashed", "the notebook's process had already ended"
         return outcome, False
     deadline = started + timeout
@@ -336,6 +345,7 @@ def _run_cell(
                 outcome.error = error if isinstance(error, str) and len(error) < 200 else None
                 outcome.status = "error" if outcome.error else "ok"
                 outcome.loaded = _module_names(message.get("loaded"))
+                outcome.watched = _module_names(message.get("watched"))
                 outcome.malformed = outcome.malformed or channel.oversized
                 if observed and channel.skipped:
                     outcome.malformed = True
@@ -393,8 +403,13 @@ def execute(
     cell_timeout: float,
     notebook_timeout: float,
     timeout_for: Callable[[int], float] | None = None,
+    seed: int | None = None,
 ) -> Execution:
-    """Run ``cells`` in order in sandbox sessions; see the module docstring for the policy."""
+    """Run ``cells`` in order in sandbox sessions; see the module docstring for the policy.
+
+    ``seed`` seeds :func:`grader.grading_random` before each test cell (``None``: the
+    fixed default seed).
+    """
     execution = Execution(outcomes=[CellOutcome() for _ in cells])
     notebook_deadline = time.monotonic() + notebook_timeout
     skip: set[int] = set()
@@ -428,7 +443,8 @@ def execute(
                 if remaining <= 0:
                     break
                 limit = min(timeout_for(index) if timeout_for else cell_timeout, remaining)
-                replay, usable = _run_cell(channel, index, cells[index].code, limit, observed=False)
+                request = _cell_message(cells[index], index, seed)
+                replay, usable = _run_cell(channel, index, request, limit, observed=False)
                 execution.cell_seconds += replay.seconds
                 if not usable:
                     skip.add(index)
@@ -449,7 +465,7 @@ def execute(
                 outcome, usable = _run_cell(
                     channel,
                     position,
-                    cells[position].code,
+                    _cell_message(cells[position], position, seed),
                     limit,
                     observed=cells[position].observed,
                     grace_until=(

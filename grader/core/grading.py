@@ -33,6 +33,7 @@ from grader.core.reference import Reference, load_reference
 from grader.core.restore import restore_cells
 from grader.core.results import NotebookResult, PartResult, PartStatus
 from grader.core.sandbox import SandboxLimits, get_sandbox
+from grader.core.testcode import compile_test_code
 from grader.core.verdict import PartContext, judge_part, part_context, part_regions
 
 __all__ = [
@@ -89,8 +90,21 @@ def learner_files(
     return files
 
 
+def _watching_hooks(outcomes: Sequence[CellOutcome]) -> list[str]:
+    """The learner's hooks (trace, profile, audit) the child found around test cells."""
+    found: list[str] = []
+    for outcome in outcomes:
+        found += [name for name in outcome.watched if name not in found]
+    return found
+
+
 def _empty_result(
-    plan: SourcePlan, submission_hash: str, started: float, event: str, status: PartStatus
+    plan: SourcePlan,
+    submission_hash: str,
+    started: float,
+    event: str,
+    status: PartStatus,
+    events: Sequence[str] = (),
 ) -> NotebookResult:
     parts = tuple(
         PartResult(grade_id=gid, points=0.0, max_points=test.points, status=status, message=event)
@@ -101,7 +115,7 @@ def _empty_result(
         score=0.0,
         max_score=plan.max_score,
         parts=parts,
-        events=(event,),
+        events=(*events, event),
         wall_seconds=time.perf_counter() - started,
         source_hash=plan.source_hash,
         submission_hash=submission_hash,
@@ -143,6 +157,7 @@ def run_and_judge(
     notebook_timeout: float,
     events: Sequence[str] = (),
     submission_hash: str = "",
+    seed: int | None = None,
 ) -> NotebookResult:
     """Grade one notebook: the one path that official grading and ``check`` share.
 
@@ -151,6 +166,8 @@ def run_and_judge(
     check, which observes the test's expected side too), and judges each test cell's
     outcome with ``judge``. Only what is judged differs between the two callers; which
     cells run, what is observed, timeouts, forbidden imports and part statuses do not.
+    Test cells go to the child as code objects, with ``seed`` for their inputs; a run in
+    which the learner's code set a hook that could watch them is rejected (every part 0).
     """
     log_events = list(events)
     with time_limit(PARENT_SECONDS, "reading the notebook and restoring its cells"):
@@ -161,6 +178,11 @@ def run_and_judge(
             code=plan.tests[cell.grade_id].code(mode) if cell.role == "test" else cell.code,
             name=cell.name,
             observed=cell.role == "test",
+            compiled=(
+                compile_test_code(plan.tests[cell.grade_id].code(mode))
+                if cell.role == "test"
+                else ""
+            ),
         )
         for cell in restored.cells
     ]
@@ -183,8 +205,20 @@ def run_and_judge(
         limits=SandboxLimits(),
         cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout,
+        seed=seed,
     )
     log_events.extend(execution.events)
+    watched = _watching_hooks(execution.outcomes)
+    if watched:
+        return _empty_result(
+            plan,
+            submission_hash,
+            started,
+            f"your code set {', '.join(watched)} while the tests ran; a hook that watches "
+            "the grader's tests is not allowed, so this notebook scores 0",
+            "error",
+            events=log_events,
+        )
     for position, outcome in enumerate(execution.outcomes):
         cell = restored.cells[position]
         if cell.learner_code and outcome.loaded and position not in forbidden:
@@ -255,6 +289,7 @@ def grade_notebook(
     cache_dir: Path,
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
+    seed: int | None = None,
 ) -> NotebookResult:
     """Grade one learner notebook against an instructor's source notebook.
 
@@ -266,6 +301,9 @@ def grade_notebook(
 
     ``extra["instructor_only_output"]`` holds the start of what the learner's code printed:
     for instructors' diagnosis only, never to be shown in learner feedback.
+
+    ``seed`` is this grading's seed for hidden tests' inputs (:func:`grader.grading_random`):
+    the reference runs, and is cached, for the same seed. ``None`` is the fixed default.
     """
     started = time.perf_counter()
     source, submitted = Path(source), Path(submitted)
@@ -277,6 +315,7 @@ def grade_notebook(
         sandbox=get_sandbox(plan.settings.forbidden_imports),
         cell_timeout=timeout,
         notebook_timeout=notebook_timeout,
+        seed=seed,
     )
     try:
         raw = submitted.read_bytes()
@@ -320,6 +359,7 @@ def grade_notebook(
             notebook_timeout=notebook_timeout,
             events=events,
             submission_hash=submission_hash,
+            seed=seed,
         )
     except GradingError:
         raise

@@ -31,6 +31,7 @@ from grader.core.errors import GradingError
 from grader.core.executor import Execution, Observation, PlannedCell, execute
 from grader.core.plan import SourcePlan
 from grader.core.sandbox import Sandbox, SandboxLimits
+from grader.core.testcode import compile_test_code
 
 __all__ = [
     "GRADER_VERSION",
@@ -81,6 +82,7 @@ class Reference:
     grader_version: str
     parts: dict[str, ReferencePart]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    seed: int | None = None  # the grading seed the probes' inputs were drawn from
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly form (what the cache file holds)."""
@@ -89,6 +91,7 @@ class Reference:
             "grader_version": self.grader_version,
             "parts": {gid: part.to_json() for gid, part in self.parts.items()},
             "notes": list(self.notes),
+            "seed": self.seed,
         }
 
     @classmethod
@@ -99,6 +102,7 @@ class Reference:
             grader_version=str(data["grader_version"]),
             parts={str(k): ReferencePart.from_json(v) for k, v in data["parts"].items()},
             notes=tuple(str(n) for n in data.get("notes", [])),
+            seed=data["seed"] if isinstance(data.get("seed"), int) else None,
         )
 
 
@@ -115,8 +119,9 @@ def reference_run(
     sandbox: Sandbox,
     cell_timeout: float,
     notebook_timeout: float,
+    seed: int | None = None,
 ) -> tuple[list[int], Execution]:
-    """Run the source notebook (solutions, hidden tests) in reference mode."""
+    """Run the source notebook (solutions, hidden tests) in reference mode, for ``seed``."""
     indices = [
         cell.index for cell in plan.cells if cell.cell_type == "code" and not cell.is_check_panel
     ]
@@ -124,8 +129,14 @@ def reference_run(
     for index in indices:
         cell = plan.cells[index]
         code = plan.tests[cell.grade_id].code(REFERENCE) if cell.role == "test" else cell.source
+        test = cell.role == "test"
         planned.append(
-            PlannedCell(code=code, name=_cell_name(plan, index), observed=cell.role == "test")
+            PlannedCell(
+                code=code,
+                name=_cell_name(plan, index),
+                observed=test,
+                compiled=compile_test_code(code) if test else "",
+            )
         )
     execution = execute(
         planned,
@@ -134,6 +145,7 @@ def reference_run(
         limits=SandboxLimits(),
         cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout,
+        seed=seed,
     )
     return indices, execution
 
@@ -218,10 +230,15 @@ def build_reference(
     sandbox: Sandbox,
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
+    seed: int | None = None,
 ) -> Reference:
     """Run the source notebook and turn its observations into a :class:`Reference`."""
     indices, execution = reference_run(
-        plan, sandbox=sandbox, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout
+        plan,
+        sandbox=sandbox,
+        cell_timeout=cell_timeout,
+        notebook_timeout=notebook_timeout,
+        seed=seed,
     )
     notes: list[str] = []
     parts: dict[str, ReferencePart] = {}
@@ -244,6 +261,7 @@ def build_reference(
         grader_version=GRADER_VERSION,
         parts=parts,
         notes=tuple(notes),
+        seed=seed,
     )
 
 
@@ -257,12 +275,14 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _read_cached(path: Path, plan: SourcePlan) -> Reference | None:
+def _read_cached(path: Path, plan: SourcePlan, seed: int | None) -> Reference | None:
     try:
         reference = Reference.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
     if reference.source_hash != plan.source_hash or reference.grader_version != GRADER_VERSION:
+        return None
+    if reference.seed != seed:
         return None
     if set(reference.parts) != set(plan.tests):
         return None
@@ -289,23 +309,50 @@ def load_reference(
     sandbox: Sandbox,
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
+    seed: int | None = None,
 ) -> Reference:
-    """The cached reference for ``plan``, computing it (once, under a lock) if needed."""
+    """The cached reference for ``plan`` and ``seed``, computing it (once, under a lock) if
+    needed. Each seed has its own cache file: the probes' inputs, and so the expected
+    values, depend on it."""
     cache_dir = Path(cache_dir)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise GradingError(f"cannot create the reference cache folder {cache_dir}: {exc}") from None
-    path = cache_dir / f"{plan.notebook}-{plan.source_hash[:24]}-g{GRADER_VERSION}.json"
-    cached = _read_cached(path, plan)
+    seeded = "" if seed is None else f"-s{seed}"
+    path = cache_dir / f"{plan.notebook}-{plan.source_hash[:24]}-g{GRADER_VERSION}{seeded}.json"
+    cached = _read_cached(path, plan, seed)
     if cached is not None:
         return cached
     with _locked(cache_dir / f".{path.name}.lock"):
-        cached = _read_cached(path, plan)
+        cached = _read_cached(path, plan, seed)
         if cached is not None:
             return cached
         reference = build_reference(
-            plan, sandbox=sandbox, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout
+            plan,
+            sandbox=sandbox,
+            cell_timeout=cell_timeout,
+            notebook_timeout=notebook_timeout,
+            seed=seed,
         )
         _write_atomic(path, json.dumps(reference.to_json(), ensure_ascii=False, sort_keys=True))
+        if seed is not None:
+            _prune_seeded(cache_dir, plan.notebook)
         return reference
+
+
+KEEP_SEEDED = 16  # per notebook: each grading draws a seed, so old ones would pile up
+
+
+def _prune_seeded(cache_dir: Path, notebook: str) -> None:
+    """Keep the newest :data:`KEEP_SEEDED` seeded references of ``notebook``."""
+    seeded = sorted(
+        cache_dir.glob(f"{notebook}-*-g{GRADER_VERSION}-s*.json"),
+        key=lambda path: path.stat().st_mtime if path.exists() else 0.0,
+        reverse=True,
+    )
+    for old in seeded[KEEP_SEEDED:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+        with contextlib.suppress(OSError):
+            (cache_dir / f".{old.name}.lock").unlink()

@@ -56,6 +56,7 @@ from grader.pipeline.dispatch import (
     GradeJob,
     JobOutcome,
     LocalProcessExecutor,
+    grading_seed,
 )
 from grader.pipeline.errors import IntakeError, PipelineError
 from grader.pipeline.feedback import refresh_feedback, write_learner_feedback
@@ -69,6 +70,7 @@ from grader.pipeline.intake import (
     reject_duplicates,
 )
 from grader.pipeline.received import ReceivedLedger
+from grader.pipeline.replay import SequenceLedger, check_replays
 from grader.pipeline.sanitize import instructor_copy
 from scoring import exact, points_text
 
@@ -104,6 +106,8 @@ class BatchSummary:
     rejected: list[Rejection] = field(default_factory=list)
     #: Zips not proven to come from the learner they name (filed, not graded).
     unverified: list[Rejection] = field(default_factory=list)
+    #: Learners graded from zips on their word: the course issued no secrets (no roster).
+    on_their_word: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
     grades_csv: Path | None = None
     feedback_dir: Path | None = None
@@ -146,6 +150,7 @@ class BatchSummary:
                 "unverified": len(self.unverified),
                 "failed": self.count("failed"),
             },
+            "on_their_word": list(self.on_their_word),
             "items": [
                 {
                     "learner_id": i.learner_id,
@@ -250,7 +255,13 @@ def grade_submissions(
             )
             ledger.save()
             summary.unverified = check_signatures(intake, keys, course.output_dir / "unverified")
+            if keys is None:
+                claimed = {s.learner.id for s in intake.accepted if s.manifest is not None}
+                summary.on_their_word = sorted(claimed)
             impostors = check_identities(intake, store)
+            sequences = SequenceLedger(course.root / ".cache" / "grader" / "sequences.json")
+            check_replays(intake, sequences)
+            sequences.save()
             reject_duplicates(intake)
             summary.rejected = intake.rejected
             todo = _skip_unchanged(intake.accepted, store, catalog, version, force, summary)
@@ -389,6 +400,7 @@ def _jobs(
     notebook_timeout: float,
 ) -> list[GradeJob]:
     cache_dir = course.root / ".cache" / "grader"
+    seed = grading_seed()
     return [
         GradeJob(
             key=_key(item),
@@ -397,6 +409,7 @@ def _jobs(
             cache_dir=str(cache_dir),
             cell_timeout=cell_timeout,
             notebook_timeout=notebook_timeout,
+            seed=seed,
         )
         for item in todo
     ]
@@ -544,6 +557,15 @@ def render_summary(summary: BatchSummary, console: Console) -> None:
         console.print(f"rejected: {rejection}", markup=False, highlight=False, soft_wrap=True)
     for unverified in summary.unverified:
         console.print(f"unverified: {unverified}", markup=False, highlight=False, soft_wrap=True)
+    if summary.on_their_word:
+        console.print(
+            f"WARNING: {len(summary.on_their_word)} learner id(s) taken on the learner's word: "
+            "this course issued no submission secrets, so anyone could have sent these zips "
+            "(`context-course roster import` issues them; then only signed zips count)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if summary.interrupted:
         console.print(
             "interrupted: run the same command again to grade what is missing", soft_wrap=True

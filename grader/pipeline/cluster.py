@@ -84,8 +84,10 @@ class _Source:
         return {"name": self.name, "sha256": self.sha256, "data": self.data}
 
 
-def _cached_reference(cache_dir: Path, source_hash: str) -> dict[str, str] | None:
-    """The cache file holding ``source_hash``'s reference values, by content not by name."""
+def _cached_reference(
+    cache_dir: Path, source_hash: str, seed: int | None = None
+) -> dict[str, str] | None:
+    """The cache file holding ``source_hash``'s reference values for ``seed``, by content."""
     for path in sorted(cache_dir.glob("*.json")):
         try:
             text = path.read_text(encoding="utf-8")
@@ -96,6 +98,7 @@ def _cached_reference(cache_dir: Path, source_hash: str) -> dict[str, str] | Non
             isinstance(data, dict)
             and data.get("source_hash") == source_hash
             and str(data.get("grader_version")) == GRADER_VERSION
+            and data.get("seed") == seed
         ):
             return {"name": path.name, "text": text}
     return None
@@ -202,7 +205,7 @@ class DaskExecutor:
             return
         self._await_workers()
         queue = deque(jobs)
-        sources: dict[tuple[str, str, float, float], _Source | JobOutcome] = {}
+        sources: dict[tuple[Any, ...], _Source | JobOutcome] = {}
         pending: dict[str, tuple[GradeJob, Any]] = {}  # task key -> (job, its future)
         completed = as_completed(  # type: ignore[no-untyped-call]
             loop=self.client.loop, with_results=True, raise_errors=False
@@ -266,6 +269,7 @@ class DaskExecutor:
                 sandbox=get_sandbox(plan.settings.forbidden_imports),
                 cell_timeout=plan.settings.cell_timeout or job.cell_timeout,
                 notebook_timeout=job.notebook_timeout,
+                seed=job.seed,
             )
         except GradingError as exc:
             return JobOutcome(key=job.key, error=_one_line(exc), instructor_side=True)
@@ -279,14 +283,14 @@ class DaskExecutor:
             name=path.name,
             sha256=hashlib.sha256(data).hexdigest(),
             data=data,
-            reference=_cached_reference(Path(job.cache_dir), plan.source_hash),
+            reference=_cached_reference(Path(job.cache_dir), plan.source_hash, job.seed),
         )
 
     def _ship(
-        self, job: GradeJob, sources: dict[tuple[str, str, float, float], _Source | JobOutcome]
+        self, job: GradeJob, sources: dict[tuple[Any, ...], _Source | JobOutcome]
     ) -> dict[str, Any] | JobOutcome:
         """The task for ``job``, or an outcome when it cannot be shipped."""
-        source_key = (job.source, job.cache_dir, job.cell_timeout, job.notebook_timeout)
+        source_key = (job.source, job.cache_dir, job.cell_timeout, job.notebook_timeout, job.seed)
         if source_key not in sources:
             sources[source_key] = self._source(job)
         source = sources[source_key]

@@ -21,6 +21,7 @@ import importlib
 import multiprocessing
 import multiprocessing.util
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -45,6 +46,7 @@ __all__ = [
     "JobOutcome",
     "LocalProcessExecutor",
     "SerialExecutor",
+    "grading_seed",
     "resolve_grade_function",
     "run_job",
 ]
@@ -63,7 +65,18 @@ class GradeFunction(Protocol):
         cache_dir: Path,
         cell_timeout: float = ...,
         notebook_timeout: float = ...,
+        seed: int | None = ...,
     ) -> NotebookResult: ...
+
+
+def grading_seed() -> int:
+    """A fresh seed for one grading (a ``grade`` batch): hidden tests draw their inputs
+    from it (:func:`grader.grading_random`), and the reference runs for it too.
+
+    One per batch, not per submission: the reference runs once per notebook and seed, and
+    learners graded in one batch had all submitted before its inputs existed.
+    """
+    return secrets.randbelow(1 << 62)
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,7 @@ class GradeJob:
     cache_dir: str
     cell_timeout: float
     notebook_timeout: float
+    seed: int | None = None  # the grading's seed for hidden tests' inputs (one per batch)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for crossing process or machine boundaries."""
@@ -164,6 +178,7 @@ def run_job(job: dict[str, Any], grade_function: str = DEFAULT_GRADE_FUNCTION) -
             cache_dir=Path(spec.cache_dir),
             cell_timeout=spec.cell_timeout,
             notebook_timeout=spec.notebook_timeout,
+            seed=spec.seed,
         )
     except Exception as exc:
         if type(exc).__name__ == "GradingError":

@@ -11,6 +11,7 @@ The manifest (``manifest.json``, format version 1)::
       "format": "context-course-submission",
       "format_version": 1,
       "created": "2026-11-03T10:00:00Z",
+      "sequence": 1793786400000000000,
       "generator": "context-course 0.1.0",
       "learner": {"id": "ada", "name": "Ada Lovelace", "email": "ada@example.org"},
       "course": {"id": "context-course", "version": "2026.11"},
@@ -22,7 +23,10 @@ The manifest (``manifest.json``, format version 1)::
 
 A zip made with the learner's submission secret also holds ``manifest.sig``, an
 HMAC-SHA256 of the exact bytes of ``manifest.json`` (see :mod:`grader.pipeline.identity`): the
-learner id, course and every notebook's hash are what is signed.
+learner id, course, ``sequence`` and every notebook's hash are what is signed.
+``sequence`` (nanoseconds since the epoch when ``submit`` made the zip) orders one
+learner's signed zips, so an older one handed in again is refused as a replay (see
+:mod:`grader.pipeline.replay`); it is optional, and older zips are ordered by ``created``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import hashlib
 import io
 import json
 import re
+import time
 import unicodedata
 import warnings
 import zipfile
@@ -274,6 +279,9 @@ def read_manifest(
         value = learner.get(key, "")
         if not isinstance(value, str) or len(value) > limit or has_control(value):
             raise IntakeError(f"learner {key} in {MANIFEST_NAME} is not a short line of text")
+    sequence = manifest.get("sequence", 0)
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
+        raise IntakeError(f"{MANIFEST_NAME} has a sequence that is not a whole number")
     email = learner.get("email", "")
     if email and not EMAIL_PATTERN.match(email):
         raise IntakeError(f"learner email {show_value(email)} is not an email address")
@@ -369,6 +377,7 @@ def build_submission_zip(
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_VERSION,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sequence": time.time_ns(),
         "generator": generator,
         "learner": {"id": learner.id, "name": learner.name, "email": learner.email},
         "course": {"id": course_id, "version": course_version},

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -226,6 +227,32 @@ def test_time_limit_interrupts_a_loop_and_restores_the_outer_limit() -> None:
             pass  # the inner limit ended; the outer one must still fire
         while True:
             pass
+
+
+def test_time_limit_holds_outside_the_main_thread_as_on_a_dask_worker() -> None:
+    caught: list[BaseException] = []
+
+    def spin() -> None:
+        try:
+            with time_limit(30, "outer"), time_limit(0.2, "spinning"):
+                while True:
+                    pass
+        except TimeLimitExceeded as exc:
+            caught.append(exc)
+        with time_limit(0.05, "quick"):
+            pass  # ends in time: nothing is raised later in this thread
+        total = 0
+        for number in range(200_000):
+            total += number
+        caught.append(ValueError(str(total)))
+
+    worker = threading.Thread(target=spin)
+    worker.start()
+    worker.join()
+    assert [str(exc) for exc in caught] == [
+        "spinning took longer than 0.2 s",
+        str(sum(range(200_000))),
+    ]
 
 
 def test_zip_members_are_never_written_outside_staging(tmp_path: Path) -> None:
