@@ -508,8 +508,11 @@ def main() -> int:
         for proc in procs:
             proc.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-    open16 = {e["level"]: e for e in summary if e.get("load") == "open" and e["op"] == "set"}
-    open16 = {k: e for k, e in open16.items() if e["connections"] == 16}
+    open16 = {
+        e["level"]: e
+        for e in summary
+        if e.get("load") == "open" and e["op"] == "set" and e["connections"] == 16
+    }
     if len(open16) == 2:  # open loop: capacity from overload, p99 at the same sustained load
         t = statistics.median(open16["overload"]["throughput_ratio"])  # type: ignore[arg-type]
         p = statistics.median(open16["sustain"]["p99_ratio"])  # type: ignore[arg-type]
