@@ -1,6 +1,7 @@
 """The Context service against a bare Starlette endpoint doing the same JSON work, under wrk.
 
     .venv/bin/python benchmarks/bench_service.py [--duration 4] [--rounds 5]
+    .venv/bin/python benchmarks/bench_service.py --load open [--rounds 3]   # open loop
 
 Two servers run in their own processes on loopback, each one uvicorn worker:
 
@@ -22,6 +23,23 @@ are measured in interleaved rounds (A B B A ...) by ``benchmarks/harness.py``:
   its threads) over the run, divided by the requests completed (the ``cpu`` ratio);
 * p50 and p99 latency per round, and their per-round ratios, in the notes.
 
+``--load open`` replaces wrk with ``benchmarks/openloop.py``, an open-loop generator in its
+own process (wrk2's model: a fixed schedule of intended send times per connection, latency
+measured from the intended time, so a server that falls behind is charged for its queue;
+see that file for why it is not wrk2). For each operation and connection count it first
+measures each server's closed-loop capacity once (untimed calibration), then offers the
+SAME rate to both servers at two levels, each in its own interleaved bench:
+
+* ``sustain``: half the lower of the two capacities, a load both servers keep up with:
+  compare p50/p99 and server CPU per request at equal offered load;
+* ``overload``: 1.2x the higher capacity: both servers saturated, so the achieved
+  throughput is each one's open-loop capacity (the throughput ratio); latencies then
+  grow with ``--duration`` (a queue), so read them as a backlog, not a steady state.
+
+The notes add the offered rate, the generator's own CPU per request and its scheduling
+lag (how late it sent requests whose connection was idle), and requests never sent.
+Results: ``service-open-<op>-<C>c-<level>.json`` / ``.md``.
+
 Goal (issue 17): service write throughput >= 50 % of the bare endpoint's and p99 <= 3x,
 at 16 connections. Results go to ``benchmarks/results/service-*.json`` and ``.md``.
 """
@@ -31,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -45,6 +64,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import Bench, BenchResult, Sample  # noqa: E402
+
+OPENLOOP = Path(__file__).with_name("openloop.py")
+OPEN_LEVELS = {"sustain": 0.5, "overload": 1.2}
 
 THROUGHPUT_GOAL = 0.5
 P99_GOAL = 3.0
@@ -269,11 +291,157 @@ def run_scenario(
     return result, extra
 
 
+class OpenLoopSide:
+    """One server driven by ``openloop.py`` (its own process) at a given offered rate."""
+
+    def __init__(self, url: str, pid: int, token: str, op: str, duration: float) -> None:
+        self.url, self.pid, self.token, self.op, self.duration = url, pid, token, op, duration
+        self.runs = 0
+        self.rate = 0.0
+        self.latencies = Latencies()
+        self.gen_cpu_per_req: list[float] = []
+        self.sched_lag_ms: list[float] = []
+        self.not_sent: list[int] = []
+
+    def stats(self, connections: int, rate: float) -> dict[str, object]:
+        self.runs += 1
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)  # servers are never waited for
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(OPENLOOP),
+                self.url,
+                "--rate",
+                f"{rate:.1f}",
+                "--connections",
+                str(connections),
+                "--duration",
+                str(self.duration),
+                "--op",
+                self.op,
+                "--token",
+                self.token,
+                "--tag",
+                str(self.runs),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise RuntimeError(f"openloop failed: {done.stderr.strip()[-300:]}")
+        line = next(x for x in done.stdout.splitlines() if x.startswith("OPENLOOP "))
+        stats: dict[str, object] = json.loads(line.removeprefix("OPENLOOP "))
+        if stats["bad"] or stats["errors"]:
+            raise RuntimeError(
+                f"{self.url} {self.op}: {stats['bad']} non-2xx, {stats['errors']} errors"
+            )
+        gen_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        stats["generator_process_cpu_s"] = gen_cpu  # with interpreter start; cpu_s without
+        return stats
+
+    def __call__(self, connections: int) -> Sample:
+        cpu0 = cpu_seconds(self.pid)
+        stats = self.stats(connections, self.rate)
+        cpu = cpu_seconds(self.pid) - cpu0
+        requests = int(stats["requests"])  # type: ignore[call-overload]
+        seconds = int(stats["duration_us"]) / 1e6  # type: ignore[call-overload]
+        self.latencies.p50_ms.append(int(stats["p50_us"]) / 1e3)  # type: ignore[call-overload]
+        self.latencies.p99_ms.append(int(stats["p99_us"]) / 1e3)  # type: ignore[call-overload]
+        self.latencies.rps.append(requests / seconds)
+        self.gen_cpu_per_req.append(float(stats["cpu_s"]) / max(requests, 1))  # type: ignore[arg-type]
+        self.sched_lag_ms.append(int(stats["sched_lag_p99_us"]) / 1e3)  # type: ignore[call-overload]
+        self.not_sent.append(int(stats["not_sent"]))  # type: ignore[call-overload]
+        return Sample(cpu_s=cpu, wall_s=seconds, ops=requests)
+
+
+def run_open_scenarios(
+    op: str, connections: int, service: OpenLoopSide, bare: OpenLoopSide, rounds: int
+) -> list[tuple[BenchResult, dict[str, object]]]:
+    """Calibrate each server's closed-loop capacity, then one interleaved bench per level."""
+    capacity = {}
+    for name, side in (("service", service), ("bare", bare)):
+        stats = side.stats(connections, 0.0)
+        capacity[name] = int(stats["requests"]) / (int(stats["duration_us"]) / 1e6)  # type: ignore[call-overload]
+    out = []
+    for level, fraction in OPEN_LEVELS.items():
+        pick = min if level == "sustain" else max
+        rate = fraction * pick(capacity.values())
+        for side in (service, bare):
+            side.rate, side.latencies = rate, Latencies()
+            side.gen_cpu_per_req, side.sched_lag_ms, side.not_sent = [], [], []
+        bench = Bench(
+            f"service-open-{op}-{connections}c-{level}",
+            clock=time.process_time,
+            collect_garbage=False,
+        )
+        bench.side("service", lambda: service(connections))
+        bench.side("bare Starlette", lambda: bare(connections), baseline=True)
+        result = bench.run(rounds=rounds, warmup=1)
+        sides = {"service": service, "bare Starlette": bare}
+        trimmed = {
+            name: Latencies(s.latencies.p50_ms[1:], s.latencies.p99_ms[1:], s.latencies.rps[1:])
+            for name, s in sides.items()
+        }
+        s_r, b_r = trimmed["service"], trimmed["bare Starlette"]
+        throughput = [x / y for x, y in zip(s_r.rps, b_r.rps, strict=True)]
+        p99 = [x / y for x, y in zip(s_r.p99_ms, b_r.p99_ms, strict=True)]
+        extra: dict[str, object] = {
+            "connections": connections,
+            "op": op,
+            "load": "open",
+            "level": level,
+            "offered_rate": rate,
+            "closed_loop_capacity": capacity,
+            "service": s_r.__dict__,
+            "bare": b_r.__dict__,
+            "throughput_ratio": throughput,
+            "p99_ratio": p99,
+            "generator_cpu_per_request_us": {
+                name: [x * 1e6 for x in s.gen_cpu_per_req[1:]] for name, s in sides.items()
+            },
+            "generator_sched_lag_p99_ms": {n: s.sched_lag_ms[1:] for n, s in sides.items()},
+            "not_sent": {n: s.not_sent[1:] for n, s in sides.items()},
+        }
+        result.notes.append(
+            f"open loop ({level}): {rate:.0f} req/s offered to both "
+            f"(closed-loop capacity: service {capacity['service']:.0f}, "
+            f"bare {capacity['bare']:.0f} req/s); latency from the intended send time"
+        )
+        for name, lat in trimmed.items():
+            side = sides[name]
+            result.notes.append(
+                f"{name}: {statistics.median(lat.rps):.0f} req/s "
+                f"({min(lat.rps):.0f}–{max(lat.rps):.0f}), "
+                f"p50 {statistics.median(lat.p50_ms):.2f} ms, "
+                f"p99 {statistics.median(lat.p99_ms):.2f} ms "
+                f"({min(lat.p99_ms):.2f}–{max(lat.p99_ms):.2f}); generator "
+                f"{statistics.median(side.gen_cpu_per_req[1:]) * 1e6:.0f} µs CPU/request, "
+                f"its scheduling lag p99 {statistics.median(side.sched_lag_ms[1:]):.1f} ms, "
+                f"not sent {sum(side.not_sent[1:])}"
+            )
+        result.notes.append(
+            f"throughput service/bare: median {statistics.median(throughput):.2f} "
+            f"({min(throughput):.2f}–{max(throughput):.2f}); p99 service/bare: median "
+            f"{statistics.median(p99):.2f}× ({min(p99):.2f}–{max(p99):.2f}×)"
+        )
+        out.append((result, extra))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    parser.add_argument(
+        "--load",
+        choices=("wrk", "open"),
+        default="wrk",
+        help="wrk (closed loop, the default) or open (benchmarks/openloop.py, open loop)",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON + Markdown")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-service", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -284,7 +452,7 @@ def main() -> int:
         serve_service(int(args.serve_service[0]), args.serve_service[1])
         return 0
 
-    wrk = ensure_wrk()
+    wrk = ensure_wrk() if args.load == "wrk" else ""
     from context_lib.service import new_master_key, open_service
 
     work = Path(tempfile.mkdtemp(prefix="bench-service-"))
@@ -319,23 +487,43 @@ def main() -> int:
         for op in ("set", "get"):
             svc = WrkSide(wrk, script, urls[0], procs[0].pid, api_key, op, args)
             bare = WrkSide(wrk, script, urls[1], procs[1].pid, "-", op, args)
+            o_svc = OpenLoopSide(urls[0], procs[0].pid, api_key, op, args.duration)
+            o_bare = OpenLoopSide(urls[1], procs[1].pid, "-", op, args.duration)
             if op == "get":  # the keys wrk reads: r0t<thread>.k1 ... k100 on both servers
                 prefill(urls, api_key)
             for connections in args.connections:
-                result, extra = run_scenario(op, connections, svc, bare, args.rounds)
-                path = result.save(RESULTS)
-                path.with_suffix(".extra.json").write_text(json.dumps(extra, indent=2) + "\n")
-                markdown.append(result.markdown())
-                summary.append(extra)
-                print(result.markdown(), "\n", flush=True)
+                if args.load == "open":
+                    runs = run_open_scenarios(op, connections, o_svc, o_bare, args.rounds)
+                else:
+                    runs = [run_scenario(op, connections, svc, bare, args.rounds)]
+                for result, extra in runs:
+                    path = result.save(args.out)
+                    path.with_suffix(".extra.json").write_text(json.dumps(extra, indent=2) + "\n")
+                    markdown.append(result.markdown())
+                    summary.append(extra)
+                    print(result.markdown(), "\n", flush=True)
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
+    open16 = {
+        e["level"]: e
+        for e in summary
+        if e.get("load") == "open" and e["op"] == "set" and e["connections"] == 16
+    }
+    if len(open16) == 2:  # open loop: capacity from overload, p99 at the same sustained load
+        t = statistics.median(open16["overload"]["throughput_ratio"])  # type: ignore[arg-type]
+        p = statistics.median(open16["sustain"]["p99_ratio"])  # type: ignore[arg-type]
+        met = t >= THROUGHPUT_GOAL and p <= P99_GOAL
+        print(
+            f"write path at 16 connections, open loop: {t:.2f} of the bare throughput "
+            f"(overload; goal >= {THROUGHPUT_GOAL}), p99 {p:.2f}x at the same sustained "
+            f"rate (goal <= {P99_GOAL}): " + ("goal met" if met else "goal NOT met")
+        )
     for extra in summary:
-        if extra["op"] == "set" and extra["connections"] == 16:
+        if extra.get("load") != "open" and extra["op"] == "set" and extra["connections"] == 16:
             t = statistics.median(extra["throughput_ratio"])  # type: ignore[arg-type]
             p = statistics.median(extra["p99_ratio"])  # type: ignore[arg-type]
             met = t >= THROUGHPUT_GOAL and p <= P99_GOAL
