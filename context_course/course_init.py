@@ -94,9 +94,9 @@ def _shipped(source: Path | None) -> Course:
     root = source or shipped_course_root()
     if root is None:
         raise CourseInitError(
-            "this installation ships no course to start from; install context-course with "
-            "the instructor notebooks (pip install 'context-course[instructor]' from the "
-            "course repository) or pass --from DIR"
+            "this installation ships no course to start from (a wheel never carries the "
+            "instructor notebooks): in a clone of the course repository, pip install -e "
+            "'.[instructor]', or pass --from DIR (a course folder with solutions/)"
         )
     try:
         course = load_course(root)

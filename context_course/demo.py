@@ -225,8 +225,8 @@ def _shipped_course(course_dir: Path | None) -> Course:
     root = course_dir or shipped_course_root()
     if root is None:
         raise DemoError(
-            "this installation has no instructor course (solutions/); run the demo from a "
-            "source checkout or an instructor install of context-course"
+            "this installation has no instructor course (solutions/; a wheel never carries "
+            "them): in a clone of the course repository, pip install -e '.[instructor]'"
         )
     try:
         course = load_course(root)

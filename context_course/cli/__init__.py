@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import typer
 
 # Command modules are imported when their command runs (see context_course.cli.app).
-from context_course.cli.app import UserError, app
+from context_course.cli.app import UserError, app, no_type_shown_for_flags
 from context_course.extras import MissingExtraError, extra_providing, require_command_extras
 
 __all__ = ["UserError", "app", "main"]
@@ -28,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     _put_environment_scripts_on_path()
     command = typer.main.get_command(app)
-    _no_type_shown_for_flags(command)
+    no_type_shown_for_flags(command)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         require_command_extras(args)
@@ -82,22 +81,6 @@ def _exit_code(exc: Exception) -> int | None:
         if isinstance(root, type) and isinstance(exc, root):
             return code
     return None
-
-
-def _no_type_shown_for_flags(command: Any) -> None:
-    """A flag takes no value: its --help row shows no ``<bool>`` type column.
-
-    Typer shows every option's type; an empty metavar is its documented way to show none.
-    """
-    params = list(command.params)
-    help_option = command.get_help_option(typer.Context(command))
-    if help_option is not None:
-        params.append(help_option)
-    for param in params:
-        if getattr(param, "is_flag", False) and param.metavar is None:
-            param.metavar = ""
-    for sub in getattr(command, "commands", {}).values():
-        _no_type_shown_for_flags(sub)
 
 
 def _put_environment_scripts_on_path() -> None:

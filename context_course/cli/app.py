@@ -18,7 +18,14 @@ from typer.core import TyperCommand, TyperGroup
 
 from context_course.errors import ContextCourseError
 
-__all__ = ["COMMANDS", "LazyGroup", "UserError", "app", "load_all_commands"]
+__all__ = [
+    "COMMANDS",
+    "LazyGroup",
+    "UserError",
+    "app",
+    "load_all_commands",
+    "no_type_shown_for_flags",
+]
 
 #: Every top-level command: the module that registers it and its one-line help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -39,7 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Bundle your notebooks into one zip to hand in (with a manifest of hashes).",
     ),
     "demo": (
-        "context_course.cli.learner",
+        "context_course.cli.demo",
         "Run the instructor's whole job on the shipped course, with four synthetic learners.",
     ),
     "grade": (
@@ -128,6 +135,7 @@ class LazyGroup(TyperGroup):
         loaded = typer.main.get_command(app)
         command = getattr(loaded, "commands", {}).get(cmd_name)
         if command is not None:
+            no_type_shown_for_flags(command)
             self.commands[cmd_name] = command
         return command
 
@@ -137,6 +145,23 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def no_type_shown_for_flags(command: Any) -> None:
+    """A flag takes no value: its --help row shows no ``<bool>`` type column.
+
+    Typer shows every option's type; an empty metavar is its documented way to show none.
+    Applied to the root and, as each lazily loaded command arrives, to that command.
+    """
+    params = list(command.params)
+    help_option = command.get_help_option(typer.Context(command))
+    if help_option is not None:
+        params.append(help_option)
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        no_type_shown_for_flags(sub)
 
 
 def load_all_commands() -> None:

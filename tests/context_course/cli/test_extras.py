@@ -101,7 +101,11 @@ def test_the_extras_declared_match_the_modules_checked() -> None:
 
 
 def test_the_learner_library_imports_no_extra() -> None:
-    """What check, progress, submit and lab run on needs nothing beyond the base install."""
+    """What check, progress, submit and lab run on needs nothing beyond the base install.
+
+    The command modules too: `lab` once failed on a learner install because its module
+    also held `demo`, which imports the certificates.
+    """
     every = sorted({m for modules in extras.EXTRAS.values() for m in modules})
     code = (
         "import sys\n"
@@ -115,6 +119,7 @@ def test_the_learner_library_imports_no_extra() -> None:
         "import grader.core.localcheck, context_course.progress, context_course.submit\n"
         "import context_course.workspace\n"
         "import context_course.checkpanel, grader.child.widgets, grader.core.sandbox\n"
+        "import context_course.cli.learner, context_course.cli.run, context_course.cli.tour\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -43,3 +46,22 @@ def test_the_three_reported_help_texts_show_their_sections(
     ):
         assert main(argv) == 0
         assert section in capsys.readouterr().out, argv
+
+
+@pytest.mark.parametrize(
+    "argv", [["lab", "--help"], ["release", "--help"], ["keys", "init", "--help"]]
+)
+def test_a_fresh_process_shows_no_bool_for_flags_of_a_lazily_loaded_command(
+    argv: list[str],
+) -> None:
+    """As typed in a shell: the command's module is loaded only then, after the root is built."""
+    code = "import sys; from context_course.cli import main; sys.exit(main(sys.argv[1:]))"
+    shown = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=True,
+    ).stdout
+    assert "--help" in shown
+    assert "<bool>" not in shown, f"`{' '.join(argv)}` shows <bool> for a flag:\n{shown}"

@@ -124,3 +124,19 @@ def test_without_the_instructor_extra_init_says_what_to_install(
         "pip install 'context-course[instructor]'"
     )
     assert not (tmp_path / "class").exists()
+
+
+def test_an_install_without_the_course_says_how_to_install_one_that_has_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install '.[instructor]'` (not -e) builds a wheel, which carries no solutions/."""
+    monkeypatch.setattr("context_course.course_init.shipped_course_root", lambda: None)
+    code, out, err = run(capsys, "init", str(tmp_path / "class"))
+    assert code == 2 and out == ""
+    assert err.startswith("error: this installation ships no course to start from")
+    assert "pip install -e '.[instructor]'" in err and "--from DIR" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "class").exists()
+    code, out, err = run(capsys, "init", str(tmp_path / "class"), "--from", str(ROOT))
+    assert code == 0, err
+    assert load_course(tmp_path / "class").source_dir.is_dir()
