@@ -117,6 +117,8 @@ def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
 
     # a learner's value that repeats the notebook's test code is never shown back
     secret = "\n".join(test.code(LEARNER) for test in plan.tests.values())
+    # an exception message that repeats hidden test code is not shown back either
+    hidden_code = "\n".join(test.hidden_source for test in plan.tests.values())
 
     def judge(test: TestCellPlan, outcome: CellOutcome, context: PartContext) -> PartResult:
         return judge_part(
@@ -126,6 +128,7 @@ def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
             tolerance=plan.settings.float_tolerance,
             context=context,
             secret=secret,
+            hidden_code=hidden_code,
         )
 
     return judge
