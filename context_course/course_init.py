@@ -134,6 +134,7 @@ def course_toml(shipped: Course) -> str:
         "notebook_timeout = 300             # seconds per notebook",
         'output = "output"                  # feedback, certificates, grades.csv, report.html',
         'scheduler = ""                     # tcp://HOST:8786 to grade on a Dask cluster',
+        "second_run = true                  # run twice (two hash seeds); differing parts score 0",
         "",
         "[certificates]",
         "# FILL IN: the https URL where you will publish issuer.json and revocations.json,",

@@ -9,7 +9,8 @@ grading sandbox, and returns plain-words warnings:
   process, so its expected values are in code the learner's code can read, and its
   outcome is a boolean anyone can guess;
 - the same probe label twice in one cell;
-- a probe whose reference value differs between two runs (non-deterministic);
+- a probe whose reference value differs between two runs, the second with another hash
+  seed (non-deterministic: an order that depends on a set of strings, randomness, time);
 - the reference solution failing its own tests (any reference-run problem);
 - points that do not sum to 100;
 - a declared trap whose dedicated hidden checks are worth less than 10 points, and a part
@@ -104,7 +105,7 @@ def _reference_warnings(plan: SourcePlan, first: Reference, second: Reference) -
             ):
                 warnings.append(
                     f"{name}: part {grade_id}: probe {label!r} observed different values in "
-                    "two reference runs (non-deterministic)"
+                    "two reference runs with different hash seeds (non-deterministic)"
                 )
         for key, values in part.asserts.items():
             again_values = other.asserts.get(key)
@@ -118,7 +119,7 @@ def _reference_warnings(plan: SourcePlan, first: Reference, second: Reference) -
             ):
                 warnings.append(
                     f"{name}: part {grade_id}: {key} expected different values in two "
-                    "reference runs (non-deterministic)"
+                    "reference runs with different hash seeds (non-deterministic)"
                 )
     for note in first.notes:
         warnings.append(f"{name}: {note}")
@@ -141,7 +142,10 @@ def audit_source(path: Path, *, cell_timeout: float = 30.0) -> SourceAudit:
     timeout = plan.settings.cell_timeout or cell_timeout
     try:
         first = build_reference(plan, sandbox=sandbox, cell_timeout=timeout)
-        second = build_reference(plan, sandbox=sandbox, cell_timeout=timeout)
+        # the second run in a zygote with another PYTHONHASHSEED: one zygote's children
+        # share string hashes, so set order can only differ between zygotes
+        other = get_sandbox(plan.settings.forbidden_imports, other_hash_seed=True)
+        second = build_reference(plan, sandbox=other, cell_timeout=timeout)
     except GradingError as exc:
         return SourceAudit(warnings=[*warnings, exc.message])
     report, trap_warnings = trap_lines(plan, first)

@@ -20,22 +20,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
+from grader.child.values import values_match
 from grader.core.boundedjson import NOTEBOOK_MAX_DEPTH, load_bounded
 from grader.core.checks import LEARNER, Mode, TestCellPlan
 from grader.core.deadline import TimeLimitExceeded, time_limit
 from grader.core.errors import GradingError, IntakeError
-from grader.core.executor import CellOutcome, PlannedCell, execute
+from grader.core.executor import CellOutcome, Execution, Observation, PlannedCell, execute
 from grader.core.imports import forbidden_imports_in
 from grader.core.nbsource import read_cells
 from grader.core.plan import SourcePlan, load_source_plan
 from grader.core.reference import Reference, load_reference
-from grader.core.restore import restore_cells
+from grader.core.restore import RunCell, restore_cells
 from grader.core.results import NotebookResult, PartResult, PartStatus
 from grader.core.sandbox import SandboxLimits, get_sandbox
 from grader.core.verdict import PartContext, judge_part, part_context, part_regions
 
 __all__ = [
+    "SECOND_RUN",
     "GradingError",
     "PartJudge",
     "grade_notebook",
@@ -111,6 +114,59 @@ def _empty_result(
 #: How one test cell's outcome becomes a part's verdict: ``(test, outcome, context)``.
 PartJudge = Callable[[TestCellPlan, CellOutcome, PartContext], PartResult]
 
+#: What a part whose observations differ between the two runs becomes (see
+#: :func:`run_and_judge`): failed (official grading) or a warning (a local check).
+SecondRun = Literal["fail", "warn"]
+#: Official grading's default: a second run, and a part that differs fails.
+SECOND_RUN: SecondRun = "fail"
+
+
+def _comparable(outcome: CellOutcome) -> list[Observation] | None:
+    """What a test cell observed, to compare across runs; ``None`` when the cell did not
+    finish cleanly (a timeout or crash is judged as such, not as a difference)."""
+    if outcome.status not in ("ok", "error") or outcome.malformed:
+        return None
+    return list(outcome.observations)
+
+
+def _same(one: Observation, two: Observation, tolerance: float) -> bool:
+    if (one.check, one.kind, one.status) != (two.check, two.kind, two.status):
+        return False
+    if one.status == "value":
+        return values_match(one.value, two.value, tolerance=tolerance)
+    return bool(one.value == two.value)  # an exception's class name (its message may vary)
+
+
+def unstable_parts(
+    cells: Sequence[RunCell], first: Execution, second: Execution, *, tolerance: float = 0.0
+) -> list[str]:
+    """The parts whose test cell observed different things in two runs of one notebook."""
+    found: list[str] = []
+    for position, cell in enumerate(cells):
+        if cell.role != "test":
+            continue
+        one = _comparable(first.outcomes[position])
+        two = _comparable(second.outcomes[position])
+        if one is None or two is None:
+            continue
+        if len(one) != len(two) or not all(
+            _same(a, b, tolerance) for a, b in zip(one, two, strict=True)
+        ):
+            found.append(cell.grade_id)
+    return found
+
+
+def _unstable(test: TestCellPlan, part: PartResult) -> PartResult:
+    return replace(
+        part,
+        points=0.0,
+        status="non-deterministic",
+        message=(
+            f"part {test.grade_id}: your code gave different results when the notebook ran "
+            "a second time (with another hash seed), so this part scored nothing"
+        ),
+    )
+
 
 def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
     """Judge each part against the reference solution's values (official grading)."""
@@ -146,6 +202,7 @@ def run_and_judge(
     notebook_timeout: float,
     events: Sequence[str] = (),
     submission_hash: str = "",
+    second_run: SecondRun | None = None,
 ) -> NotebookResult:
     """Grade one notebook: the one path that official grading and ``check`` share.
 
@@ -154,6 +211,13 @@ def run_and_judge(
     check, which observes the test's expected side too), and judges each test cell's
     outcome with ``judge``. Only what is judged differs between the two callers; which
     cells run, what is observed, timeouts, forbidden imports and part statuses do not.
+
+    With ``second_run``, the notebook runs a second time in a sandbox whose zygote has
+    another ``PYTHONHASHSEED`` (children of one zygote share its string hashes, so a
+    second run there would iterate every set the same way). A part whose test cell
+    observed anything different (values, errors, or how many observations) scores
+    nothing with status ``non-deterministic`` (``"fail"``), or keeps its verdict and the
+    notebook's events name it (``"warn"``). The verdict itself comes from the first run.
     """
     log_events = list(events)
     with time_limit(PARENT_SECONDS, "reading the notebook and restoring its cells"):
@@ -188,6 +252,25 @@ def run_and_judge(
         notebook_timeout=notebook_timeout,
     )
     log_events.extend(execution.events)
+    unstable: list[str] = []
+    if second_run is not None:
+        again = execute(
+            planned,
+            sandbox=get_sandbox(plan.settings.forbidden_imports, other_hash_seed=True),
+            files=files,
+            limits=SandboxLimits(),
+            cell_timeout=cell_timeout,
+            notebook_timeout=notebook_timeout,
+        )
+        unstable = unstable_parts(
+            restored.cells, execution, again, tolerance=plan.settings.float_tolerance
+        )
+        for grade_id in unstable:
+            log_events.append(
+                f"warning: part {grade_id} gave different results in two runs with different "
+                "hash seeds (grading scores such a part nothing): look for an order that "
+                "depends on a set (sort it), randomness or time"
+            )
     for position, outcome in enumerate(execution.outcomes):
         cell = restored.cells[position]
         if cell.learner_code and outcome.loaded and position not in forbidden:
@@ -217,6 +300,8 @@ def run_and_judge(
                 status="error",
                 message=f"internal grader error ({type(exc).__name__}); please report it",
             )
+        if cell.grade_id in unstable and second_run == "fail" and part.status == "ok":
+            part = _unstable(plan.tests[cell.grade_id], part)
         parts.append(part)
     return NotebookResult(
         notebook=plan.notebook,
@@ -258,8 +343,13 @@ def grade_notebook(
     cache_dir: Path,
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
+    second_run: bool = True,
 ) -> NotebookResult:
     """Grade one learner notebook against an instructor's source notebook.
+
+    With ``second_run`` (the default; course.toml ``[grader] second_run``), the notebook
+    runs twice with different hash seeds and a part whose observations differ scores
+    nothing (see :func:`run_and_judge`).
 
     Never raises for anything the learner's notebook does: the result describes it
     (parts, checks, plain-words ``events``). Raises :class:`GradingError` for
@@ -323,6 +413,7 @@ def grade_notebook(
             notebook_timeout=notebook_timeout,
             events=events,
             submission_hash=submission_hash,
+            second_run=SECOND_RUN if second_run else None,
         )
     except GradingError:
         raise

@@ -281,8 +281,13 @@ def check_saved_notebook(
     *,
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
+    second_run: bool = True,
 ) -> NotebookResult:
     """Run a saved learner notebook as grading will and judge its visible tests.
+
+    With ``second_run`` (as grading does by default) the notebook runs again with another
+    hash seed, and a part whose checks saw different results is named in the result's
+    events: grading would score it nothing.
 
     ``release`` is the learner version of the notebook (whose locked and test cells are
     restored, as grading restores the source's). The notebook goes through the grading
@@ -309,6 +314,7 @@ def check_saved_notebook(
         cell_timeout=plan.settings.cell_timeout or cell_timeout,
         notebook_timeout=notebook_timeout,
         events=events,
+        second_run="warn" if second_run else None,
     )
     # what the learner's code printed is theirs already; the instructor-only field is not
     return replace(result, extra={})

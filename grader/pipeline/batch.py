@@ -391,6 +391,7 @@ def _jobs(
             cache_dir=str(cache_dir),
             cell_timeout=cell_timeout,
             notebook_timeout=notebook_timeout,
+            second_run=course.grader.second_run,
         )
         for item in todo
     ]

@@ -30,6 +30,9 @@ class GraderSettings:
     notebook_timeout: float = 300.0
     output: str = "output"
     scheduler: str = ""
+    #: Run each notebook a second time with another hash seed; a part whose checks see
+    #: different results scores nothing (costs a second run of the learner's notebook).
+    second_run: bool = True
 
     @property
     def worker_count(self) -> int:
@@ -84,6 +87,9 @@ def load_course(course_dir: Path | None = None) -> Course:
         raise CourseConfigError(f"{path} is not valid TOML: {exc}") from None
     course = raw.get("course", {})
     grader = raw.get("grader", {})
+    second_run = grader.get("second_run", GraderSettings.second_run)
+    if not isinstance(second_run, bool):
+        raise CourseConfigError(f"{path}: [grader] second_run must be true or false")
     try:
         settings = GraderSettings(
             db_url=str(grader.get("db_url", GraderSettings.db_url)),
@@ -92,6 +98,7 @@ def load_course(course_dir: Path | None = None) -> Course:
             notebook_timeout=float(grader.get("notebook_timeout", GraderSettings.notebook_timeout)),
             output=str(grader.get("output", GraderSettings.output)),
             scheduler=str(grader.get("scheduler", "")),
+            second_run=second_run,
         )
     except (TypeError, ValueError) as exc:
         raise CourseConfigError(f"{path}: bad value in [grader]: {exc}") from None

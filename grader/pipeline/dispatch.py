@@ -63,6 +63,7 @@ class GradeFunction(Protocol):
         cache_dir: Path,
         cell_timeout: float = ...,
         notebook_timeout: float = ...,
+        second_run: bool = ...,
     ) -> NotebookResult: ...
 
 
@@ -76,6 +77,7 @@ class GradeJob:
     cache_dir: str
     cell_timeout: float
     notebook_timeout: float
+    second_run: bool = True  # course.toml [grader] second_run
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for crossing process or machine boundaries."""
@@ -164,6 +166,7 @@ def run_job(job: dict[str, Any], grade_function: str = DEFAULT_GRADE_FUNCTION) -
             cache_dir=Path(spec.cache_dir),
             cell_timeout=spec.cell_timeout,
             notebook_timeout=spec.notebook_timeout,
+            second_run=spec.second_run,
         )
     except Exception as exc:
         if type(exc).__name__ == "GradingError":

@@ -57,6 +57,9 @@ _STATUS_WORDS = {
     "forbidden-import": "This part uses a module the exercise does not allow, so it scored "
     "nothing. Solve it with the tools the notebook introduces.",
     "not-run": "This part did not run because the notebook stopped earlier.",
+    "non-deterministic": "Run twice, this part's checks saw different results, so it scored "
+    "nothing. Look for an order that depends on a set or dict built from a set (sort it), or "
+    "for randomness or time in the answer.",
 }
 _VERDICTS = {
     "timeout": "timed out",
@@ -64,6 +67,7 @@ _VERDICTS = {
     "error": "error",
     "forbidden-import": "forbidden import",
     "not-run": "not run",
+    "non-deterministic": "not deterministic",
 }
 
 

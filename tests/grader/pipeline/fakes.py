@@ -39,6 +39,7 @@ def fake_grade(
     cache_dir: Path,
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
+    second_run: bool = True,
 ) -> NotebookResult:
     src = json.loads(Path(source).read_text())
     sub = json.loads(Path(submitted).read_text())
