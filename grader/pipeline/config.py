@@ -33,6 +33,9 @@ class GraderSettings:
     #: Run each notebook a second time with another hash seed; a part whose checks see
     #: different results scores nothing (costs a second run of the learner's notebook).
     second_run: bool = True
+    #: Feedback names each failed hidden check by its label (the behaviour it tests);
+    #: false: only "3 of 5 hidden checks passed".
+    hidden_check_names: bool = True
 
     @property
     def worker_count(self) -> int:
@@ -87,9 +90,12 @@ def load_course(course_dir: Path | None = None) -> Course:
         raise CourseConfigError(f"{path} is not valid TOML: {exc}") from None
     course = raw.get("course", {})
     grader = raw.get("grader", {})
-    second_run = grader.get("second_run", GraderSettings.second_run)
-    if not isinstance(second_run, bool):
-        raise CourseConfigError(f"{path}: [grader] second_run must be true or false")
+    flags: dict[str, bool] = {}
+    for flag in ("second_run", "hidden_check_names"):
+        value = grader.get(flag, getattr(GraderSettings, flag))
+        if not isinstance(value, bool):
+            raise CourseConfigError(f"{path}: [grader] {flag} must be true or false")
+        flags[flag] = value
     try:
         settings = GraderSettings(
             db_url=str(grader.get("db_url", GraderSettings.db_url)),
@@ -98,7 +104,7 @@ def load_course(course_dir: Path | None = None) -> Course:
             notebook_timeout=float(grader.get("notebook_timeout", GraderSettings.notebook_timeout)),
             output=str(grader.get("output", GraderSettings.output)),
             scheduler=str(grader.get("scheduler", "")),
-            second_run=second_run,
+            **flags,
         )
     except (TypeError, ValueError) as exc:
         raise CourseConfigError(f"{path}: bad value in [grader]: {exc}") from None
