@@ -13,6 +13,9 @@ grading sandbox, and returns plain-words warnings:
   seed (non-deterministic: an order that depends on a set of strings, randomness, time);
 - the reference solution failing its own tests (any reference-run problem);
 - points that do not sum to 100;
+- a hidden check's label that reads like an input and its answer (``->``, ``=>``, ``==``,
+  ``!=``, or two or more numbers): feedback names failed hidden checks by label, so a
+  label says what behaviour is tested ("a tie keeps ours"), never "1 -> True";
 - a declared trap whose dedicated hidden checks are worth less than 10 points, and a part
   where one constant answer would collect more than 20 % of its hidden points (see
   :mod:`grader.mastery`).
@@ -26,6 +29,7 @@ A source notebook that cannot be read at all raises
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +41,27 @@ from grader.core.plan import SourcePlan, load_source_plan
 from grader.core.reference import Reference, build_reference
 from grader.core.sandbox import get_sandbox
 
-__all__ = ["SourceAudit", "audit_source", "lint_source"]
+__all__ = ["SourceAudit", "audit_source", "label_gives_away", "lint_source"]
+
+_ARROWS = ("->", "=>", "==", "!=", "→")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+
+
+def label_gives_away(label: str) -> bool:
+    """Whether a hidden check's label reads like an input and its answer (a cheap test:
+    an arrow or comparison, or two or more numbers)."""
+    return any(arrow in label for arrow in _ARROWS) or len(_NUMBER.findall(label)) >= 2
+
+
+def _label_warnings(plan: SourcePlan, reference: Reference) -> list[str]:
+    return [
+        f"{plan.path.name}: part {grade_id}: the hidden check label {label!r} reads like an "
+        "input and its answer; feedback shows failed hidden checks by label, so name the "
+        "behaviour it tests instead"
+        for grade_id, part in reference.parts.items()
+        for label in part.probes
+        if label_gives_away(label)
+    ]
 
 
 def _static_warnings(plan: SourcePlan) -> list[str]:
@@ -150,6 +174,7 @@ def audit_source(path: Path, *, cell_timeout: float = 30.0) -> SourceAudit:
         return SourceAudit(warnings=[*warnings, exc.message])
     report, trap_warnings = trap_lines(plan, first)
     warnings += _reference_warnings(plan, first, second)
+    warnings += _label_warnings(plan, first)
     warnings += trap_warnings + guessable_warnings(plan, first)
     return SourceAudit(warnings=warnings, traps=report)
 
