@@ -171,3 +171,13 @@ def test_only_names_the_cell_assigns_before_reading_are_forgotten() -> None:
     )
     # `item` is read in the statement that binds it: conservatively kept
     assert names_to_forget(tree) == ["got", "total", "helper"]
+
+
+def test_the_parent_keeps_a_bounded_message_and_ignores_a_malformed_one() -> None:
+    from grader.core.executor import MAX_ERROR_MESSAGE, _observation
+
+    base = {"t": "obs", "n": 1, "check": "line 3", "kind": "statement", "status": "error"}
+    long = _observation({**base, "value": "KeyError", "message": "k" * 10_000})
+    assert long is not None and long.message == "k" * MAX_ERROR_MESSAGE
+    odd = _observation({**base, "value": "KeyError", "message": {"nested": "x"}})
+    assert odd is not None and odd.message == "" and odd.value == "KeyError"
