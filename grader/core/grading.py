@@ -218,6 +218,8 @@ def run_and_judge(
     observed anything different (values, errors, or how many observations) scores
     nothing with status ``non-deterministic`` (``"fail"``), or keeps its verdict and the
     notebook's events name it (``"warn"``). The verdict itself comes from the first run.
+    The second run is skipped when a cell of the first timed out or crashed (it would
+    cost that time limit twice); the events say so.
     """
     log_events = list(events)
     with time_limit(PARENT_SECONDS, "reading the notebook and restoring its cells"):
@@ -253,7 +255,13 @@ def run_and_judge(
     )
     log_events.extend(execution.events)
     unstable: list[str] = []
-    if second_run is not None:
+    runaway = any(o.status in ("timeout", "crashed") for o in execution.outcomes)
+    if second_run is not None and runaway:
+        # a runaway cell would cost its time limit twice; its part already scores nothing
+        log_events.append(
+            "the second run (another hash seed) was skipped: a cell timed out or crashed"
+        )
+    elif second_run is not None:
         again = execute(
             planned,
             sandbox=get_sandbox(plan.settings.forbidden_imports, other_hash_seed=True),

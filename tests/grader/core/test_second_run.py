@@ -116,3 +116,13 @@ def test_release_check_flags_a_reference_solution_that_depends_on_set_order(
         "tags-tests" in w and "different hash seeds (non-deterministic)" in w for w in warnings
     ), warnings
     assert not any("count-tests" in w and "non-deterministic" in w for w in warnings)
+
+
+def test_a_runaway_cell_is_not_paid_for_twice(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    endless = SET_ORDER.replace("return 7", "while True:\n        pass")
+    submitted = _learner(source, tmp_path, endless, "learner")
+    result = grade_notebook(source, submitted, cache_dir=tmp_path / "cache", cell_timeout=2)
+    assert result.parts[1].status == "timeout"
+    assert any("second run (another hash seed) was skipped" in e for e in result.events)
+    assert result.parts[0].status == "ok"  # judged on the one run
