@@ -175,7 +175,9 @@ class _Why:
             return NOT_ATTEMPTED
         number = cause.check.removeprefix("line ")
         line = self.test.lines.get(int(number)) if number.isdigit() else None
-        if line is None or line.hidden:
+        if line is None:  # a child that did not say which line: its type only
+            return f"an earlier line of the test raised {_exception(cause.value)}"
+        if line.hidden:
             return f"an earlier line of the hidden test raised {_exception(cause.value)}"
         return f"the test line `{line.source}` raised {self._exception(cause, hidden=False)}"
 
