@@ -81,7 +81,7 @@ def test_right_and_wrong_submissions_through_the_real_core(tmp_path: Path) -> No
     # failed hidden checks are named by their behaviour labels ...
     assert "<li>large numbers</li><li>strings concatenate</li><li>lists</li>" in page
     # ... never by their code, inputs or expected values
-    for hidden in ("10**12", '"con"', "concat\"", "2000000000000", "[1, 2, 3]"):
+    for hidden in ("10**12", '"con"', 'concat"', "2000000000000", "[1, 2, 3]"):
         assert hidden not in page
 
     again = grade_submissions(
