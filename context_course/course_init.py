@@ -134,6 +134,8 @@ def course_toml(shipped: Course) -> str:
         "notebook_timeout = 300             # seconds per notebook",
         'output = "output"                  # feedback, certificates, grades.csv, report.html',
         'scheduler = ""                     # tcp://HOST:8786 to grade on a Dask cluster',
+        "second_run = true                  # run twice (two hash seeds); differing parts score 0",
+        "hidden_check_names = true          # feedback names failed hidden checks by label",
         "",
         "[certificates]",
         "# FILL IN: the https URL where you will publish issuer.json and revocations.json,",

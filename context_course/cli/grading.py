@@ -218,6 +218,7 @@ def feedback(
                 course_name=loaded.name,
                 out_dir=out_dir,
                 learners=None if learner is None else [learner],
+                hidden_names=loaded.grader.hidden_check_names,
             )
     except OSError as exc:
         raise UserError(f"cannot write feedback pages: {os_error_line(exc)}") from None

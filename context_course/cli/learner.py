@@ -299,8 +299,10 @@ def check(
     """Run your saved notebook as grading will (sandboxed) and show its visible tests.
 
     Uses the grader's own sandbox, restore step and verdict, so what passes here passes
-    the visible tests at grading; hidden tests run only at grading. Exits 1 when a
-    visible check fails. Save the notebook in JupyterLab first.
+    the visible tests at grading; hidden tests run only at grading. Like grading, it
+    runs each notebook twice with different hash seeds and warns, naming the part, when
+    the results differ (grading scores such a part nothing). Exits 1 when a visible check
+    fails. Save the notebook in JupyterLab first.
 
     Example: `context-course check 3`
     """

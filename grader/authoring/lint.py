@@ -9,9 +9,13 @@ grading sandbox, and returns plain-words warnings:
   process, so its expected values are in code the learner's code can read, and its
   outcome is a boolean anyone can guess;
 - the same probe label twice in one cell;
-- a probe whose reference value differs between two runs (non-deterministic);
+- a probe whose reference value differs between two runs, the second with another hash
+  seed (non-deterministic: an order that depends on a set of strings, randomness, time);
 - the reference solution failing its own tests (any reference-run problem);
 - points that do not sum to 100;
+- a hidden check's label that reads like an input and its answer (``->``, ``=>``, ``==``,
+  ``!=``, or two or more numbers): feedback names failed hidden checks by label, so a
+  label says what behaviour is tested ("a tie keeps ours"), never "1 -> True";
 - a declared trap whose dedicated hidden checks are worth less than 10 points, and a part
   where one constant answer would collect more than 20 % of its hidden points (see
   :mod:`grader.mastery`).
@@ -25,6 +29,7 @@ A source notebook that cannot be read at all raises
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +41,27 @@ from grader.core.plan import SourcePlan, load_source_plan
 from grader.core.reference import Reference, build_reference
 from grader.core.sandbox import get_sandbox
 
-__all__ = ["SourceAudit", "audit_source", "lint_source"]
+__all__ = ["SourceAudit", "audit_source", "label_gives_away", "lint_source"]
+
+_ARROWS = ("->", "=>", "==", "!=", "→")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+
+
+def label_gives_away(label: str) -> bool:
+    """Whether a hidden check's label reads like an input and its answer (a cheap test:
+    an arrow or comparison, or two or more numbers)."""
+    return any(arrow in label for arrow in _ARROWS) or len(_NUMBER.findall(label)) >= 2
+
+
+def _label_warnings(plan: SourcePlan, reference: Reference) -> list[str]:
+    return [
+        f"{plan.path.name}: part {grade_id}: the hidden check label {label!r} reads like an "
+        "input and its answer; feedback shows failed hidden checks by label, so name the "
+        "behaviour it tests instead"
+        for grade_id, part in reference.parts.items()
+        for label in part.probes
+        if label_gives_away(label)
+    ]
 
 
 def _static_warnings(plan: SourcePlan) -> list[str]:
@@ -104,7 +129,7 @@ def _reference_warnings(plan: SourcePlan, first: Reference, second: Reference) -
             ):
                 warnings.append(
                     f"{name}: part {grade_id}: probe {label!r} observed different values in "
-                    "two reference runs (non-deterministic)"
+                    "two reference runs with different hash seeds (non-deterministic)"
                 )
         for key, values in part.asserts.items():
             again_values = other.asserts.get(key)
@@ -118,7 +143,7 @@ def _reference_warnings(plan: SourcePlan, first: Reference, second: Reference) -
             ):
                 warnings.append(
                     f"{name}: part {grade_id}: {key} expected different values in two "
-                    "reference runs (non-deterministic)"
+                    "reference runs with different hash seeds (non-deterministic)"
                 )
     for note in first.notes:
         warnings.append(f"{name}: {note}")
@@ -141,11 +166,15 @@ def audit_source(path: Path, *, cell_timeout: float = 30.0) -> SourceAudit:
     timeout = plan.settings.cell_timeout or cell_timeout
     try:
         first = build_reference(plan, sandbox=sandbox, cell_timeout=timeout)
-        second = build_reference(plan, sandbox=sandbox, cell_timeout=timeout)
+        # the second run in a zygote with another PYTHONHASHSEED: one zygote's children
+        # share string hashes, so set order can only differ between zygotes
+        other = get_sandbox(plan.settings.forbidden_imports, other_hash_seed=True)
+        second = build_reference(plan, sandbox=other, cell_timeout=timeout)
     except GradingError as exc:
         return SourceAudit(warnings=[*warnings, exc.message])
     report, trap_warnings = trap_lines(plan, first)
     warnings += _reference_warnings(plan, first, second)
+    warnings += _label_warnings(plan, first)
     warnings += trap_warnings + guessable_warnings(plan, first)
     return SourceAudit(warnings=warnings, traps=report)
 

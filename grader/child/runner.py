@@ -15,7 +15,8 @@ Channel protocol (newline-delimited JSON, parent → child)::
 child → parent::
 
     {"t": "ready"}
-    {"t": "obs", "n": 7, "check": "assert 1" | label, "kind": K, "status": S, "value": V}
+    {"t": "obs", "n": 7, "check": "assert 1" | label, "kind": K, "status": S, "value": V,
+     "message": M}
     {"t": "done", "n": 7, "error": "NameError" | null, "loaded": ["pkg.mod", ...],
      "watched": ["sys.settrace", ...]}
 
@@ -23,6 +24,8 @@ child → parent::
 (``observe``) or ``statement`` (a top-level statement of a test cell raised). ``status`` is
 ``value`` (``value`` holds the encoded value), ``raises`` (an ``observe(label, callable)``
 raised: ``value`` is the exception class name) or ``error`` (evaluating the probe raised).
+With ``error``, ``message`` (optional) holds the start of the exception's message, and a
+``statement`` observation's ``check`` is ``"line N"``: the test cell's line that raised.
 
 ``loaded`` names the forbidden modules that are *in use* after the cell, whatever the
 import text said: module objects under a forbidden name in ``sys.modules`` (however they
@@ -67,6 +70,17 @@ _loads = marshal.loads
 def _exception_name(exc: BaseException) -> str:
     name = getattr(type(exc), "__name__", "Exception")
     return name if isinstance(name, str) and name.isidentifier() else "Exception"
+
+
+MAX_EXCEPTION_MESSAGE = 300  # characters of an exception's message sent (the parent trims more)
+
+
+def _exception_message(exc: BaseException) -> str:
+    try:
+        text = BaseException.__str__(exc)
+    except Exception:
+        return ""
+    return text[:MAX_EXCEPTION_MESSAGE] if isinstance(text, str) else ""
 
 
 class Runner:
@@ -123,20 +137,21 @@ class Runner:
         return message if isinstance(message, dict) else None
 
     # -- observations --------------------------------------------------------------
-    def _report(self, check: Any, kind: str, status: str, value: Any) -> None:
+    def _report(self, check: Any, kind: str, status: str, value: Any, message: str = "") -> None:
         label = check if isinstance(check, str) else str(type(check).__name__)
         try:
             encoded = encode_value(value) if status == "value" else value
-            self.send(
-                {
-                    "t": "obs",
-                    "n": self.current,
-                    "check": label,
-                    "kind": kind,
-                    "status": status,
-                    "value": encoded,
-                }
-            )
+            sent = {
+                "t": "obs",
+                "n": self.current,
+                "check": label,
+                "kind": kind,
+                "status": status,
+                "value": encoded,
+            }
+            if message:
+                sent["message"] = message
+            self.send(sent)
         except Exception as exc:  # an unencodable value must not stop the cell
             self.send(
                 {
@@ -155,7 +170,7 @@ class Runner:
             if truth:
                 value = bool(value)
         except BaseException as exc:
-            self._report(check, kind, "error", _exception_name(exc))
+            self._report(check, kind, "error", _exception_name(exc), _exception_message(exc))
             return
         self._report(check, kind, "value", value)
 
@@ -172,7 +187,7 @@ class Runner:
         try:
             value = thunk()
         except BaseException as exc:
-            self._report(label, "probe", "error", _exception_name(exc))
+            self._report(label, "probe", "error", _exception_name(exc), _exception_message(exc))
             return
         if callable(value):
             try:
@@ -182,8 +197,9 @@ class Runner:
                 return
         self._report(label, "probe", "value", value)
 
-    def statement_error(self, exc: BaseException) -> None:
-        self._report("statement", "statement", "error", _exception_name(exc))
+    def statement_error(self, exc: BaseException, line: Any = None) -> None:
+        where = f"line {line}" if type(line) is int else "statement"
+        self._report(where, "statement", "error", _exception_name(exc), _exception_message(exc))
 
     def _sink(self, label: str, kind: str, value: Any) -> None:
         # a plain grader.child.observe() call that escaped the rewrite (e.g. called indirectly)

@@ -36,6 +36,7 @@ __all__ = [
     "describe",
     "encode_value",
     "parse_observed",
+    "repeats_secret",
     "shown_to_learner",
     "values_match",
 ]
@@ -289,6 +290,11 @@ def _plain(value: Any, limit: int) -> str:
             for key, inner in list(item.items())[:limit]:
                 stack.extend((key, inner))
     return "\n".join(found)
+
+
+def repeats_secret(text: str, secret: str) -> bool:
+    """Whether ``text`` repeats :data:`SECRET_WINDOW` characters in a row of ``secret``."""
+    return bool(secret) and _repeats(text, secret)
 
 
 def _repeats(text: str, secret: str) -> bool:

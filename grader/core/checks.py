@@ -10,7 +10,18 @@ cell's code (by AST, never by text substitution) into the code the sandboxed chi
   child reports the truth value.
 - ``observe(label, value)`` becomes ``__cc_observe__(label, lambda: value)``: errors while
   probing are reported instead of stopping the cell.
-- every top-level statement is wrapped so that an exception ends only that statement.
+- every top-level statement is wrapped so that an exception ends only that statement,
+  and reports it with the statement's line (``__cc_statement_error__(e, LINE)``);
+- the cell starts by forgetting the names it is about to assign (see
+  :func:`names_to_forget`).
+
+Why forget names: a test line such as ``got = settings_with_defaults(...)`` that raises
+leaves ``got`` as it was, and the next ``assert got == ...`` would compare whatever an
+earlier worked example left under that name ("expected {...}, got ['a', 'b', 'd']"). With
+the names the cell assigns cleared first, a value a check sees was produced in this cell
+by the learner's code, or the check meets a ``NameError`` that the verdict traces back to
+the line that raised (:mod:`grader.core.verdict`). Only names whose first use in the cell
+is an assignment are cleared: ``x = f(x)`` still reads the learner's ``x``.
 
 In the reference run (the instructor's solution, :data:`REFERENCE`), ``assert a == b``
 additionally reports ``b`` through ``__cc_expect__``: the parent uses the reference's
@@ -20,6 +31,7 @@ additionally reports ``b`` through ``__cc_expect__``: the parent uses the refere
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,6 +46,8 @@ __all__ = [
     "MessagePiece",
     "Mode",
     "TestCellPlan",
+    "TestLine",
+    "names_to_forget",
     "plan_test_cell",
     "render_message",
 ]
@@ -70,6 +84,15 @@ class AssertCheck:
 
 
 @dataclass(frozen=True)
+class TestLine:
+    """A top-level statement of a test cell, as feedback may name it."""
+
+    line: int  # 1-based line in the test cell's source
+    source: str  # one line, at most 60 characters
+    hidden: bool  # inside a hidden-tests region: never shown to the learner
+
+
+@dataclass(frozen=True)
 class TestCellPlan:
     """A test cell ready to run: its checks and the code for each kind of run."""
 
@@ -81,6 +104,8 @@ class TestCellPlan:
     weights: dict[str, float] = field(default_factory=dict)
     learner_code: str = ""
     reference_code: str = ""
+    lines: dict[int, TestLine] = field(default_factory=dict)  # top-level statements by line
+    hidden_source: str = ""  # the text of the cell's hidden-tests regions
 
     def code(self, mode: Mode) -> str:
         """The rewritten cell code for a learner run or the reference run."""
@@ -113,21 +138,52 @@ def _message_pieces(node: ast.expr | None) -> tuple[MessagePiece, ...]:
     return ()
 
 
-def render_message(pieces: tuple[MessagePiece, ...], observed_source: str, got: str) -> str:
+_GOT = re.compile(r"[\s,;:(-]*\bgot\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[;.)]\s*")
+
+
+def _without_got(pieces: tuple[MessagePiece, ...]) -> tuple[MessagePiece, ...]:
+    """``pieces`` without their "got …" clause: from the word "got" to the end of the
+    clause (the next ``;``, ``.`` or ``)`` after the placeholder that follows it, or the end).
+    """
+    for index, piece in enumerate(pieces):
+        found = None if piece.is_expression else _GOT.search(piece.text)
+        if found is None:
+            continue
+        kept = [*pieces[:index], MessagePiece(piece.text[: found.start()])]
+        rest = [MessagePiece(piece.text[found.end() :]), *pieces[index + 1 :]]
+        seen_value = False
+        for position, later in enumerate(rest):
+            if later.is_expression:
+                seen_value = True
+                continue
+            end = _CLAUSE_END.search(later.text) if seen_value or position else None
+            if end is not None:
+                tail = later.text[end.end() :]
+                return (*kept, MessagePiece(" " + tail if tail else ""), *rest[position + 1 :])
+        return tuple(kept)
+    return pieces
+
+
+def render_message(
+    pieces: tuple[MessagePiece, ...], observed_source: str, got: str, *, drop_got: bool = False
+) -> str:
     """The author's message, rendered by the parent (never by the child).
 
     An f-string placeholder naming the observed expression shows the observed value
-    (``got``, already rendered by the parent); any other placeholder shows ``…``.
+    (``got``, already rendered by the parent); any other placeholder shows ``…``. With
+    ``drop_got`` the author's own "got …" clause is left out (the verdict's text already
+    says what the learner's code gave, or that it gave nothing), so "got" appears once.
     """
     parts = []
-    for piece in pieces:
+    for piece in _without_got(pieces) if drop_got else pieces:
         if not piece.is_expression:
             parts.append(piece.text)
         elif piece.text == observed_source:
             parts.append(got)
         else:
             parts.append("…")
-    return "".join(parts).strip()
+    return " ".join("".join(parts).split()).strip(" ,;:")
 
 
 def _thunk(expr: ast.expr) -> ast.Lambda:
@@ -211,17 +267,95 @@ def _is_equality(test: ast.expr) -> bool:
 
 
 def _isolate(statement: ast.stmt) -> ast.stmt:
-    """``try: statement`` / ``except BaseException as e: __cc_statement_error__(e)``."""
+    """``try: statement`` / ``except BaseException as e: __cc_statement_error__(e, LINE)``."""
     if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
         return statement
     handler = ast.ExceptHandler(
         type=ast.Name(id="BaseException", ctx=ast.Load()),
         name="__cc_exc__",
-        body=[_call(STATEMENT_ERROR_FN, ast.Name(id="__cc_exc__", ctx=ast.Load()))],
+        body=[
+            _call(
+                STATEMENT_ERROR_FN,
+                ast.Name(id="__cc_exc__", ctx=ast.Load()),
+                ast.Constant(statement.lineno),
+            )
+        ],
     )
     return ast.copy_location(
         ast.Try(body=[statement], handlers=[handler], orelse=[], finalbody=[]), statement
     )
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _bound_and_read(statement: ast.stmt) -> tuple[set[str], set[str]]:
+    """Names one top-level statement binds in the cell's scope, and every name it reads
+    (anywhere, nested scopes included: a lambda may read a name later)."""
+    read = {
+        node.id
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)
+    }
+    read |= {
+        node.target.id
+        for node in ast.walk(statement)
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)
+    }
+    bound: set[str] = set()
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, *_COMPREHENSIONS)):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            bound.add(node.target.id)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound, read
+
+
+def names_to_forget(tree: ast.Module) -> list[str]:
+    """The names a test cell assigns before it reads them, in first-assigned order.
+
+    These are what the cell clears before it runs: whatever they held came from earlier
+    cells (a worked example's ``got``), never from this test's run of the learner's code.
+    """
+    seen: set[str] = set()
+    forget: list[str] = []
+    for statement in tree.body:
+        bound, read = _bound_and_read(statement)
+        forget.extend(sorted(bound - read - seen))
+        seen |= bound | read
+    return [name for name in forget if not name.startswith("__")]
+
+
+def _forget(names: list[str]) -> list[ast.stmt]:
+    """``globals().pop(NAME, None)`` for each name (no-op when it is not bound)."""
+    return [
+        ast.Expr(
+            ast.Call(
+                func=ast.Attribute(
+                    value=ast.Call(
+                        func=ast.Name(id="globals", ctx=ast.Load()), args=[], keywords=[]
+                    ),
+                    attr="pop",
+                    ctx=ast.Load(),
+                ),
+                args=[ast.Constant(name), ast.Constant(None)],
+                keywords=[],
+            )
+        )
+        for name in names
+    ]
 
 
 def _boolean_value(node: ast.expr) -> bool:
@@ -325,10 +459,23 @@ def plan_test_cell(cell: Cell) -> TestCellPlan:
         by_node = {
             id(new): checks[id(old)] for new, old in zip(fresh_asserts, asserts, strict=True)
         }
+        forget = _forget(names_to_forget(fresh))
         rewritten = _Rewriter(by_node, mode).visit(fresh)
         assert isinstance(rewritten, ast.Module)
-        rewritten.body = [_isolate(statement) for statement in rewritten.body]
+        body = [_isolate(statement) for statement in rewritten.body]
+        future = [s for s in body if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
+        rewritten.body = [*future, *forget, *(s for s in body if s not in future)]
         codes[mode] = ast.unparse(ast.fix_missing_locations(rewritten))
+    lines = {
+        statement.lineno: TestLine(
+            line=statement.lineno,
+            source=_single_line(ast.unparse(statement).splitlines()[0], 60),
+            hidden=any(lo <= statement.lineno <= hi for lo, hi in hidden),
+        )
+        for statement in tree.body
+    }
+    source_lines = cell.source.splitlines()
+    hidden_source = "\n".join("\n".join(source_lines[lo - 1 : hi]) for lo, hi in hidden)
     return TestCellPlan(
         grade_id=cell.grade_id,
         points=cell.points,
@@ -338,4 +485,6 @@ def plan_test_cell(cell: Cell) -> TestCellPlan:
         weights=_weights(cell),
         learner_code=codes[LEARNER],
         reference_code=codes[REFERENCE],
+        lines=lines,
+        hidden_source=hidden_source,
     )

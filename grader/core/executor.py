@@ -43,6 +43,7 @@ from grader.core.sandbox import Sandbox, SandboxLimits, Session
 __all__ = [
     "INTERRUPT_GRACE",
     "MAX_CELL_BYTES",
+    "MAX_ERROR_MESSAGE",
     "MAX_LINE_BYTES",
     "MAX_OBSERVED_BYTES",
     "CellOutcome",
@@ -64,6 +65,7 @@ MAX_RESTARTS = 8
 READY_TIMEOUT = 20.0
 INTERRUPT_GRACE = 1.0  # seconds an interrupted cell has to stop before its process is killed
 _HEALTH_CHECK = -1  # the number of the empty cell that shows an interrupted process still works
+MAX_ERROR_MESSAGE = 300  # characters of an exception's message kept
 _KINDS = frozenset({"assert", "truth", "expect", "probe", "statement"})
 _STATUSES = frozenset({"value", "raises", "error"})
 
@@ -93,6 +95,7 @@ class Observation:
     kind: str
     status: Literal["value", "raises", "error", "malformed"]
     value: Any = None
+    message: str = ""  # an error's message as the child reported it (untrusted, <= 300 chars)
 
 
 @dataclass
@@ -258,7 +261,9 @@ def _observation(message: dict[str, Any]) -> Observation | None:
     if status in ("raises", "error"):
         if not isinstance(value, str) or len(value) > 200:
             return Observation(check, str(kind), "malformed")
-        return Observation(check, str(kind), status, value)
+        text = message.get("message")
+        text = text[:MAX_ERROR_MESSAGE] if isinstance(text, str) else ""
+        return Observation(check, str(kind), status, value, text)
     try:
         return Observation(check, str(kind), "value", parse_observed(value))
     except (MalformedValue, RecursionError):

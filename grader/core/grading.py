@@ -20,23 +20,26 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
+from grader.child.values import values_match
 from grader.core.boundedjson import NOTEBOOK_MAX_DEPTH, load_bounded
 from grader.core.checks import LEARNER, Mode, TestCellPlan
 from grader.core.deadline import TimeLimitExceeded, time_limit
 from grader.core.errors import GradingError, IntakeError
-from grader.core.executor import CellOutcome, PlannedCell, execute
+from grader.core.executor import CellOutcome, Execution, Observation, PlannedCell, execute
 from grader.core.imports import forbidden_imports_in
 from grader.core.nbsource import read_cells
 from grader.core.plan import SourcePlan, load_source_plan
 from grader.core.reference import Reference, load_reference
-from grader.core.restore import restore_cells
+from grader.core.restore import RunCell, restore_cells
 from grader.core.results import NotebookResult, PartResult, PartStatus
 from grader.core.sandbox import SandboxLimits, get_sandbox
 from grader.core.testcode import compile_test_code
 from grader.core.verdict import PartContext, judge_part, part_context, part_regions
 
 __all__ = [
+    "SECOND_RUN",
     "GradingError",
     "PartJudge",
     "grade_notebook",
@@ -125,12 +128,67 @@ def _empty_result(
 #: How one test cell's outcome becomes a part's verdict: ``(test, outcome, context)``.
 PartJudge = Callable[[TestCellPlan, CellOutcome, PartContext], PartResult]
 
+#: What a part whose observations differ between the two runs becomes (see
+#: :func:`run_and_judge`): failed (official grading) or a warning (a local check).
+SecondRun = Literal["fail", "warn"]
+#: Official grading's default: a second run, and a part that differs fails.
+SECOND_RUN: SecondRun = "fail"
+
+
+def _comparable(outcome: CellOutcome) -> list[Observation] | None:
+    """What a test cell observed, to compare across runs; ``None`` when the cell did not
+    finish cleanly (a timeout or crash is judged as such, not as a difference)."""
+    if outcome.status not in ("ok", "error") or outcome.malformed:
+        return None
+    return list(outcome.observations)
+
+
+def _same(one: Observation, two: Observation, tolerance: float) -> bool:
+    if (one.check, one.kind, one.status) != (two.check, two.kind, two.status):
+        return False
+    if one.status == "value":
+        return values_match(one.value, two.value, tolerance=tolerance)
+    return bool(one.value == two.value)  # an exception's class name (its message may vary)
+
+
+def unstable_parts(
+    cells: Sequence[RunCell], first: Execution, second: Execution, *, tolerance: float = 0.0
+) -> list[str]:
+    """The parts whose test cell observed different things in two runs of one notebook."""
+    found: list[str] = []
+    for position, cell in enumerate(cells):
+        if cell.role != "test":
+            continue
+        one = _comparable(first.outcomes[position])
+        two = _comparable(second.outcomes[position])
+        if one is None or two is None:
+            continue
+        if len(one) != len(two) or not all(
+            _same(a, b, tolerance) for a, b in zip(one, two, strict=True)
+        ):
+            found.append(cell.grade_id)
+    return found
+
+
+def _unstable(test: TestCellPlan, part: PartResult) -> PartResult:
+    return replace(
+        part,
+        points=0.0,
+        status="non-deterministic",
+        message=(
+            f"part {test.grade_id}: your code gave different results when the notebook ran "
+            "a second time (with another hash seed), so this part scored nothing"
+        ),
+    )
+
 
 def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
     """Judge each part against the reference solution's values (official grading)."""
 
     # a learner's value that repeats the notebook's test code is never shown back
     secret = "\n".join(test.code(LEARNER) for test in plan.tests.values())
+    # an exception message that repeats hidden test code is not shown back either
+    hidden_code = "\n".join(test.hidden_source for test in plan.tests.values())
 
     def judge(test: TestCellPlan, outcome: CellOutcome, context: PartContext) -> PartResult:
         return judge_part(
@@ -140,6 +198,7 @@ def official_judge(plan: SourcePlan, reference: Reference) -> PartJudge:
             tolerance=plan.settings.float_tolerance,
             context=context,
             secret=secret,
+            hidden_code=hidden_code,
         )
 
     return judge
@@ -158,6 +217,7 @@ def run_and_judge(
     events: Sequence[str] = (),
     submission_hash: str = "",
     seed: int | None = None,
+    second_run: SecondRun | None = None,
 ) -> NotebookResult:
     """Grade one notebook: the one path that official grading and ``check`` share.
 
@@ -168,6 +228,15 @@ def run_and_judge(
     cells run, what is observed, timeouts, forbidden imports and part statuses do not.
     Test cells go to the child as code objects, with ``seed`` for their inputs; a run in
     which the learner's code set a hook that could watch them is rejected (every part 0).
+
+    With ``second_run``, the notebook runs a second time in a sandbox whose zygote has
+    another ``PYTHONHASHSEED`` (children of one zygote share its string hashes, so a
+    second run there would iterate every set the same way). A part whose test cell
+    observed anything different (values, errors, or how many observations) scores
+    nothing with status ``non-deterministic`` (``"fail"``), or keeps its verdict and the
+    notebook's events name it (``"warn"``). The verdict itself comes from the first run.
+    The second run is skipped when a cell of the first timed out or crashed (it would
+    cost that time limit twice); the events say so.
     """
     log_events = list(events)
     with time_limit(PARENT_SECONDS, "reading the notebook and restoring its cells"):
@@ -219,6 +288,32 @@ def run_and_judge(
             "error",
             events=log_events,
         )
+    unstable: list[str] = []
+    runaway = any(o.status in ("timeout", "crashed") for o in execution.outcomes)
+    if second_run is not None and runaway:
+        # a runaway cell would cost its time limit twice; its part already scores nothing
+        log_events.append(
+            "the second run (another hash seed) was skipped: a cell timed out or crashed"
+        )
+    elif second_run is not None:
+        again = execute(
+            planned,
+            sandbox=get_sandbox(plan.settings.forbidden_imports, other_hash_seed=True),
+            files=files,
+            limits=SandboxLimits(),
+            cell_timeout=cell_timeout,
+            notebook_timeout=notebook_timeout,
+            seed=seed,
+        )
+        unstable = unstable_parts(
+            restored.cells, execution, again, tolerance=plan.settings.float_tolerance
+        )
+        for grade_id in unstable:
+            log_events.append(
+                f"warning: part {grade_id} gave different results in two runs with different "
+                "hash seeds (grading scores such a part nothing): look for an order that "
+                "depends on a set (sort it), randomness or time"
+            )
     for position, outcome in enumerate(execution.outcomes):
         cell = restored.cells[position]
         if cell.learner_code and outcome.loaded and position not in forbidden:
@@ -248,6 +343,8 @@ def run_and_judge(
                 status="error",
                 message=f"internal grader error ({type(exc).__name__}); please report it",
             )
+        if cell.grade_id in unstable and second_run == "fail" and part.status == "ok":
+            part = _unstable(plan.tests[cell.grade_id], part)
         parts.append(part)
     return NotebookResult(
         notebook=plan.notebook,
@@ -290,8 +387,13 @@ def grade_notebook(
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
     seed: int | None = None,
+    second_run: bool = True,
 ) -> NotebookResult:
     """Grade one learner notebook against an instructor's source notebook.
+
+    With ``second_run`` (the default; course.toml ``[grader] second_run``), the notebook
+    runs twice with different hash seeds and a part whose observations differ scores
+    nothing (see :func:`run_and_judge`).
 
     Never raises for anything the learner's notebook does: the result describes it
     (parts, checks, plain-words ``events``). Raises :class:`GradingError` for
@@ -360,6 +462,7 @@ def grade_notebook(
             events=events,
             submission_hash=submission_hash,
             seed=seed,
+            second_run=SECOND_RUN if second_run else None,
         )
     except GradingError:
         raise

@@ -30,7 +30,7 @@ from typing import Any
 from grader.child.values import MalformedValue, encode_value, parse_observed
 from grader.core.checks import REFERENCE, TestCellPlan
 from grader.core.errors import GradingError
-from grader.core.executor import CellOutcome, Observation
+from grader.core.executor import MAX_ERROR_MESSAGE, CellOutcome, Observation
 from grader.core.grading import PartJudge, learner_files, run_and_judge
 from grader.core.nbsource import load_notebook_json, part_texts
 from grader.core.plan import SourcePlan, load_source_plan
@@ -116,6 +116,14 @@ def _exception_name(exc: BaseException) -> str:
     return name if name.isidentifier() else "Exception"
 
 
+def _exception_message(exc: BaseException) -> str:
+    try:
+        text = BaseException.__str__(exc)
+    except Exception:
+        return ""
+    return text[:MAX_ERROR_MESSAGE] if isinstance(text, str) else ""
+
+
 def _reference_for(
     test: TestCellPlan, observations: Iterable[Observation]
 ) -> tuple[ReferencePart, dict[str, str]]:
@@ -159,7 +167,7 @@ def judge_visible(
     reference, broken = _reference_for(test, observations)
     outcome = CellOutcome(
         status="ok",
-        observations=[o for o in observations if o.kind in ("assert", "truth")],
+        observations=[o for o in observations if o.kind in ("assert", "truth", "statement")],
         malformed=malformed,
     )
     result = judge_part(test, reference, outcome, tolerance=tolerance, context=context)
@@ -188,13 +196,15 @@ class _Recorder:
     def __init__(self) -> None:
         self.observations: list[Observation] = []
 
-    def _record(self, check: str, kind: str, status: str, value: Any) -> None:
+    def _record(self, check: str, kind: str, status: str, value: Any, message: str = "") -> None:
         if status == "value":
             try:
                 value = parse_observed(encode_value(value))
             except MalformedValue:
                 status, value = "error", "ValueError"
-        self.observations.append(Observation(check, kind, status, value))  # type: ignore[arg-type]
+        self.observations.append(
+            Observation(check, kind, status, value, message)  # type: ignore[arg-type]
+        )
 
     def _evaluate(self, check: str, kind: str, thunk: Callable[[], Any], truth: bool) -> None:
         try:
@@ -204,7 +214,7 @@ class _Recorder:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit from learner code must not end the kernel
-            self._record(check, kind, "error", _exception_name(exc))
+            self._record(check, kind, "error", _exception_name(exc), _exception_message(exc))
             return
         self._record(check, kind, "value", value)
 
@@ -213,10 +223,11 @@ class _Recorder:
             with contextlib.suppress(Exception):
                 thunk()
 
-        def statement_error(exc: BaseException) -> None:
+        def statement_error(exc: BaseException, line: Any = None) -> None:
             if isinstance(exc, KeyboardInterrupt):
                 raise exc
-            self._record("statement", "statement", "error", _exception_name(exc))
+            where = f"line {line}" if type(line) is int else "statement"
+            self._record(where, "statement", "error", _exception_name(exc), _exception_message(exc))
 
         return {
             "__cc_assert__": lambda c, t: self._evaluate(c, "assert", t, truth=False),
@@ -270,8 +281,13 @@ def check_saved_notebook(
     *,
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
+    second_run: bool = True,
 ) -> NotebookResult:
     """Run a saved learner notebook as grading will and judge its visible tests.
+
+    With ``second_run`` (as grading does by default) the notebook runs again with another
+    hash seed, and a part whose checks saw different results is named in the result's
+    events: grading would score it nothing.
 
     ``release`` is the learner version of the notebook (whose locked and test cells are
     restored, as grading restores the source's). The notebook goes through the grading
@@ -298,6 +314,7 @@ def check_saved_notebook(
         cell_timeout=plan.settings.cell_timeout or cell_timeout,
         notebook_timeout=notebook_timeout,
         events=events,
+        second_run="warn" if second_run else None,
     )
     # what the learner's code printed is theirs already; the instructor-only field is not
     return replace(result, extra={})

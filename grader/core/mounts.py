@@ -92,7 +92,9 @@ def readable_by_others(paths: list[Path]) -> bool:
     return True
 
 
-def bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[str]:
+def bwrap_command(
+    bwrap: str, forbidden: tuple[str, ...], config: str, *, hash_seed: str = ""
+) -> list[str]:
     is_root = os.geteuid() == 0
     args = [
         bwrap,
@@ -209,6 +211,7 @@ def bwrap_command(bwrap: str, forbidden: tuple[str, ...], config: str) -> list[s
         "--setenv",
         "PYTHONPATH",
         os.pathsep.join(dict.fromkeys(package_parents)),
+        *(("--setenv", "PYTHONHASHSEED", hash_seed) if hash_seed else ()),
         sys.executable,
         "-s",
         "-m",

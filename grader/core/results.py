@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 CheckKind = Literal["visible", "hidden"]
-PartStatus = Literal["ok", "timeout", "crashed", "error", "forbidden-import", "not-run"]
+PartStatus = Literal[
+    "ok", "timeout", "crashed", "error", "forbidden-import", "not-run", "non-deterministic"
+]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import base64
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -196,8 +197,17 @@ def _warn_once(report: IsolationReport) -> None:
 class Sandbox:
     """The pre-warmed executor for one import policy, owned by one grading process."""
 
-    def __init__(self, forbidden: tuple[str, ...] = (), *, use_bwrap: bool | None = None) -> None:
+    def __init__(
+        self,
+        forbidden: tuple[str, ...] = (),
+        *,
+        use_bwrap: bool | None = None,
+        hash_seed: str = "",
+    ) -> None:
         self.forbidden = tuple(sorted(set(forbidden)))
+        # the zygote's PYTHONHASHSEED ("" = Python's own random one); every child forked
+        # from it shares its string hashes, so set order differs only between zygotes
+        self.hash_seed = hash_seed
         self.owner_pid = os.getpid()
         self._use_bwrap = use_bwrap
         self._process: subprocess.Popen[bytes] | None = None
@@ -263,7 +273,7 @@ class Sandbox:
         )
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the zygote)
         if bwrap is not None:
-            command = bwrap_command(bwrap, self.forbidden, config)
+            command = bwrap_command(bwrap, self.forbidden, config, hash_seed=self.hash_seed)
             env = None
         else:
             command = [sys.executable, "-s", "-m", "grader.child.zygote", config]
@@ -274,6 +284,8 @@ class Sandbox:
                 "HOME": workroot,
                 "PYTHONPATH": os.pathsep.join(parents),
             }
+            if self.hash_seed:
+                env["PYTHONHASHSEED"] = self.hash_seed
         try:
             self._process = subprocess.Popen(
                 command,
@@ -458,17 +470,27 @@ class Sandbox:
         return "unknown"
 
 
-_sandboxes: dict[tuple[str, ...], Sandbox] = {}
+_sandboxes: dict[tuple[tuple[str, ...], bool], Sandbox] = {}
 _registry_lock = threading.Lock()
 
 
-def get_sandbox(forbidden: tuple[str, ...] = ()) -> Sandbox:
-    """The running sandbox of this process for an import policy (started on first use)."""
-    key = tuple(sorted(set(forbidden)))
+def get_sandbox(forbidden: tuple[str, ...] = (), *, other_hash_seed: bool = False) -> Sandbox:
+    """The running sandbox of this process for an import policy (started on first use).
+
+    With ``other_hash_seed``, a second sandbox for the same policy whose zygote runs with
+    a different ``PYTHONHASHSEED`` (its own, drawn when it starts): a second run there
+    iterates sets of strings in another order, which is how determinism is checked.
+    """
+    policy = tuple(sorted(set(forbidden)))
+    key = (policy, other_hash_seed)
     with _registry_lock:
         sandbox = _sandboxes.get(key)
         if sandbox is None or sandbox.owner_pid != os.getpid():
-            sandbox = Sandbox(key)
+            # the first zygote keeps Python's own random hash secret (from urandom); the
+            # second derives its secret from a drawn seed: they differ but by chance
+            # of 2**-32 or less
+            seed = str(secrets.randbelow(2**32 - 1) + 1) if other_hash_seed else ""
+            sandbox = Sandbox(policy, hash_seed=seed)
             _sandboxes[key] = sandbox
     sandbox.start()
     return sandbox

@@ -317,6 +317,7 @@ def grade_submissions(
                 rejections=[r for r in intake.rejected if r.proven and r.learner_id == learner],
                 out_dir=course.output_dir / "feedback",
                 manual=manual.get(learner, {}),
+                hidden_names=course.grader.hidden_check_names,
             )
         # Manual scores entered in formgrader since the last run reach the pages of
         # learners who did not submit again; unchanged pages are left alone.
@@ -326,6 +327,7 @@ def grade_submissions(
             course_name=course.name,
             out_dir=course.output_dir / "feedback",
             learners=sorted(set(manual) - set(learners) - impostors),
+            hidden_names=course.grader.hidden_check_names,
         )
         summary.grades_csv = write_grades_csv(store, catalog, course.output_dir / "grades.csv")
     summary.wall_seconds = time.monotonic() - started
@@ -410,6 +412,7 @@ def _jobs(
             cell_timeout=cell_timeout,
             notebook_timeout=notebook_timeout,
             seed=seed,
+            second_run=course.grader.second_run,
         )
         for item in todo
     ]

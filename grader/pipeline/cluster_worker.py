@@ -159,6 +159,7 @@ def grade_shipped_job(task: dict[str, Any], *, folder: Path | None = None) -> st
             cell_timeout=job.cell_timeout,
             notebook_timeout=job.notebook_timeout,
             seed=job.seed,
+            second_run=job.second_run,
         )
         grade_function = str(task.get("grade_function") or DEFAULT_GRADE_FUNCTION)
         outcome = run_job(local.to_dict(), grade_function)

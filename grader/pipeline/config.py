@@ -30,6 +30,12 @@ class GraderSettings:
     notebook_timeout: float = 300.0
     output: str = "output"
     scheduler: str = ""
+    #: Run each notebook a second time with another hash seed; a part whose checks see
+    #: different results scores nothing (costs a second run of the learner's notebook).
+    second_run: bool = True
+    #: Feedback names each failed hidden check by its label (the behaviour it tests);
+    #: false: only "3 of 5 hidden checks passed".
+    hidden_check_names: bool = True
 
     @property
     def worker_count(self) -> int:
@@ -84,6 +90,12 @@ def load_course(course_dir: Path | None = None) -> Course:
         raise CourseConfigError(f"{path} is not valid TOML: {exc}") from None
     course = raw.get("course", {})
     grader = raw.get("grader", {})
+    flags: dict[str, bool] = {}
+    for flag in ("second_run", "hidden_check_names"):
+        value = grader.get(flag, getattr(GraderSettings, flag))
+        if not isinstance(value, bool):
+            raise CourseConfigError(f"{path}: [grader] {flag} must be true or false")
+        flags[flag] = value
     try:
         settings = GraderSettings(
             db_url=str(grader.get("db_url", GraderSettings.db_url)),
@@ -92,6 +104,7 @@ def load_course(course_dir: Path | None = None) -> Course:
             notebook_timeout=float(grader.get("notebook_timeout", GraderSettings.notebook_timeout)),
             output=str(grader.get("output", GraderSettings.output)),
             scheduler=str(grader.get("scheduler", "")),
+            **flags,
         )
     except (TypeError, ValueError) as exc:
         raise CourseConfigError(f"{path}: bad value in [grader]: {exc}") from None

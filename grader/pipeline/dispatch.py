@@ -66,6 +66,7 @@ class GradeFunction(Protocol):
         cell_timeout: float = ...,
         notebook_timeout: float = ...,
         seed: int | None = ...,
+        second_run: bool = ...,
     ) -> NotebookResult: ...
 
 
@@ -90,6 +91,7 @@ class GradeJob:
     cell_timeout: float
     notebook_timeout: float
     seed: int | None = None  # the grading's seed for hidden tests' inputs (one per batch)
+    second_run: bool = True  # course.toml [grader] second_run
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for crossing process or machine boundaries."""
@@ -179,6 +181,7 @@ def run_job(job: dict[str, Any], grade_function: str = DEFAULT_GRADE_FUNCTION) -
             cell_timeout=spec.cell_timeout,
             notebook_timeout=spec.notebook_timeout,
             seed=spec.seed,
+            second_run=spec.second_run,
         )
     except Exception as exc:
         if type(exc).__name__ == "GradingError":

@@ -3,8 +3,10 @@
 Each part shows pass/fail, its points, the visible tests' messages, the author's hint
 (``context_course.hints`` in the source cell's metadata, read by
 :func:`grader.core.nbsource.part_texts`) when the part is not fully
-passed, and for hidden checks only a count ("3 of 5 hidden checks passed"): never a
-hidden check's label, code, message or expected value. Timeouts and crashes are
+passed, and for hidden checks a count ("3 of 5 hidden checks passed") and, unless the
+course turns it off (``[grader] hidden_check_names``), the label of each failed hidden
+check: the author's words for the behaviour it tests ("a tie keeps ours"), never its
+code, input, message or expected value. Timeouts and crashes are
 explained in plain words. Everything comes from the stored results and is HTML-escaped
 (Jinja2 autoescaping), since much of it is learner-controlled.
 
@@ -57,6 +59,9 @@ _STATUS_WORDS = {
     "forbidden-import": "This part uses a module the exercise does not allow, so it scored "
     "nothing. Solve it with the tools the notebook introduces.",
     "not-run": "This part did not run because the notebook stopped earlier.",
+    "non-deterministic": "Run twice, this part's checks saw different results, so it scored "
+    "nothing. Look for an order that depends on a set or dict built from a set (sort it), or "
+    "for randomness or time in the answer.",
 }
 _VERDICTS = {
     "timeout": "timed out",
@@ -64,6 +69,7 @@ _VERDICTS = {
     "error": "error",
     "forbidden-import": "forbidden import",
     "not-run": "not run",
+    "non-deterministic": "not deterministic",
 }
 
 
@@ -80,6 +86,7 @@ class PartView:
     visible: tuple[CheckResult, ...]
     hidden_summary: str
     hints: tuple[str, ...]
+    hidden_failed: tuple[str, ...] = ()  # labels of the failed hidden checks, when shown
     auto_points: float = 0.0  # what automatic grading gave, when adjusted
     adjusted: bool = False  # the instructor entered this part's score by hand
 
@@ -129,7 +136,9 @@ def _badge(points: Points, maximum: Points) -> tuple[str, str]:
     return "failed", "fail"
 
 
-def _part_view(part: PartResult, catalog: Catalog | None, notebook: str) -> PartView:
+def _part_view(
+    part: PartResult, catalog: Catalog | None, notebook: str, hidden_names: bool = True
+) -> PartView:
     spec = catalog[notebook].grade_cell(part.grade_id) if catalog and notebook in catalog else None
     verdict, badge = _badge(part.points, part.max_points)
     problem = ""
@@ -151,6 +160,11 @@ def _part_view(part: PartResult, catalog: Catalog | None, notebook: str) -> Part
         visible=tuple(c for c in part.checks if c.kind == "visible"),
         hidden_summary=part.hidden_summary,
         hints=spec.hints if spec and not full else (),
+        hidden_failed=(
+            tuple(c.label for c in part.checks if c.kind == "hidden" and not c.passed)
+            if hidden_names
+            else ()
+        ),
     )
 
 
@@ -196,18 +210,22 @@ def _adjusted_part(view: PartView, manual: float) -> PartView:
         visible=view.visible,
         hidden_summary=view.hidden_summary,
         hints=() if full else view.hints,
+        hidden_failed=view.hidden_failed,
         auto_points=view.points,
         adjusted=True,
     )
 
 
 def _part_views(
-    result: NotebookResult, catalog: Catalog | None, manual: Mapping[str, float]
+    result: NotebookResult,
+    catalog: Catalog | None,
+    manual: Mapping[str, float],
+    hidden_names: bool = True,
 ) -> list[PartView]:
     """The parts of ``result``, manual scores applied, plus manually scored cells it lacks."""
     views = []
     for part in result.parts:
-        view = _part_view(part, catalog, result.notebook)
+        view = _part_view(part, catalog, result.notebook, hidden_names)
         views.append(
             _adjusted_part(view, manual[part.grade_id]) if part.grade_id in manual else view
         )
@@ -250,12 +268,15 @@ def render_notebook_feedback(
     graded_at: datetime | None = None,
     manual: Mapping[str, float] | None = None,
     late_penalty: Points = 0,
+    hidden_names: bool = True,
 ) -> str:
     """The feedback page for one learner's notebook, as HTML.
 
     ``manual`` maps grade cell ids to the scores an instructor entered by hand; they
     replace the automatic points of those parts and count in the total. ``late_penalty``
-    (points, recorded by the course hub's late policy) comes off the total once.
+    (points, recorded by the course hub's late policy) comes off the total once. With
+    ``hidden_names`` (course.toml ``[grader] hidden_check_names``) each part names its
+    failed hidden checks by label.
     """
     manual = manual or {}
     source = catalog.get(result.notebook) if catalog else None
@@ -269,7 +290,7 @@ def render_notebook_feedback(
         max_score=result.max_score,
         adjusted=bool(manual),
         events=list(result.events),
-        parts=_part_views(result, catalog, manual),
+        parts=_part_views(result, catalog, manual, hidden_names),
         graded_at=(graded_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -336,6 +357,7 @@ def write_learner_feedback(
     rejections: Sequence[Rejection] = (),
     manual: ManualScores | None = None,
     refresh_index: bool = True,
+    hidden_names: bool = True,
 ) -> FeedbackPages:
     """Write ``<out_dir>/<learner>/<notebook>.html`` and ``index.html``.
 
@@ -360,6 +382,7 @@ def write_learner_feedback(
             graded_at=record.graded_at,
             manual=manual.get(record.notebook, {}),
             late_penalty=record.late_penalty,
+            hidden_names=hidden_names,
         )
         if _write_page(path, html):
             written.append(path)
@@ -385,6 +408,7 @@ def refresh_feedback(
     course_name: str,
     out_dir: Path,
     learners: Iterable[str] | None = None,
+    hidden_names: bool = True,
 ) -> list[FeedbackPages]:
     """Re-render feedback from the gradebook (no grading): every graded learner, or ``learners``.
 
@@ -405,6 +429,7 @@ def refresh_feedback(
             course_name=course_name,
             out_dir=out_dir,
             manual=manual.get(learner, {}),
+            hidden_names=hidden_names,
             refresh_index=False,
         )
         for learner in chosen

@@ -40,7 +40,7 @@ def test_visible_feedback_says_expected_and_got_with_the_author_message(
     assert by_label["mean([2, 4]) == 3"].passed
     failed = by_label["mean([1, 2]) == 1.5"]
     assert not failed.passed
-    assert failed.message == "expected 1.5, got 1. mean([1, 2]) should be 1.5, got 1"
+    assert failed.message == "expected 1.5, got 1. mean([1, 2]) should be 1.5"
     truth = by_label["isinstance(mean([5]), float)"]
     assert truth.message == "this assert failed: isinstance(mean([5]), float). mean returns a float"
     assert mean.hidden_summary == "1 of 3 hidden checks passed"

@@ -58,7 +58,7 @@ def test_a_wrong_answer_fails_with_the_graders_message(release: Path) -> None:
     )
     first, second = result.checks
     assert not first.passed and not second.passed
-    assert first.message == "expected 3, got -1. add(1, 2) should be 3, got -1"
+    assert first.message == "expected 3, got -1. add(1, 2) should be 3"
     assert second.message == "expected 0, got -2"
     assert result.points == 0
 
@@ -106,7 +106,9 @@ def test_the_saved_notebook_in_the_sandbox_agrees_with_the_live_check(
     assert part1.checks == live.checks
     assert part1.points == 10
     assert not part2.checks[0].passed
-    assert part2.checks[0].message == "your code raised NotImplementedError. double(4) should be 8"
+    assert part2.checks[0].message == (
+        "not attempted yet (the answer still raises NotImplementedError). double(4) should be 8"
+    )
     assert result.score == 10 and result.max_score == 15
 
 

@@ -40,6 +40,7 @@ def fake_grade(
     cell_timeout: float = 30.0,
     notebook_timeout: float = 300.0,
     seed: int | None = None,
+    second_run: bool = True,
 ) -> NotebookResult:
     src = json.loads(Path(source).read_text())
     sub = json.loads(Path(submitted).read_text())

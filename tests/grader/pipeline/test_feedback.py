@@ -71,7 +71,11 @@ def test_notebook_page_shows_parts_messages_hints_and_hidden_counts_only(
     catalog: Catalog,
 ) -> None:
     html = render_notebook_feedback(
-        alpha_result(), learner_id="ann", course_name="Test Course", catalog=catalog
+        alpha_result(),
+        learner_id="ann",
+        course_name="Test Course",
+        catalog=catalog,
+        hidden_names=False,  # course.toml [grader] hidden_check_names = false
     )
     assert "Alpha: adding things" in html and "Adding two numbers" in html
     assert "passed" in html and "failed" in html
@@ -84,9 +88,20 @@ def test_notebook_page_shows_parts_messages_hints_and_hidden_counts_only(
     assert re.search(r"<span class=\"big\">2</span>\s*<span class=\"of\">/ 5 points", html)
 
 
+def test_failed_hidden_checks_are_named_by_label_never_by_message(catalog: Catalog) -> None:
+    html = render_notebook_feedback(
+        alpha_result(), learner_id="ann", course_name="Test Course", catalog=catalog
+    )
+    assert "1 of 2 hidden checks passed; not yet right:" in html
+    assert "<li>SECRET-LABEL-3</li>" in html  # the failed one, by its behaviour label
+    assert "SECRET-LABEL-1" not in html and "SECRET-LABEL-2" not in html  # passed ones
+    assert "SECRET 43" not in html and "SECRET expected" not in html  # never a message
+
+
 @pytest.mark.parametrize(
     ("status", "words"),
     [
+        ("non-deterministic", "different results"),
         ("timeout", "ran out of time"),
         ("crashed", "Python stopped"),
         ("forbidden-import", "does not allow"),

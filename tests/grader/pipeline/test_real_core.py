@@ -78,8 +78,11 @@ def test_right_and_wrong_submissions_through_the_real_core(tmp_path: Path) -> No
     assert "0 of 3 hidden checks passed" in page
     assert "3 of 3 hidden checks passed" in page
     assert "add(1, 2) should be 3" in page  # the author's message of a failed visible assert
-    for hidden in ("large numbers", "strings concatenate", "concat", "2000000000000"):
-        assert hidden not in page  # neither hidden labels nor expected values
+    # failed hidden checks are named by their behaviour labels ...
+    assert "<li>large numbers</li><li>strings concatenate</li><li>lists</li>" in page
+    # ... never by their code, inputs or expected values
+    for hidden in ("10**12", '"con"', 'concat"', "2000000000000", "[1, 2, 3]"):
+        assert hidden not in page
 
     again = grade_submissions(
         [tmp_path / "subs"],
