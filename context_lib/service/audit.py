@@ -180,6 +180,20 @@ class AuditEntry:
     sealed: bytes | None = field(default=None, compare=False, repr=False)
     erased: str | None = field(default=None, compare=False)
 
+    def row(self) -> tuple[str, int, float, str, str, int, str, str, str]:
+        """The ``audit`` table's columns, in the order the table declares them."""
+        return (
+            self.chain,
+            self.seq,
+            self.ts,
+            self.actor,
+            self.action,
+            self.status,
+            self.digest,
+            self.prev_hash,
+            self.hash,
+        )
+
     def compute_hash(self, mac_key: bytes) -> str:
         """The hash this entry must carry: an HMAC under the chain's key."""
         return _entry_hash(

@@ -453,17 +453,7 @@ class SQLiteBackend:
         db.execute(
             "INSERT INTO audit (chain, seq, ts, actor, action, status, digest, prev_hash, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.chain,
-                entry.seq,
-                entry.ts,
-                entry.actor,
-                entry.action,
-                entry.status,
-                entry.digest,
-                entry.prev_hash,
-                entry.hash,
-            ),
+            entry.row(),
         )
         if entry.sealed is not None:
             db.execute(

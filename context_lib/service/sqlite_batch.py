@@ -165,19 +165,7 @@ class WriteBatch:
         """Seal ``draft`` after its chain's head and stage the entry."""
         seq, prev = self._head(db, draft.chain)
         entry = draft.seal(seq + 1, prev)
-        self.audit.append(
-            (
-                entry.chain,
-                entry.seq,
-                entry.ts,
-                entry.actor,
-                entry.action,
-                entry.status,
-                entry.digest,
-                entry.prev_hash,
-                entry.hash,
-            )
-        )
+        self.audit.append(entry.row())
         if entry.sealed is not None:
             self.sealed.append((entry.chain, entry.seq, entry.sealed))
         self.heads[entry.chain] = (entry.seq, entry.hash)
