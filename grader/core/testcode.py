@@ -5,7 +5,7 @@ sends the child the marshalled code object (the child runs the same interpreter)
 leaves the parent holds no source and no line text: the file name is neutral, every
 position is line 1, column 0 (a traceback or a frame points at nothing), and the child
 never registers it with ``linecache`` or IPython's history. The comments and the
-``### BEGIN HIDDEN TESTS`` markers are gone with the text. What a code object cannot
+hidden-test markers are gone with the text. What a code object cannot
 hide, its constants and names, is the limit argued in the README ("How grading judges
 learners' work"): probe inputs that matter are drawn per grading, and expected values
 are never in it.
