@@ -1,9 +1,9 @@
-"""Each grading draws notebook 01's hidden probe inputs from its own seed.
+"""Each grading draws every notebook's hidden probe inputs from its own seed.
 
 Two gradings with different seeds must probe different inputs (their reference values
-differ, in every part), and both must score the honest solution 100 and a wrong answer
-the same lower score: knowing last grading's inputs is worth nothing, and the verdict
-does not depend on the draw.
+differ, in every part), and both must score the honest solution 100 and a trap answer at
+least a trap's price lower: knowing last grading's inputs is worth nothing, and the
+verdict does not depend on the draw.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from grader.core.grading import grade_notebook
 from grader.core.plan import load_source_plan
 from grader.core.reference import load_reference
 from grader.core.sandbox import get_sandbox
-from tests.notebooks.mutants import corpus_path, load_corpus, mutate
+from tests.notebooks.mutants import TRAP_COST, corpus_path, load_corpus, mutate
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "solutions" / "01-basic-operations" / "01-basic-operations.ipynb"
+SOURCES = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 SEEDS = (101, 202)
+by_source = pytest.mark.parametrize("source", SOURCES, ids=[p.parent.name[:2] for p in SOURCES])
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,9 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("seeded-cache")
 
 
-def test_two_seeds_probe_different_inputs_in_every_part(cache: Path) -> None:
-    plan = load_source_plan(SOURCE)
+@by_source
+def test_two_seeds_probe_different_inputs_in_every_part(cache: Path, source: Path) -> None:
+    plan = load_source_plan(source)
     sandbox = get_sandbox(plan.settings.forbidden_imports)
     first, second = (
         load_reference(plan, cache_dir=cache, sandbox=sandbox, seed=seed) for seed in SEEDS
@@ -45,29 +47,32 @@ def test_two_seeds_probe_different_inputs_in_every_part(cache: Path) -> None:
         ]
         assert differing, f"{grade_id}: the two seeds drew the same inputs"
     assert (first.seed, second.seed, default.seed) == (*SEEDS, None)
-    assert len(list(cache.glob("01-basic-operations-*.json"))) == 3  # one per seed
+    assert len(list(cache.glob(f"{source.stem}-*.json"))) == 3  # one per seed
 
 
+@by_source
 def test_both_gradings_score_the_honest_and_a_wrong_answer_alike(
-    cache: Path, tmp_path: Path
+    cache: Path, tmp_path: Path, source: Path
 ) -> None:
-    notebook = json.loads(SOURCE.read_text("utf-8"))
-    trap = next(m for m in load_corpus(corpus_path(SOURCE)) if m.trap == "json-equality")
-    honest, wrong = tmp_path / "honest" / SOURCE.name, tmp_path / "wrong" / SOURCE.name
+    notebook = json.loads(source.read_text("utf-8"))
+    trap = next(m for m in load_corpus(corpus_path(source)) if m.trap)
+    honest, wrong = tmp_path / "honest" / source.name, tmp_path / "wrong" / source.name
     for path, content in ((honest, notebook), (wrong, mutate(notebook, trap))):
         path.parent.mkdir()
         path.write_text(json.dumps(content), "utf-8")
 
     scores = {
         seed: [
-            grade_notebook(SOURCE, path, cache_dir=cache, seed=seed).score
+            grade_notebook(source, path, cache_dir=cache, seed=seed).score
             for path in (honest, wrong)
         ]
         for seed in SEEDS
     }
 
     assert scores[SEEDS[0]][0] == scores[SEEDS[1]][0] == 100
-    assert scores[SEEDS[0]][1] == scores[SEEDS[1]][1] <= 90
+    # Which generated case exposes a trap may change with the draw; that it costs the
+    # trap's price may not.
+    assert all(scores[seed][1] <= 100 - TRAP_COST for seed in SEEDS), scores
 
 
 def test_old_seeded_references_do_not_pile_up(tmp_path: Path) -> None:
