@@ -46,7 +46,7 @@ from types import TracebackType
 from typing import Any
 
 from grader.core.errors import GradingError
-from grader.core.grading import MAX_LEARNER_FILES_BYTES, MAX_NOTEBOOK_BYTES
+from grader.core.grading import MAX_NOTEBOOK_BYTES, learner_files
 from grader.core.plan import load_source_plan
 from grader.core.reference import GRADER_VERSION, load_reference
 from grader.core.sandbox import get_sandbox
@@ -105,26 +105,16 @@ def _cached_reference(
 
 
 def _learner_files(submitted: Path, source: Path) -> dict[str, bytes]:
-    """The submitted notebook and the files beside it that the grading core would copy."""
-    files = {submitted.name: submitted.read_bytes()}
-    if len(files[submitted.name]) > MAX_NOTEBOOK_BYTES:
-        return files  # the core reports it as too large; nothing else is needed
-    total = 0
-    for entry in sorted(submitted.parent.iterdir()):
-        if entry.name == submitted.name or entry.name.startswith("."):
-            continue
-        if entry.is_symlink() or not entry.is_file() or entry.suffix == ".ipynb":
-            continue
-        if entry.resolve() == source.resolve():
-            continue
-        try:
-            size = entry.stat().st_size
-            if total + size > MAX_LEARNER_FILES_BYTES:
-                continue
-            files[entry.name] = entry.read_bytes()
-            total += size
-        except OSError:
-            continue
+    """The files the grading core would copy (its own ``learner_files``), read here.
+
+    The notebook itself is read first so that an unreadable submission is an ``OSError``
+    for the instructor, as it is when grading locally.
+    """
+    notebook = submitted.read_bytes()
+    if len(notebook) > MAX_NOTEBOOK_BYTES:
+        return {submitted.name: notebook}  # the core reports it as too large
+    files = learner_files(submitted, [], exclude=source)
+    files[submitted.name] = notebook
     return files
 
 
