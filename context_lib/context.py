@@ -11,8 +11,13 @@ Design notes
   share stored values (merges do) without copying them.
 * All changes go through one re-entrant lock, so ``seq`` is gap-free and history is in
   ``seq`` order even with many writer threads. Reads take no lock.
-* Dirty keys cost nothing per change: they are the keys of the history records from
-  ``_clean_from`` on, plus ``_carried`` (keys a partial :meth:`mark_clean` left dirty).
+* History is kept as columns (``history.ChangeLog``): about 40 bytes per change.
+* Dirty keys cost nothing per change: they are the history's keys from ``_clean_from``
+  on, plus ``_carried`` (keys a partial :meth:`mark_clean` left dirty).
+* Values live in two dicts so that the common read is one lookup with no "does this
+  need a copy?" decision: ``_hot`` maps the keys holding a scalar to it, and ``_data``
+  holds every key in insertion order, with the value of a container and ``None`` for a
+  key whose value is in ``_hot``. :meth:`_view` is the merged ``{key: value}``.
 * Anything that can fail is checked before the first change is made: bad input never
   leaves a context half-changed.
 """
@@ -39,7 +44,7 @@ from context_lib.clashes import (
     last_change_times,
 )
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
-from context_lib.history import DELETE, GONE, SET, Change, HistoryView, Record, make_change
+from context_lib.history import DELETE, GONE, SET, Change, ChangeLog, HistoryView
 from context_lib.values import (
     MAX_DEPTH,
     JSONValue,
@@ -58,9 +63,8 @@ __all__ = ["Conflict", "Context", "MergeReport", "MergeStrategy"]
 _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({list, dict})
+_NOT_CONTAINER = frozenset({str, int, float, bool, type(None)})
 _NO_TIME = -math.inf
-_record_key = operator.itemgetter(1)
-_record_time = operator.itemgetter(0)
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
@@ -98,8 +102,9 @@ class Context:
         "_data",
         "_flat",
         "_history",
+        "_hot",
         "_lock",
-        "_records",
+        "_log",
     )
 
     def __init__(
@@ -108,12 +113,13 @@ class Context:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._data: dict[str, Any] = {}
+        self._data: dict[str, Any] = {}  # every key, in order: its container, or None
+        self._hot: dict[str, Any] = {}  # the keys whose value is a scalar -> that value
         self._flat: dict[str, Any] = {}  # key -> its stored container known to be flat
-        self._records: list[Record] = []
-        self._clean_from = 0  # records from this index on are dirty changes
+        self._log = ChangeLog()
+        self._clean_from = 0  # changes from this index on are dirty
         self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
-        self._history = HistoryView(self._records)
+        self._history = HistoryView(self._log)
         self._lock = threading.RLock()
         self._atomic_thread: int | None = None  # the thread inside atomic(), if any
         self._clock = clock
@@ -128,33 +134,33 @@ class Context:
         An invalid key raises :class:`InvalidKeyError` rather than hiding a typo.
         """
         try:
-            value = self._data[key]
+            return self._hot[key]  # a scalar: the common read is this one lookup
         except (KeyError, TypeError):
-            check_key(key)
-            return default
-        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
-            try:
-                if self._flat[key] is value:
-                    return value.copy()
-            except KeyError:
-                pass
-            return self._copy_out(key, value)
-        return value
+            value = self._cold(key)
+            return default if value is _MISSING else value
 
     def __getitem__(self, key: str) -> Any:
         try:
-            value = self._data[key]
+            return self._hot[key]
         except (KeyError, TypeError):
+            value = self._cold(key)
+            if value is _MISSING:
+                raise KeyError(key) from None
+            return value
+
+    def _cold(self, key: str) -> Any:
+        """A copy of the container at ``key``, or ``_MISSING``; refuses an invalid key."""
+        if type(key) is not str:
             check_key(key)
-            raise KeyError(key) from None
-        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
-            try:
-                if self._flat[key] is value:
-                    return value.copy()
-            except KeyError:
-                pass
-            return self._copy_out(key, value)
-        return value
+        value = self._data.get(key, _MISSING)
+        if value is _MISSING:
+            check_key(key)
+            return _MISSING
+        if value is None:  # a scalar, set by another thread since our first lookup
+            return self._hot.get(key, _MISSING)
+        if self._flat.get(key, _MISSING) is value:
+            return value.copy()
+        return self._copy_out(key, value)
 
     def _copy_out(self, key: str, value: Any) -> Any:
         """A copy of the stored container ``value`` of ``key``; remembers a flat one.
@@ -170,6 +176,26 @@ class Context:
             self._flat[key] = value
             return value.copy()
         return copy_value(value)
+
+    def _view(self) -> dict[str, Any]:
+        """Every key (in insertion order) with its stored value: a new dict, built in C."""
+        return self._data | self._hot
+
+    def _stored(self, key: str) -> Any:
+        """The stored value at ``key`` (not a copy), or ``_MISSING``."""
+        value = self._hot.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._data.get(key, _MISSING)
+        return value
+
+    def _stored_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored values (not copies) of those of ``keys`` that are set."""
+        found = {}
+        for key in keys:
+            value = self._stored(key)
+            if value is not _MISSING:
+                found[key] = value
+        return found
 
     def __contains__(self, key: object) -> bool:
         return key.__class__ is str and key in self._data
@@ -189,11 +215,11 @@ class Context:
 
     def values(self) -> list[Any]:
         """Copies of all values, in key insertion order."""
-        return [copy_value(v) for v in list(self._data.values())]
+        return [copy_value(v) for v in self._view().values()]
 
     def items(self) -> list[tuple[str, Any]]:
         """``(key, value)`` pairs (values copied), in key insertion order."""
-        return [(k, copy_value(v)) for k, v in list(self._data.items())]
+        return [(k, copy_value(v)) for k, v in self._view().items()]
 
     def namespace(self, prefix: str) -> dict[str, Any]:
         """The keys under ``prefix.`` as a plain dict, with the prefix removed.
@@ -203,11 +229,11 @@ class Context:
         """
         start = check_prefix(prefix) + "."
         cut = len(start)
-        return {k[cut:]: copy_value(v) for k, v in list(self._data.items()) if k.startswith(start)}
+        return {k[cut:]: copy_value(v) for k, v in self._view().items() if k.startswith(start)}
 
     def to_dict(self) -> dict[str, Any]:
         """A flat copy: dotted keys to values."""
-        return {k: copy_value(v) for k, v in list(self._data.items())}
+        return {k: copy_value(v) for k, v in self._view().items()}
 
     def to_nested(self) -> dict[str, Any]:
         """Nested dicts, one level per key segment: ``{"a.b": 1}`` -> ``{"a": {"b": 1}}``.
@@ -224,7 +250,7 @@ class Context:
         root: dict[str, Any] = {}
         made: set[int] = {id(root)}  # dicts created here as namespaces (not values)
         owner: dict[int, str] = {}  # namespace dict -> its dotted path
-        for key, value in list(self._data.items()):
+        for key, value in self._view().items():
             node = root
             parts = key.split(".")
             for depth, part in enumerate(parts[:-1]):
@@ -255,15 +281,15 @@ class Context:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Context):
-            return same_value(self._data, other._data)
+            return same_value(self._view(), other._view())
         if isinstance(other, Mapping):
-            return same_value(self._data, dict(other))
+            return same_value(self._view(), dict(other))
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like dict
 
     def __repr__(self) -> str:
-        return f"<Context: {len(self._data)} key(s), {len(self._records)} change(s)>"
+        return f"<Context: {len(self._data)} key(s), {len(self._log)} change(s)>"
 
     # ------------------------------------------------------------------ writing
 
@@ -292,20 +318,39 @@ class Context:
         lock = self._lock
         lock.acquire()
         try:
-            data = self._data
-            old = data.get(key, _MISSING)
-            if old is _MISSING:
-                check_key(key)
-                old = None
-            elif type(old) is cls and (
-                old is value
-                or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
-            ):
-                return
-            self._records.append((self._clock(), key, old, value, who))
-            data[key] = value
-            if flat is not None:
-                self._flat[key] = flat
+            hot = self._hot
+            old = hot.get(key, _MISSING)
+            if old is not _MISSING:  # a scalar (the common case)
+                if type(old) is cls and old == value:
+                    return
+                was_hot = True
+            else:
+                old = self._data.get(key, _MISSING)
+                if old is _MISSING:
+                    check_key(key)
+                    old = None
+                elif type(old) is cls and (
+                    old is value or (old == value and same_value(old, value))
+                ):
+                    return  # the same container
+                was_hot = False
+            log = self._log
+            log.times.append(self._clock())  # first: a bad clock changes nothing
+            log.keys.append(key)
+            log.befores.append(old)
+            log.afters.append(value)
+            log.whos.append(who)  # last: readers count changes by ``whos``
+            # Lock-free readers look in _hot, then in _data: store before removing.
+            if cls in _CONTAINERS:
+                self._data[key] = value
+                if flat is not None:
+                    self._flat[key] = flat
+                if was_hot:
+                    del hot[key]
+            else:
+                hot[key] = value
+                if not was_hot:  # a new key, or a container replaced by a scalar
+                    self._data[key] = None
         finally:
             lock.release()
 
@@ -316,12 +361,13 @@ class Context:
         """Delete ``key`` (``KeyError`` if it is not set), recording the change."""
         _check_who(who)
         with self._lock:
-            old = self._data.get(key, _MISSING) if key.__class__ is str else _MISSING
+            old = self._stored(key) if key.__class__ is str else _MISSING
             if old is _MISSING:
                 check_key(key)
                 raise KeyError(key)
-            self._records.append((self._clock(), key, old, GONE, who))
+            self._log.append(self._clock(), key, old, GONE, who)
             del self._data[key]
+            self._hot.pop(key, None)
 
     def __delitem__(self, key: str) -> None:
         self.delete(key)
@@ -362,20 +408,39 @@ class Context:
         (1, 1)
         """
         with self._lock:
-            saved = (dict(self._data), dict(self._carried), self._clean_from, len(self._records))
+            saved = (
+                dict(self._data),
+                dict(self._hot),
+                dict(self._carried),
+                self._clean_from,
+                len(self._log),
+            )
             outer, self._atomic_thread = self._atomic_thread, threading.get_ident()
             try:
                 yield self
             except BaseException:
-                data, carried, clean_from, length = saved
+                data, hot, carried, clean_from, length = saved
+                self._hot.clear()
+                self._hot.update(hot)
                 self._data.clear()
                 self._data.update(data)
                 self._carried = carried
                 self._clean_from = clean_from
-                del self._records[length:]
+                self._log.truncate(length)
                 raise
             finally:
                 self._atomic_thread = outer
+
+    def _put_loaded(self, key: str, value: Any) -> None:
+        """Hold ``value`` (owned) at ``key`` without recording a change; under the lock.
+
+        For subclasses that fetch values from elsewhere (``LazyContext``).
+        """
+        if type(value) in _CONTAINERS:
+            self._data[key] = value
+        else:
+            self._hot[key] = value
+            self._data[key] = None
 
     def _refuse_inside_atomic(self, what: str) -> None:
         """Raise if the calling thread is inside :meth:`atomic` (for writers to stores)."""
@@ -405,35 +470,35 @@ class Context:
         """
         if key is not None:
             check_key(key)
+        log = self._log
         found = []
-        for i, record in enumerate(list(self._records)):
-            ts, k, _before, _after, w = record
+        # No lock: the columns may grow meanwhile; range(len(log)) bounds the zip.
+        for i, ts, k, w in zip(range(len(log)), log.times, log.keys, log.whos, strict=False):
             if (
                 (key is None or k == key)
                 and (who is None or w == who)
                 and (since is None or ts >= since)
             ):
-                found.append(make_change(i, record))
+                found.append(log.change(i))
         return found
 
     def contributors(self) -> dict[str | None, int]:
         """Who made how many changes (``None`` counts anonymous changes)."""
-        return dict(Counter(record[4] for record in list(self._records)))
+        log = self._log
+        return dict(Counter(log.whos[: len(log)]))
 
     # ------------------------------------------------------------------ dirty keys
 
     def _dirty_map(self) -> dict[str, int]:
         """Dirty keys (first-change order) -> seq of their latest change; under the lock."""
-        start, records = self._clean_from, self._records
+        start, end = self._clean_from, len(self._log)
         marks = dict(self._carried)
-        marks.update(
-            zip(map(_record_key, records[start:]), range(start + 1, len(records) + 1), strict=True)
-        )
+        marks.update(zip(self._log.keys[start:end], range(start + 1, end + 1), strict=True))
         return marks
 
     def _forget_dirty(self, still_dirty: dict[str, int]) -> None:
         self._carried = still_dirty
-        self._clean_from = len(self._records)
+        self._clean_from = len(self._log)
 
     @property
     def dirty_keys(self) -> frozenset[str]:
@@ -444,10 +509,10 @@ class Context:
     def pop_dirty_keys(self) -> list[str]:
         """Return the dirty keys in first-change order and forget them."""
         with self._lock:
-            start = self._clean_from
-            keys = [*self._carried, *map(_record_key, self._records[start:])]
+            dirty = dict.fromkeys(self._carried)
+            dirty.update(dict.fromkeys(self._log.keys[self._clean_from :]))
             self._forget_dirty({})
-            return list(dict.fromkeys(keys))
+            return list(dirty)
 
     def dirty_marks(self) -> dict[str, int]:
         """Dirty keys with the ``seq`` of their latest change (for writers of deltas).
@@ -479,14 +544,23 @@ class Context:
             doc: dict[str, Any] = {
                 "format": snapshot.FORMAT,
                 "version": snapshot.VERSION,
-                "data": self._data,
+                "data": self._view(),
             }
             if include_history:
+                log = self._log
                 doc["history"] = [
-                    [i + 1, ts, key, SET, before, after, who]
+                    [i, ts, key, SET, before, after, who]
                     if after is not GONE
-                    else [i + 1, ts, key, DELETE, before, None, who]
-                    for i, (ts, key, before, after, who) in enumerate(self._records)
+                    else [i, ts, key, DELETE, before, None, who]
+                    for i, ts, key, before, after, who in zip(
+                        range(1, len(log) + 1),
+                        log.times,
+                        log.keys,
+                        log.befores,
+                        log.afters,
+                        log.whos,
+                        strict=True,  # under the lock: the columns are complete
+                    )
                 ]
             return snapshot.dumps(doc)
 
@@ -514,8 +588,8 @@ class Context:
         if not shallow:  # what ``set`` refuses, a snapshot cannot bring in
             for key, value in data.items():
                 check_depth(value, f"value[{key!r}]")
-        records = _parse_history(doc.get("history", []), shallow)
-        return cls._restored(data, records, clock)
+        log = _parse_history(doc.get("history", []), shallow)
+        return cls._restored(data, log, clock)
 
     @classmethod
     def from_dict(
@@ -527,16 +601,17 @@ class Context:
         """
         check_keys(data)
         owned = {k: own(v, f"value[{k!r}]") for k, v in data.items()}
-        return cls._restored(owned, [], clock)
+        return cls._restored(owned, ChangeLog(), clock)
 
     @classmethod
-    def _restored(
-        cls, data: dict[str, Any], records: list[Record], clock: Callable[[], float]
-    ) -> Context:
+    def _restored(cls, data: dict[str, Any], log: ChangeLog, clock: Callable[[], float]) -> Context:
         ctx = cls(clock=clock)
-        ctx._data = data  # a fresh dict nobody else holds: no copy needed
-        ctx._records.extend(records)
-        ctx._clean_from = len(records)
+        ctx._hot = _scalars_of(data)
+        data.update(dict.fromkeys(ctx._hot))  # a fresh dict nobody else holds: no copy needed
+        ctx._data = data
+        ctx._log = log
+        ctx._history = HistoryView(log)
+        ctx._clean_from = len(log)
         return ctx
 
     @classmethod
@@ -609,11 +684,11 @@ class Context:
         resolver = _resolver(strategy)
         start = "" if prefix is None else check_prefix(prefix) + "."
         _check_who(who)
-        theirs, their_records = _merge_source(other)
+        theirs, their_keys, their_times = _merge_source(other)
         if start:
             theirs = {start + k: v for k, v in theirs.items()}
         with self._lock:
-            data = self._data
+            data = self._view()
             # Merges routinely bring thousands of keys: the passes below run in C
             # (filter, map, compress, zip) over columns (keys, old values, new values).
             keys = list(filterfalse(data.__contains__, theirs))
@@ -623,7 +698,7 @@ class Context:
             if found[0]:
                 if strategy == "raise":
                     raise MergeConflictError(conflicts_of(found))
-                won = self._resolve(found, strategy, resolver, their_records, start)
+                won = self._resolve(found, strategy, resolver, their_keys, their_times, start)
                 keys += won[0]
                 olds += won[1]
                 news += won[2]
@@ -631,21 +706,24 @@ class Context:
                 self._apply(keys, olds, news, who)
             return MergeReport._of(keys, found)
 
-    def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
-        """What a merge reads from this context: its values and its change records.
+    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float]]:
+        """What a merge reads from this context: its values, and the keys and times of
+        its changes (history columns).
 
         A hook for subclasses that hold values elsewhere until asked
         (``context_lib.patterns.LazyContext`` loads them here).
         """
         with self._lock:
-            return dict(self._data), list(self._records)
+            n = len(self._log)
+            return self._view(), self._log.keys[:n], self._log.times[:n]
 
     def _resolve(
         self,
         found: Columns,
         strategy: MergeStrategy,
         resolver: Resolver | None,
-        their_records: list[Record],
+        their_keys: list[str],
+        their_times: list[float],
         start: str,
     ) -> Columns:
         """The changes (keys, old values, new values) that resolve the clashes ``found``."""
@@ -656,14 +734,19 @@ class Context:
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
             theirs_at = list(
-                map(last_change_times(their_records, start).get, keys, repeat(_NO_TIME))
+                map(
+                    last_change_times(their_keys, their_times, start).get,
+                    keys,
+                    repeat(_NO_TIME),
+                )
             )
             # Usually the other side changed its keys after all of ours: then it wins
             # every clash, with no need to index our history.
-            our_last = max(map(_record_time, self._records), default=_NO_TIME)
+            log = self._log
+            our_last = max(log.times, default=_NO_TIME)
             if min(theirs_at) >= our_last:
                 return found
-            ours_at = map(last_change_times(self._records).get, keys, repeat(_NO_TIME))
+            ours_at = map(last_change_times(log.keys, log.times).get, keys, repeat(_NO_TIME))
             wins = list(map(operator.ge, theirs_at, ours_at))
             return (
                 list(compress(keys, wins)),
@@ -684,9 +767,17 @@ class Context:
     def _apply(self, keys: list[str], olds: list[Any], news: list[Any], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        # Zipped in C instead of a per-key loop: merges apply thousands.
-        self._records.extend(zip(repeat(ts), keys, olds, news, repeat(who)))
-        self._data.update(zip(keys, news, strict=True))
+        n = len(keys)
+        # Whole columns in C instead of a per-key loop: merges apply thousands.
+        self._log.extend(repeat(ts, n), keys, olds, news, repeat(who, n))
+        data, hot = self._data, self._hot
+        scalar = list(map(_NOT_CONTAINER.__contains__, map(type, news)))
+        # Readers take no lock: each value is stored before the other dict lets go of it.
+        hot.update(compress(zip(keys, news, strict=True), scalar))
+        data.update(zip(keys, map(_stored_form, news), strict=True))
+        if not all(scalar):
+            for key in compress(keys, map(operator.not_, scalar)):
+                hot.pop(key, None)
 
 
 def _resolver(strategy: MergeStrategy) -> Resolver | None:
@@ -699,19 +790,31 @@ def _resolver(strategy: MergeStrategy) -> Resolver | None:
     return None
 
 
-def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], list[Record]]:
+def _stored_form(value: Any) -> Any:
+    """What ``_data`` holds for ``value``: a container itself, ``None`` for a scalar."""
+    return value if type(value) in _CONTAINERS else None
+
+
+def _scalars_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The items of ``data`` whose value is not a container (built in C)."""
+    return dict(compress(data.items(), map(_NOT_CONTAINER.__contains__, map(type, data.values()))))
+
+
+def _merge_source(
+    other: Context | Mapping[str, Any],
+) -> tuple[dict[str, Any], list[str], list[float]]:
     if isinstance(other, Context):
         return other._merge_view()
     if isinstance(other, Mapping):
         check_keys(other)
-        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, []
+        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, [], []
     raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")
 
 
-def _parse_history(raw: object, shallow: bool) -> list[Record]:
+def _parse_history(raw: object, shallow: bool) -> ChangeLog:
     if not isinstance(raw, list):
         raise SnapshotError("snapshot 'history' must be a list")
-    records: list[Record] = []
+    log = ChangeLog()
     for i, entry in enumerate(raw):
         if not (isinstance(entry, list) and len(entry) == 7):
             raise SnapshotError(
@@ -731,6 +834,6 @@ def _parse_history(raw: object, shallow: bool) -> list[Record]:
         if not shallow:
             check_depth(before, f"history[{i}].before")
             check_depth(after, f"history[{i}].after")
-        records.append((ts, key, before, after if op == SET else GONE, who))
-    check_keys(r[1] for r in records)
-    return records
+        log.append(ts, key, before, after if op == SET else GONE, who)
+    check_keys(log.keys)
+    return log

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from context_lib.context import Context, MergeReport, MergeStrategy
-from context_lib.history import Record
 from context_lib.persistence.base import Store
 from context_lib.values import JSONValue, check_prefix, own
 
@@ -74,7 +73,7 @@ class LazyContext(Context):
                 return
             del self._unloaded[key]
             if value is not _GONE:
-                self._data[key] = value
+                self._put_loaded(key, value)
                 self._loaded.add(key)
 
     def _fetch(self, key: object) -> None:
@@ -105,7 +104,7 @@ class LazyContext(Context):
         """
         self._refuse_inside_atomic("flush")
         marks = self.dirty_marks()
-        present = {k: self._data[k] for k in marks if k in self._data}
+        present = self._stored_many(marks)
         written = self._store.put_many(present) if present else 0
         gone = [k for k in marks if k not in present]
         if gone:
@@ -173,7 +172,7 @@ class LazyContext(Context):
         self.load_all()
         return super().to_json(include_history)
 
-    def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
+    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float]]:
         self.load_all()
         return super()._merge_view()
 
