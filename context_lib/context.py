@@ -11,13 +11,9 @@ Design notes
   share stored values (merges do) without copying them.
 * All changes go through one re-entrant lock, so ``seq`` is gap-free and history is in
   ``seq`` order even with many writer threads. Reads take no lock.
-* History is kept as columns (``history.ChangeLog``): about 40 bytes per change.
+* History is kept as columns (``history.ChangeLog``): about 64 bytes per change.
 * Dirty keys cost nothing per change: they are the history's keys from ``_clean_from``
   on, plus ``_carried`` (keys a partial :meth:`mark_clean` left dirty).
-* Values live in two dicts so that the common read is one lookup with no "does this
-  need a copy?" decision: ``_hot`` maps the keys holding a scalar to it, and ``_data``
-  holds every key in insertion order, with the value of a container and ``None`` for a
-  key whose value is in ``_hot``. :meth:`_view` is the merged ``{key: value}``.
 * Anything that can fail is checked before the first change is made: bad input never
   leaves a context half-changed.
 """
@@ -63,7 +59,6 @@ __all__ = ["Conflict", "Context", "MergeReport", "MergeStrategy"]
 _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({list, dict})
-_NOT_CONTAINER = frozenset({str, int, float, bool, type(None)})
 _NO_TIME = -math.inf
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
@@ -102,7 +97,6 @@ class Context:
         "_data",
         "_flat",
         "_history",
-        "_hot",
         "_lock",
         "_log",
     )
@@ -113,8 +107,7 @@ class Context:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._data: dict[str, Any] = {}  # every key, in order: its container, or None
-        self._hot: dict[str, Any] = {}  # the keys whose value is a scalar -> that value
+        self._data: dict[str, Any] = {}
         self._flat: dict[str, Any] = {}  # key -> its stored container known to be flat
         self._log = ChangeLog()
         self._clean_from = 0  # changes from this index on are dirty
@@ -134,33 +127,33 @@ class Context:
         An invalid key raises :class:`InvalidKeyError` rather than hiding a typo.
         """
         try:
-            return self._hot[key]  # a scalar: the common read is this one lookup
+            value = self._data[key]
         except (KeyError, TypeError):
-            value = self._cold(key)
-            return default if value is _MISSING else value
+            check_key(key)
+            return default
+        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
+            try:
+                if self._flat[key] is value:
+                    return value.copy()
+            except KeyError:
+                pass
+            return self._copy_out(key, value)
+        return value
 
     def __getitem__(self, key: str) -> Any:
         try:
-            return self._hot[key]
+            value = self._data[key]
         except (KeyError, TypeError):
-            value = self._cold(key)
-            if value is _MISSING:
-                raise KeyError(key) from None
-            return value
-
-    def _cold(self, key: str) -> Any:
-        """A copy of the container at ``key``, or ``_MISSING``; refuses an invalid key."""
-        if type(key) is not str:
             check_key(key)
-        value = self._data.get(key, _MISSING)
-        if value is _MISSING:
-            check_key(key)
-            return _MISSING
-        if value is None:  # a scalar, set by another thread since our first lookup
-            return self._hot.get(key, _MISSING)
-        if self._flat.get(key, _MISSING) is value:
-            return value.copy()
-        return self._copy_out(key, value)
+            raise KeyError(key) from None
+        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
+            try:
+                if self._flat[key] is value:
+                    return value.copy()
+            except KeyError:
+                pass
+            return self._copy_out(key, value)
+        return value
 
     def _copy_out(self, key: str, value: Any) -> Any:
         """A copy of the stored container ``value`` of ``key``; remembers a flat one.
@@ -176,26 +169,6 @@ class Context:
             self._flat[key] = value
             return value.copy()
         return copy_value(value)
-
-    def _view(self) -> dict[str, Any]:
-        """Every key (in insertion order) with its stored value: a new dict, built in C."""
-        return self._data | self._hot
-
-    def _stored(self, key: str) -> Any:
-        """The stored value at ``key`` (not a copy), or ``_MISSING``."""
-        value = self._hot.get(key, _MISSING)
-        if value is _MISSING:
-            value = self._data.get(key, _MISSING)
-        return value
-
-    def _stored_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """The stored values (not copies) of those of ``keys`` that are set."""
-        found = {}
-        for key in keys:
-            value = self._stored(key)
-            if value is not _MISSING:
-                found[key] = value
-        return found
 
     def __contains__(self, key: object) -> bool:
         return key.__class__ is str and key in self._data
@@ -215,11 +188,11 @@ class Context:
 
     def values(self) -> list[Any]:
         """Copies of all values, in key insertion order."""
-        return [copy_value(v) for v in self._view().values()]
+        return [copy_value(v) for v in list(self._data.values())]
 
     def items(self) -> list[tuple[str, Any]]:
         """``(key, value)`` pairs (values copied), in key insertion order."""
-        return [(k, copy_value(v)) for k, v in self._view().items()]
+        return [(k, copy_value(v)) for k, v in list(self._data.items())]
 
     def namespace(self, prefix: str) -> dict[str, Any]:
         """The keys under ``prefix.`` as a plain dict, with the prefix removed.
@@ -229,11 +202,11 @@ class Context:
         """
         start = check_prefix(prefix) + "."
         cut = len(start)
-        return {k[cut:]: copy_value(v) for k, v in self._view().items() if k.startswith(start)}
+        return {k[cut:]: copy_value(v) for k, v in list(self._data.items()) if k.startswith(start)}
 
     def to_dict(self) -> dict[str, Any]:
         """A flat copy: dotted keys to values."""
-        return {k: copy_value(v) for k, v in self._view().items()}
+        return {k: copy_value(v) for k, v in list(self._data.items())}
 
     def to_nested(self) -> dict[str, Any]:
         """Nested dicts, one level per key segment: ``{"a.b": 1}`` -> ``{"a": {"b": 1}}``.
@@ -250,7 +223,7 @@ class Context:
         root: dict[str, Any] = {}
         made: set[int] = {id(root)}  # dicts created here as namespaces (not values)
         owner: dict[int, str] = {}  # namespace dict -> its dotted path
-        for key, value in self._view().items():
+        for key, value in list(self._data.items()):
             node = root
             parts = key.split(".")
             for depth, part in enumerate(parts[:-1]):
@@ -281,9 +254,9 @@ class Context:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Context):
-            return same_value(self._view(), other._view())
+            return same_value(self._data, other._data)
         if isinstance(other, Mapping):
-            return same_value(self._view(), dict(other))
+            return same_value(self._data, dict(other))
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like dict
@@ -318,39 +291,25 @@ class Context:
         lock = self._lock
         lock.acquire()
         try:
-            hot = self._hot
-            old = hot.get(key, _MISSING)
-            if old is not _MISSING:  # a scalar (the common case)
-                if type(old) is cls and old == value:
-                    return
-                was_hot = True
-            else:
-                old = self._data.get(key, _MISSING)
-                if old is _MISSING:
-                    check_key(key)
-                    old = None
-                elif type(old) is cls and (
-                    old is value or (old == value and same_value(old, value))
-                ):
-                    return  # the same container
-                was_hot = False
+            data = self._data
+            old = data.get(key, _MISSING)
+            if old is _MISSING:
+                check_key(key)
+                old = None
+            elif type(old) is cls and (
+                old is value
+                or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
+            ):
+                return
             log = self._log
-            log.times.append(self._clock())  # first: a bad clock changes nothing
+            log.times.append(self._clock())
             log.keys.append(key)
             log.befores.append(old)
             log.afters.append(value)
-            log.whos.append(who)  # last: readers count changes by ``whos``
-            # Lock-free readers look in _hot, then in _data: store before removing.
-            if cls in _CONTAINERS:
-                self._data[key] = value
-                if flat is not None:
-                    self._flat[key] = flat
-                if was_hot:
-                    del hot[key]
-            else:
-                hot[key] = value
-                if not was_hot:  # a new key, or a container replaced by a scalar
-                    self._data[key] = None
+            log.whos.append(who)  # last: lock-free readers count changes by ``whos``
+            data[key] = value
+            if flat is not None:
+                self._flat[key] = flat
         finally:
             lock.release()
 
@@ -361,13 +320,12 @@ class Context:
         """Delete ``key`` (``KeyError`` if it is not set), recording the change."""
         _check_who(who)
         with self._lock:
-            old = self._stored(key) if key.__class__ is str else _MISSING
+            old = self._data.get(key, _MISSING) if key.__class__ is str else _MISSING
             if old is _MISSING:
                 check_key(key)
                 raise KeyError(key)
             self._log.append(self._clock(), key, old, GONE, who)
             del self._data[key]
-            self._hot.pop(key, None)
 
     def __delitem__(self, key: str) -> None:
         self.delete(key)
@@ -408,20 +366,12 @@ class Context:
         (1, 1)
         """
         with self._lock:
-            saved = (
-                dict(self._data),
-                dict(self._hot),
-                dict(self._carried),
-                self._clean_from,
-                len(self._log),
-            )
+            saved = (dict(self._data), dict(self._carried), self._clean_from, len(self._log))
             outer, self._atomic_thread = self._atomic_thread, threading.get_ident()
             try:
                 yield self
             except BaseException:
-                data, hot, carried, clean_from, length = saved
-                self._hot.clear()
-                self._hot.update(hot)
+                data, carried, clean_from, length = saved
                 self._data.clear()
                 self._data.update(data)
                 self._carried = carried
@@ -430,17 +380,6 @@ class Context:
                 raise
             finally:
                 self._atomic_thread = outer
-
-    def _put_loaded(self, key: str, value: Any) -> None:
-        """Hold ``value`` (owned) at ``key`` without recording a change; under the lock.
-
-        For subclasses that fetch values from elsewhere (``LazyContext``).
-        """
-        if type(value) in _CONTAINERS:
-            self._data[key] = value
-        else:
-            self._hot[key] = value
-            self._data[key] = None
 
     def _refuse_inside_atomic(self, what: str) -> None:
         """Raise if the calling thread is inside :meth:`atomic` (for writers to stores)."""
@@ -544,7 +483,7 @@ class Context:
             doc: dict[str, Any] = {
                 "format": snapshot.FORMAT,
                 "version": snapshot.VERSION,
-                "data": self._view(),
+                "data": self._data,
             }
             if include_history:
                 log = self._log
@@ -606,9 +545,7 @@ class Context:
     @classmethod
     def _restored(cls, data: dict[str, Any], log: ChangeLog, clock: Callable[[], float]) -> Context:
         ctx = cls(clock=clock)
-        ctx._hot = _scalars_of(data)
-        data.update(dict.fromkeys(ctx._hot))  # a fresh dict nobody else holds: no copy needed
-        ctx._data = data
+        ctx._data = data  # a fresh dict nobody else holds: no copy needed
         ctx._log = log
         ctx._history = HistoryView(log)
         ctx._clean_from = len(log)
@@ -688,7 +625,7 @@ class Context:
         if start:
             theirs = {start + k: v for k, v in theirs.items()}
         with self._lock:
-            data = self._view()
+            data = self._data
             # Merges routinely bring thousands of keys: the passes below run in C
             # (filter, map, compress, zip) over columns (keys, old values, new values).
             keys = list(filterfalse(data.__contains__, theirs))
@@ -715,7 +652,7 @@ class Context:
         """
         with self._lock:
             n = len(self._log)
-            return self._view(), self._log.keys[:n], self._log.times[:n]
+            return dict(self._data), self._log.keys[:n], self._log.times[:n]
 
     def _resolve(
         self,
@@ -770,14 +707,7 @@ class Context:
         n = len(keys)
         # Whole columns in C instead of a per-key loop: merges apply thousands.
         self._log.extend(repeat(ts, n), keys, olds, news, repeat(who, n))
-        data, hot = self._data, self._hot
-        scalar = list(map(_NOT_CONTAINER.__contains__, map(type, news)))
-        # Readers take no lock: each value is stored before the other dict lets go of it.
-        hot.update(compress(zip(keys, news, strict=True), scalar))
-        data.update(zip(keys, map(_stored_form, news), strict=True))
-        if not all(scalar):
-            for key in compress(keys, map(operator.not_, scalar)):
-                hot.pop(key, None)
+        self._data.update(zip(keys, news, strict=True))
 
 
 def _resolver(strategy: MergeStrategy) -> Resolver | None:
@@ -788,16 +718,6 @@ def _resolver(strategy: MergeStrategy) -> Resolver | None:
             f"unknown merge strategy {strategy!r}; use one of {', '.join(STRATEGIES)} or a callable"
         )
     return None
-
-
-def _stored_form(value: Any) -> Any:
-    """What ``_data`` holds for ``value``: a container itself, ``None`` for a scalar."""
-    return value if type(value) in _CONTAINERS else None
-
-
-def _scalars_of(data: dict[str, Any]) -> dict[str, Any]:
-    """The items of ``data`` whose value is not a container (built in C)."""
-    return dict(compress(data.items(), map(_NOT_CONTAINER.__contains__, map(type, data.values()))))
 
 
 def _merge_source(

@@ -73,7 +73,7 @@ class LazyContext(Context):
                 return
             del self._unloaded[key]
             if value is not _GONE:
-                self._put_loaded(key, value)
+                self._data[key] = value
                 self._loaded.add(key)
 
     def _fetch(self, key: object) -> None:
@@ -104,7 +104,7 @@ class LazyContext(Context):
         """
         self._refuse_inside_atomic("flush")
         marks = self.dirty_marks()
-        present = self._stored_many(marks)
+        present = {k: self._data[k] for k in marks if k in self._data}
         written = self._store.put_many(present) if present else 0
         gone = [k for k in marks if k not in present]
         if gone:
