@@ -454,11 +454,13 @@ def main(argv: list[str] | None = None) -> int:
         print()
         for label, mix in (("scalars", scalar_mix), ("value mix", value_mix)):
             repeated, first_changes = bytes_per_change(mix)
-            verdict = "  (goal ≤ 120 B: " + ("ok)" if first_changes <= 120 else "MISSED)")
+            worst = max(repeated, first_changes)
+            verdict = "  (goal ≤ 120 B: " + ("ok)" if worst <= 120 else "MISSED)")
             print(
                 f"bytes per change, {label}: {repeated:.0f} B repeated (1,000 keys × 98), "
                 f"{first_changes:.0f} B first changes (100k distinct keys)"
-                + (verdict if mix is scalar_mix else ", containers' copies included")
+                + ("" if mix is scalar_mix else ", containers' copies included")
+                + verdict
             )
     out = Path(args.out)
     for result in results:

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from itertools import compress
 from typing import Any, NamedTuple, TypeAlias
 
-from context_lib.history import Record
 from context_lib.values import copy_value, same_value
 
 __all__ = ["Columns", "Conflict", "MergeReport", "clashes", "conflicts_of", "last_change_times"]
@@ -21,8 +20,6 @@ __all__ = ["Columns", "Conflict", "MergeReport", "clashes", "conflicts_of", "las
 Columns: TypeAlias = tuple[list[str], list[Any], list[Any]]  # keys, values, values
 _CONTAINERS = frozenset({list, dict})
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
-_record_key = operator.itemgetter(1)
-_record_time = operator.itemgetter(0)
 
 
 class Conflict(NamedTuple):
@@ -132,9 +129,11 @@ def conflicts_of(clashes: Columns) -> list[Conflict]:
     ]
 
 
-def last_change_times(records: list[Record], prefix: str = "") -> dict[str, float]:
-    """Each key's latest change time (later records overwrite earlier ones), built in C."""
-    keys: Iterable[str] = map(_record_key, records)
+def last_change_times(
+    keys: Iterable[str], times: Iterable[float], prefix: str = ""
+) -> dict[str, float]:
+    """Each key's latest change time, from the history's key and time columns (later
+    changes overwrite earlier ones), built in C."""
     if prefix:
         keys = map(prefix.__add__, keys)
-    return dict(zip(keys, map(_record_time, records), strict=True))
+    return dict(zip(keys, times, strict=True))

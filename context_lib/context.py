@@ -11,8 +11,9 @@ Design notes
   share stored values (merges do) without copying them.
 * All changes go through one re-entrant lock, so ``seq`` is gap-free and history is in
   ``seq`` order even with many writer threads. Reads take no lock.
-* Dirty keys cost nothing per change: they are the keys of the history records from
-  ``_clean_from`` on, plus ``_carried`` (keys a partial :meth:`mark_clean` left dirty).
+* History is kept as columns (``history.ChangeLog``): about 64 bytes per change.
+* Dirty keys cost nothing per change: they are the history's keys from ``_clean_from``
+  on, plus ``_carried`` (keys a partial :meth:`mark_clean` left dirty).
 * Anything that can fail is checked before the first change is made: bad input never
   leaves a context half-changed.
 """
@@ -39,7 +40,7 @@ from context_lib.clashes import (
     last_change_times,
 )
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
-from context_lib.history import DELETE, GONE, SET, Change, HistoryView, Record, make_change
+from context_lib.history import DELETE, GONE, SET, Change, ChangeLog, HistoryView
 from context_lib.values import (
     MAX_DEPTH,
     JSONValue,
@@ -59,8 +60,6 @@ _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({list, dict})
 _NO_TIME = -math.inf
-_record_key = operator.itemgetter(1)
-_record_time = operator.itemgetter(0)
 VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
 
 Resolver: TypeAlias = Callable[[str, Any, Any], Any]
@@ -99,7 +98,7 @@ class Context:
         "_flat",
         "_history",
         "_lock",
-        "_records",
+        "_log",
     )
 
     def __init__(
@@ -110,10 +109,10 @@ class Context:
     ) -> None:
         self._data: dict[str, Any] = {}
         self._flat: dict[str, Any] = {}  # key -> its stored container known to be flat
-        self._records: list[Record] = []
-        self._clean_from = 0  # records from this index on are dirty changes
+        self._log = ChangeLog()
+        self._clean_from = 0  # changes from this index on are dirty
         self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
-        self._history = HistoryView(self._records)
+        self._history = HistoryView(self._log)
         self._lock = threading.RLock()
         self._atomic_thread: int | None = None  # the thread inside atomic(), if any
         self._clock = clock
@@ -263,7 +262,7 @@ class Context:
     __hash__ = None  # type: ignore[assignment]  # mutable, like dict
 
     def __repr__(self) -> str:
-        return f"<Context: {len(self._data)} key(s), {len(self._records)} change(s)>"
+        return f"<Context: {len(self._data)} key(s), {len(self._log)} change(s)>"
 
     # ------------------------------------------------------------------ writing
 
@@ -302,7 +301,12 @@ class Context:
                 or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
             ):
                 return
-            self._records.append((self._clock(), key, old, value, who))
+            log = self._log
+            log.times.append(self._clock())
+            log.keys.append(key)
+            log.befores.append(old)
+            log.afters.append(value)
+            log.whos.append(who)  # last: lock-free readers count changes by ``whos``
             data[key] = value
             if flat is not None:
                 self._flat[key] = flat
@@ -320,7 +324,7 @@ class Context:
             if old is _MISSING:
                 check_key(key)
                 raise KeyError(key)
-            self._records.append((self._clock(), key, old, GONE, who))
+            self._log.append(self._clock(), key, old, GONE, who)
             del self._data[key]
 
     def __delitem__(self, key: str) -> None:
@@ -362,7 +366,7 @@ class Context:
         (1, 1)
         """
         with self._lock:
-            saved = (dict(self._data), dict(self._carried), self._clean_from, len(self._records))
+            saved = (dict(self._data), dict(self._carried), self._clean_from, len(self._log))
             outer, self._atomic_thread = self._atomic_thread, threading.get_ident()
             try:
                 yield self
@@ -372,7 +376,7 @@ class Context:
                 self._data.update(data)
                 self._carried = carried
                 self._clean_from = clean_from
-                del self._records[length:]
+                self._log.truncate(length)
                 raise
             finally:
                 self._atomic_thread = outer
@@ -405,35 +409,35 @@ class Context:
         """
         if key is not None:
             check_key(key)
+        log = self._log
         found = []
-        for i, record in enumerate(list(self._records)):
-            ts, k, _before, _after, w = record
+        # No lock: the columns may grow meanwhile; range(len(log)) bounds the zip.
+        for i, ts, k, w in zip(range(len(log)), log.times, log.keys, log.whos, strict=False):
             if (
                 (key is None or k == key)
                 and (who is None or w == who)
                 and (since is None or ts >= since)
             ):
-                found.append(make_change(i, record))
+                found.append(log.change(i))
         return found
 
     def contributors(self) -> dict[str | None, int]:
         """Who made how many changes (``None`` counts anonymous changes)."""
-        return dict(Counter(record[4] for record in list(self._records)))
+        log = self._log
+        return dict(Counter(log.whos[: len(log)]))
 
     # ------------------------------------------------------------------ dirty keys
 
     def _dirty_map(self) -> dict[str, int]:
         """Dirty keys (first-change order) -> seq of their latest change; under the lock."""
-        start, records = self._clean_from, self._records
+        start, end = self._clean_from, len(self._log)
         marks = dict(self._carried)
-        marks.update(
-            zip(map(_record_key, records[start:]), range(start + 1, len(records) + 1), strict=True)
-        )
+        marks.update(zip(self._log.keys[start:end], range(start + 1, end + 1), strict=True))
         return marks
 
     def _forget_dirty(self, still_dirty: dict[str, int]) -> None:
         self._carried = still_dirty
-        self._clean_from = len(self._records)
+        self._clean_from = len(self._log)
 
     @property
     def dirty_keys(self) -> frozenset[str]:
@@ -444,10 +448,10 @@ class Context:
     def pop_dirty_keys(self) -> list[str]:
         """Return the dirty keys in first-change order and forget them."""
         with self._lock:
-            start = self._clean_from
-            keys = [*self._carried, *map(_record_key, self._records[start:])]
+            dirty = dict.fromkeys(self._carried)
+            dirty.update(dict.fromkeys(self._log.keys[self._clean_from :]))
             self._forget_dirty({})
-            return list(dict.fromkeys(keys))
+            return list(dirty)
 
     def dirty_marks(self) -> dict[str, int]:
         """Dirty keys with the ``seq`` of their latest change (for writers of deltas).
@@ -482,11 +486,20 @@ class Context:
                 "data": self._data,
             }
             if include_history:
+                log = self._log
                 doc["history"] = [
-                    [i + 1, ts, key, SET, before, after, who]
+                    [i, ts, key, SET, before, after, who]
                     if after is not GONE
-                    else [i + 1, ts, key, DELETE, before, None, who]
-                    for i, (ts, key, before, after, who) in enumerate(self._records)
+                    else [i, ts, key, DELETE, before, None, who]
+                    for i, ts, key, before, after, who in zip(
+                        range(1, len(log) + 1),
+                        log.times,
+                        log.keys,
+                        log.befores,
+                        log.afters,
+                        log.whos,
+                        strict=True,  # under the lock: the columns are complete
+                    )
                 ]
             return snapshot.dumps(doc)
 
@@ -514,8 +527,8 @@ class Context:
         if not shallow:  # what ``set`` refuses, a snapshot cannot bring in
             for key, value in data.items():
                 check_depth(value, f"value[{key!r}]")
-        records = _parse_history(doc.get("history", []), shallow)
-        return cls._restored(data, records, clock)
+        log = _parse_history(doc.get("history", []), shallow)
+        return cls._restored(data, log, clock)
 
     @classmethod
     def from_dict(
@@ -527,16 +540,15 @@ class Context:
         """
         check_keys(data)
         owned = {k: own(v, f"value[{k!r}]") for k, v in data.items()}
-        return cls._restored(owned, [], clock)
+        return cls._restored(owned, ChangeLog(), clock)
 
     @classmethod
-    def _restored(
-        cls, data: dict[str, Any], records: list[Record], clock: Callable[[], float]
-    ) -> Context:
+    def _restored(cls, data: dict[str, Any], log: ChangeLog, clock: Callable[[], float]) -> Context:
         ctx = cls(clock=clock)
         ctx._data = data  # a fresh dict nobody else holds: no copy needed
-        ctx._records.extend(records)
-        ctx._clean_from = len(records)
+        ctx._log = log
+        ctx._history = HistoryView(log)
+        ctx._clean_from = len(log)
         return ctx
 
     @classmethod
@@ -609,7 +621,7 @@ class Context:
         resolver = _resolver(strategy)
         start = "" if prefix is None else check_prefix(prefix) + "."
         _check_who(who)
-        theirs, their_records = _merge_source(other)
+        theirs, their_keys, their_times = _merge_source(other)
         if start:
             theirs = {start + k: v for k, v in theirs.items()}
         with self._lock:
@@ -623,7 +635,7 @@ class Context:
             if found[0]:
                 if strategy == "raise":
                     raise MergeConflictError(conflicts_of(found))
-                won = self._resolve(found, strategy, resolver, their_records, start)
+                won = self._resolve(found, strategy, resolver, their_keys, their_times, start)
                 keys += won[0]
                 olds += won[1]
                 news += won[2]
@@ -631,21 +643,24 @@ class Context:
                 self._apply(keys, olds, news, who)
             return MergeReport._of(keys, found)
 
-    def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
-        """What a merge reads from this context: its values and its change records.
+    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float]]:
+        """What a merge reads from this context: its values, and the keys and times of
+        its changes (history columns).
 
         A hook for subclasses that hold values elsewhere until asked
         (``context_lib.patterns.LazyContext`` loads them here).
         """
         with self._lock:
-            return dict(self._data), list(self._records)
+            n = len(self._log)
+            return dict(self._data), self._log.keys[:n], self._log.times[:n]
 
     def _resolve(
         self,
         found: Columns,
         strategy: MergeStrategy,
         resolver: Resolver | None,
-        their_records: list[Record],
+        their_keys: list[str],
+        their_times: list[float],
         start: str,
     ) -> Columns:
         """The changes (keys, old values, new values) that resolve the clashes ``found``."""
@@ -656,14 +671,19 @@ class Context:
             # Last-change times come from the histories; computed only when needed so
             # that ``set`` keeps no per-key timestamp.
             theirs_at = list(
-                map(last_change_times(their_records, start).get, keys, repeat(_NO_TIME))
+                map(
+                    last_change_times(their_keys, their_times, start).get,
+                    keys,
+                    repeat(_NO_TIME),
+                )
             )
             # Usually the other side changed its keys after all of ours: then it wins
             # every clash, with no need to index our history.
-            our_last = max(map(_record_time, self._records), default=_NO_TIME)
+            log = self._log
+            our_last = max(log.times, default=_NO_TIME)
             if min(theirs_at) >= our_last:
                 return found
-            ours_at = map(last_change_times(self._records).get, keys, repeat(_NO_TIME))
+            ours_at = map(last_change_times(log.keys, log.times).get, keys, repeat(_NO_TIME))
             wins = list(map(operator.ge, theirs_at, ours_at))
             return (
                 list(compress(keys, wins)),
@@ -684,8 +704,9 @@ class Context:
     def _apply(self, keys: list[str], olds: list[Any], news: list[Any], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
-        # Zipped in C instead of a per-key loop: merges apply thousands.
-        self._records.extend(zip(repeat(ts), keys, olds, news, repeat(who)))
+        n = len(keys)
+        # Whole columns in C instead of a per-key loop: merges apply thousands.
+        self._log.extend(repeat(ts, n), keys, olds, news, repeat(who, n))
         self._data.update(zip(keys, news, strict=True))
 
 
@@ -699,19 +720,21 @@ def _resolver(strategy: MergeStrategy) -> Resolver | None:
     return None
 
 
-def _merge_source(other: Context | Mapping[str, Any]) -> tuple[dict[str, Any], list[Record]]:
+def _merge_source(
+    other: Context | Mapping[str, Any],
+) -> tuple[dict[str, Any], list[str], list[float]]:
     if isinstance(other, Context):
         return other._merge_view()
     if isinstance(other, Mapping):
         check_keys(other)
-        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, []
+        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, [], []
     raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")
 
 
-def _parse_history(raw: object, shallow: bool) -> list[Record]:
+def _parse_history(raw: object, shallow: bool) -> ChangeLog:
     if not isinstance(raw, list):
         raise SnapshotError("snapshot 'history' must be a list")
-    records: list[Record] = []
+    log = ChangeLog()
     for i, entry in enumerate(raw):
         if not (isinstance(entry, list) and len(entry) == 7):
             raise SnapshotError(
@@ -731,6 +754,6 @@ def _parse_history(raw: object, shallow: bool) -> list[Record]:
         if not shallow:
             check_depth(before, f"history[{i}].before")
             check_depth(after, f"history[{i}].after")
-        records.append((ts, key, before, after if op == SET else GONE, who))
-    check_keys(r[1] for r in records)
-    return records
+        log.append(ts, key, before, after if op == SET else GONE, who)
+    check_keys(log.keys)
+    return log

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from context_lib.context import Context, MergeReport, MergeStrategy
-from context_lib.history import Record
 from context_lib.persistence.base import Store
 from context_lib.values import JSONValue, check_prefix, own
 
@@ -173,7 +172,7 @@ class LazyContext(Context):
         self.load_all()
         return super().to_json(include_history)
 
-    def _merge_view(self) -> tuple[dict[str, Any], list[Record]]:
+    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float]]:
         self.load_all()
         return super()._merge_view()
 
