@@ -8,16 +8,35 @@ may hold them and copy them only when somebody reads its conflicts.
 
 from __future__ import annotations
 
+import math
 import operator
-from collections.abc import Iterable
-from itertools import compress
+from collections.abc import Callable, Iterable
+from itertools import compress, repeat
 from typing import Any, NamedTuple, TypeAlias
 
-from context_lib.values import copy_value, same_value
+from context_lib.errors import ContextError
+from context_lib.history import ChangeLog
+from context_lib.values import copy_value, own, same_value
 
-__all__ = ["Columns", "Conflict", "MergeReport", "clashes", "conflicts_of", "last_change_times"]
+__all__ = [
+    "STRATEGIES",
+    "Columns",
+    "Conflict",
+    "MergeReport",
+    "MergeStrategy",
+    "Resolver",
+    "clashes",
+    "conflicts_of",
+    "last_change_times",
+    "resolve",
+    "resolver_of",
+]
 
 Columns: TypeAlias = tuple[list[str], list[Any], list[Any]]  # keys, values, values
+Resolver: TypeAlias = Callable[[str, Any, Any], Any]
+MergeStrategy: TypeAlias = str | Resolver
+STRATEGIES = ("last_writer_wins", "ours", "theirs", "raise")
+_NO_TIME = -math.inf
 _CONTAINERS = frozenset({list, dict})
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 
@@ -137,3 +156,62 @@ def last_change_times(
     if prefix:
         keys = map(prefix.__add__, keys)
     return dict(zip(keys, times, strict=True))
+
+
+def resolver_of(strategy: MergeStrategy) -> Resolver | None:
+    """The callable of a callable strategy, ``None`` for a named one.
+
+    Raises :class:`ContextError` for a name that is not one of :data:`STRATEGIES`.
+    """
+    if callable(strategy):
+        return strategy
+    if strategy not in STRATEGIES:
+        raise ContextError(
+            f"unknown merge strategy {strategy!r}; use one of {', '.join(STRATEGIES)} or a callable"
+        )
+    return None
+
+
+def resolve(
+    found: Columns,
+    strategy: MergeStrategy,
+    resolver: Resolver | None,
+    theirs_log: tuple[list[str], list[float], str],
+    our_log: ChangeLog,
+) -> Columns:
+    """The changes (keys, old values, new values) that resolve the clashes ``found``.
+
+    ``theirs_log`` is the other side's history columns (keys, times) and the prefix its
+    keys are merged under; ``our_log`` is ours. Not for ``"raise"``, which the caller
+    handles before anything is resolved.
+    """
+    if strategy == "theirs":
+        return found
+    keys, ours, theirs = found
+    if strategy == "last_writer_wins":
+        # Last-change times come from the histories; computed only when needed so that
+        # ``set`` keeps no per-key timestamp.
+        their_keys, their_times, prefix = theirs_log
+        last = last_change_times(their_keys, their_times, prefix)
+        theirs_at = list(map(last.get, keys, repeat(_NO_TIME)))
+        # Usually the other side changed its keys after all of ours: then it wins every
+        # clash, with no need to index our history.
+        if min(theirs_at) >= max(our_log.times, default=_NO_TIME):
+            return found
+        ours_last = last_change_times(our_log.keys, our_log.times)
+        wins = list(map(operator.ge, theirs_at, map(ours_last.get, keys, repeat(_NO_TIME))))
+        return (
+            list(compress(keys, wins)),
+            list(compress(ours, wins)),
+            list(compress(theirs, wins)),
+        )
+    won: Columns = ([], [], [])
+    if resolver is None:  # "ours"
+        return won
+    for key, o, t in zip(keys, ours, theirs, strict=True):
+        merged = own(resolver(key, copy_value(o), copy_value(t)), f"merge[{key!r}]")
+        if not same_value(o, merged):
+            won[0].append(key)
+            won[1].append(o)
+            won[2].append(merged)
+    return won

@@ -20,27 +20,28 @@ Design notes
 
 from __future__ import annotations
 
-import math
-import operator
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import compress, filterfalse, repeat
-from typing import Any, TypeAlias
+from itertools import filterfalse, repeat
+from typing import Any
 
 from context_lib import snapshot
 from context_lib.clashes import (
-    Columns,
+    STRATEGIES,
     Conflict,
     MergeReport,
+    MergeStrategy,
     clashes,
     conflicts_of,
-    last_change_times,
+    resolve,
+    resolver_of,
 )
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
-from context_lib.history import DELETE, GONE, SET, Change, ChangeLog, HistoryView
+from context_lib.history import GONE, Change, ChangeLog, HistoryView
+from context_lib.nested import flatten, nest
 from context_lib.values import (
     MAX_DEPTH,
     JSONValue,
@@ -48,28 +49,18 @@ from context_lib.values import (
     check_key,
     check_keys,
     check_prefix,
+    check_who,
     copy_value,
     own,
     own_flat,
     same_value,
 )
 
-__all__ = ["Conflict", "Context", "MergeReport", "MergeStrategy"]
+__all__ = ["STRATEGIES", "Conflict", "Context", "MergeReport", "MergeStrategy"]
 
 _MISSING: Any = object()
 _SIMPLE = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({list, dict})
-_NO_TIME = -math.inf
-VALUE_MARK = "$value"  # to_nested's wrapper of a dict value; "$" is not allowed in keys
-
-Resolver: TypeAlias = Callable[[str, Any, Any], Any]
-MergeStrategy: TypeAlias = str | Resolver
-STRATEGIES = ("last_writer_wins", "ours", "theirs", "raise")
-
-
-def _check_who(who: object) -> None:
-    if who is not None and who.__class__ is not str:
-        raise ContextError(f"who must be a string or None, not {type(who).__name__}")
 
 
 class Context:
@@ -220,37 +211,7 @@ class Context:
         >>> Context({"db.host": "h", "db.opts": {"ssl": True}}).to_nested()
         {'db': {'host': 'h', 'opts': {'$value': {'ssl': True}}}}
         """
-        root: dict[str, Any] = {}
-        made: set[int] = {id(root)}  # dicts created here as namespaces (not values)
-        owner: dict[int, str] = {}  # namespace dict -> its dotted path
-        for key, value in list(self._data.items()):
-            node = root
-            parts = key.split(".")
-            for depth, part in enumerate(parts[:-1]):
-                child = node.get(part, _MISSING)
-                if child is _MISSING:
-                    child = node[part] = {}
-                    made.add(id(child))
-                    owner[id(child)] = ".".join(parts[: depth + 1])
-                elif id(child) not in made:
-                    other = ".".join(parts[: depth + 1])
-                    raise ContextError(
-                        f"cannot nest: key {other!r} is a prefix of key {key!r}; rename one of them"
-                    )
-                node = child
-            last = parts[-1]
-            if last in node:
-                under = self._first_key_under(key)
-                raise ContextError(
-                    f"cannot nest: key {key!r} is a prefix of key {under!r}; rename one of them"
-                )
-            copied = copy_value(value)
-            node[last] = {VALUE_MARK: copied} if copied.__class__ is dict and copied else copied
-        return root
-
-    def _first_key_under(self, key: str) -> str:
-        start = key + "."
-        return next(k for k in self._data if k.startswith(start))
+        return nest(dict(self._data))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Context):
@@ -286,7 +247,7 @@ class Context:
                 value = own(value)  # refuses NaN, infinities and non-JSON; tuples -> lists
                 cls = type(value)
         if who is not None and type(who) is not str:
-            _check_who(who)
+            check_who(who)
         # acquire/release rather than ``with``: this is the hottest path of the library.
         lock = self._lock
         lock.acquire()
@@ -318,7 +279,7 @@ class Context:
 
     def delete(self, key: str, who: str | None = None) -> None:
         """Delete ``key`` (``KeyError`` if it is not set), recording the change."""
-        _check_who(who)
+        check_who(who)
         with self._lock:
             old = self._data.get(key, _MISSING) if key.__class__ is str else _MISSING
             if old is _MISSING:
@@ -334,7 +295,7 @@ class Context:
         self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], who: str | None = None
     ) -> None:
         """Set many keys at once: every key and value is checked before any is set."""
-        _check_who(who)
+        check_who(who)
         pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
         try:
             keys = [k for k, _ in pairs]
@@ -486,21 +447,7 @@ class Context:
                 "data": self._data,
             }
             if include_history:
-                log = self._log
-                doc["history"] = [
-                    [i, ts, key, SET, before, after, who]
-                    if after is not GONE
-                    else [i, ts, key, DELETE, before, None, who]
-                    for i, ts, key, before, after, who in zip(
-                        range(1, len(log) + 1),
-                        log.times,
-                        log.keys,
-                        log.befores,
-                        log.afters,
-                        log.whos,
-                        strict=True,  # under the lock: the columns are complete
-                    )
-                ]
+                doc["history"] = self._log.snapshot_rows()
             return snapshot.dumps(doc)
 
     @classmethod
@@ -527,7 +474,7 @@ class Context:
         if not shallow:  # what ``set`` refuses, a snapshot cannot bring in
             for key, value in data.items():
                 check_depth(value, f"value[{key!r}]")
-        log = _parse_history(doc.get("history", []), shallow)
+        log = ChangeLog.from_snapshot(doc.get("history", []), shallow)
         return cls._restored(data, log, clock)
 
     @classmethod
@@ -566,30 +513,7 @@ class Context:
         >>> Context.from_nested({"db": {"opts": {"$value": {"ssl": True}}}}).to_dict()
         {'db.opts': {'ssl': True}}
         """
-        flat: dict[str, Any] = {}
-        # A depth-first walk with an explicit stack, in the order the keys are given:
-        # hostile nesting cannot exhaust Python's stack.
-        stack: list[tuple[Iterator[tuple[Any, Any]], str]] = [(iter(nested.items()), "")]
-        while stack:
-            items, path = stack[-1]
-            for k, v in items:
-                if k.__class__ is not str:
-                    raise ContextError(
-                        f"nested keys must be strings; got {k!r} under {path or 'the top'}"
-                    )
-                key = f"{path}.{k}" if path else k
-                if isinstance(v, dict) and v and v.keys() != {VALUE_MARK}:
-                    if len(stack) >= MAX_DEPTH:
-                        raise ContextError(
-                            f"namespaces nested deeper than {MAX_DEPTH} levels under {path!r}"
-                        )
-                    stack.append((iter(v.items()), key))
-                    break
-                if key in flat:
-                    raise ContextError(f"key {key!r} appears twice in the nested data")
-                flat[key] = v[VALUE_MARK] if isinstance(v, dict) and v else v
-            else:
-                stack.pop()
+        flat = flatten(nested)
         ctx = cls(clock=clock)
         ctx.update(flat)
         return ctx
@@ -618,9 +542,9 @@ class Context:
         Changes are recorded as made by ``who``. All or nothing: if the strategy fails,
         nothing is changed.
         """
-        resolver = _resolver(strategy)
+        resolver = resolver_of(strategy)
         start = "" if prefix is None else check_prefix(prefix) + "."
-        _check_who(who)
+        check_who(who)
         theirs, their_keys, their_times = _merge_source(other)
         if start:
             theirs = {start + k: v for k, v in theirs.items()}
@@ -635,7 +559,9 @@ class Context:
             if found[0]:
                 if strategy == "raise":
                     raise MergeConflictError(conflicts_of(found))
-                won = self._resolve(found, strategy, resolver, their_keys, their_times, start)
+                won = resolve(
+                    found, strategy, resolver, (their_keys, their_times, start), self._log
+                )
                 keys += won[0]
                 olds += won[1]
                 news += won[2]
@@ -654,53 +580,6 @@ class Context:
             n = len(self._log)
             return dict(self._data), self._log.keys[:n], self._log.times[:n]
 
-    def _resolve(
-        self,
-        found: Columns,
-        strategy: MergeStrategy,
-        resolver: Resolver | None,
-        their_keys: list[str],
-        their_times: list[float],
-        start: str,
-    ) -> Columns:
-        """The changes (keys, old values, new values) that resolve the clashes ``found``."""
-        if strategy == "theirs":
-            return found
-        keys, ours, theirs = found
-        if strategy == "last_writer_wins":
-            # Last-change times come from the histories; computed only when needed so
-            # that ``set`` keeps no per-key timestamp.
-            theirs_at = list(
-                map(
-                    last_change_times(their_keys, their_times, start).get,
-                    keys,
-                    repeat(_NO_TIME),
-                )
-            )
-            # Usually the other side changed its keys after all of ours: then it wins
-            # every clash, with no need to index our history.
-            log = self._log
-            our_last = max(log.times, default=_NO_TIME)
-            if min(theirs_at) >= our_last:
-                return found
-            ours_at = map(last_change_times(log.keys, log.times).get, keys, repeat(_NO_TIME))
-            wins = list(map(operator.ge, theirs_at, ours_at))
-            return (
-                list(compress(keys, wins)),
-                list(compress(ours, wins)),
-                list(compress(theirs, wins)),
-            )
-        won: Columns = ([], [], [])
-        if resolver is None:  # "ours"
-            return won
-        for key, o, t in zip(keys, ours, theirs, strict=True):
-            merged = own(resolver(key, copy_value(o), copy_value(t)), f"merge[{key!r}]")
-            if not same_value(o, merged):
-                won[0].append(key)
-                won[1].append(o)
-                won[2].append(merged)
-        return won
-
     def _apply(self, keys: list[str], olds: list[Any], news: list[Any], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
         ts = self._clock()
@@ -708,16 +587,6 @@ class Context:
         # Whole columns in C instead of a per-key loop: merges apply thousands.
         self._log.extend(repeat(ts, n), keys, olds, news, repeat(who, n))
         self._data.update(zip(keys, news, strict=True))
-
-
-def _resolver(strategy: MergeStrategy) -> Resolver | None:
-    if callable(strategy):
-        return strategy
-    if strategy not in STRATEGIES:
-        raise ContextError(
-            f"unknown merge strategy {strategy!r}; use one of {', '.join(STRATEGIES)} or a callable"
-        )
-    return None
 
 
 def _merge_source(
@@ -729,31 +598,3 @@ def _merge_source(
         check_keys(other)
         return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, [], []
     raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")
-
-
-def _parse_history(raw: object, shallow: bool) -> ChangeLog:
-    if not isinstance(raw, list):
-        raise SnapshotError("snapshot 'history' must be a list")
-    log = ChangeLog()
-    for i, entry in enumerate(raw):
-        if not (isinstance(entry, list) and len(entry) == 7):
-            raise SnapshotError(
-                f"history entry {i} must be [seq, timestamp, key, op, before, after, who]"
-            )
-        seq, ts, key, op, before, after, who = entry
-        if seq != i + 1 or isinstance(seq, bool):
-            raise SnapshotError(f"history entry {i} has seq {seq!r}; expected {i + 1}")
-        if isinstance(ts, bool) or not isinstance(ts, int | float):
-            raise SnapshotError(f"history entry {i} has a timestamp that is not a number")
-        if op not in (SET, DELETE):
-            raise SnapshotError(f"history entry {i} has op {op!r}; expected 'set' or 'delete'")
-        if not (who is None or isinstance(who, str)):
-            raise SnapshotError(f"history entry {i} has a 'who' that is not a string")
-        if not isinstance(key, str):
-            raise SnapshotError(f"history entry {i} has a key that is not a string")
-        if not shallow:
-            check_depth(before, f"history[{i}].before")
-            check_depth(after, f"history[{i}].after")
-        log.append(ts, key, before, after if op == SET else GONE, who)
-    check_keys(log.keys)
-    return log

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, overload
 
-from context_lib.values import copy_value
+from context_lib.errors import SnapshotError
+from context_lib.values import check_depth, check_keys, copy_value
 
 SET = "set"
 DELETE = "delete"
@@ -89,6 +90,59 @@ class ChangeLog:
         del self.befores[length:]
         del self.keys[length:]
         del self.times[length:]
+
+    def snapshot_rows(self) -> list[list[Any]]:
+        """The changes as snapshot rows ``[seq, timestamp, key, op, before, after, who]``.
+
+        Call it under the context's lock: the columns must be complete.
+        """
+        return [
+            [i, ts, key, SET, before, after, who]
+            if after is not GONE
+            else [i, ts, key, DELETE, before, None, who]
+            for i, ts, key, before, after, who in zip(
+                range(1, len(self) + 1),
+                self.times,
+                self.keys,
+                self.befores,
+                self.afters,
+                self.whos,
+                strict=True,
+            )
+        ]
+
+    @classmethod
+    def from_snapshot(cls, raw: object, shallow: bool) -> ChangeLog:
+        """The log that :meth:`snapshot_rows` wrote, checked row by row.
+
+        ``shallow`` (the snapshot parser found no deep nesting) skips the depth checks.
+        Raises :class:`SnapshotError` naming the first bad row.
+        """
+        if not isinstance(raw, list):
+            raise SnapshotError("snapshot 'history' must be a list")
+        log = cls()
+        for i, entry in enumerate(raw):
+            if not (isinstance(entry, list) and len(entry) == 7):
+                raise SnapshotError(
+                    f"history entry {i} must be [seq, timestamp, key, op, before, after, who]"
+                )
+            seq, ts, key, op, before, after, who = entry
+            if seq != i + 1 or isinstance(seq, bool):
+                raise SnapshotError(f"history entry {i} has seq {seq!r}; expected {i + 1}")
+            if isinstance(ts, bool) or not isinstance(ts, int | float):
+                raise SnapshotError(f"history entry {i} has a timestamp that is not a number")
+            if op not in (SET, DELETE):
+                raise SnapshotError(f"history entry {i} has op {op!r}; expected 'set' or 'delete'")
+            if not (who is None or isinstance(who, str)):
+                raise SnapshotError(f"history entry {i} has a 'who' that is not a string")
+            if not isinstance(key, str):
+                raise SnapshotError(f"history entry {i} has a key that is not a string")
+            if not shallow:
+                check_depth(before, f"history[{i}].before")
+                check_depth(after, f"history[{i}].after")
+            log.append(ts, key, before, after if op == SET else GONE, who)
+        check_keys(log.keys)
+        return log
 
     def change(self, index: int) -> Change:
         """The public :class:`Change` at ``index`` (0-based), with copies of its values."""

@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from context_lib.context import STRATEGIES, Conflict, Context, MergeReport, MergeStrategy
+from context_lib.clashes import resolver_of
+from context_lib.context import Conflict, Context, MergeReport, MergeStrategy
 from context_lib.errors import ContextError, MergeConflictError
 from context_lib.values import check_keys, check_prefix, own, same_value
 
@@ -101,13 +102,6 @@ def _same(a: Any, b: Any) -> bool:
     return same_value(a, b)
 
 
-def _check_strategy(strategy: MergeStrategy) -> None:
-    if not callable(strategy) and strategy not in STRATEGIES:
-        raise ContextError(
-            f"unknown merge strategy {strategy!r}; use one of {', '.join(STRATEGIES)} or a callable"
-        )
-
-
 def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name:
         raise ContextError(f"{what} must be a non-empty string, not {name!r}")
@@ -160,7 +154,7 @@ def merge3(
     >>> merged.to_dict(), report.applied, report.conflicts
     ({'a': 2, 'b': 3}, ['a', 'b', 'c'], [])
     """
-    _check_strategy(strategy)
+    resolver_of(strategy)  # refuses an unknown name before any work
     ours_name, theirs_name = (_check_name(n, "a side name") for n in names)
     b, o, t = _data(base, "base"), _data(ours, "ours"), _data(theirs, "theirs")
     plan: list[tuple[str, Any, str]] = []
@@ -324,7 +318,7 @@ def merge_all(
     >>> merged.to_dict(), merged.history[0].who
     ({'hits.a': 5, 'v': 1}, 'merge:sum(worker-0,worker-1)')
     """
-    _check_strategy(strategy)
+    resolver_of(strategy)  # refuses an unknown name before any work
     if isinstance(contexts, Mapping):
         named = [(_check_name(n, "a worker name"), c) for n, c in contexts.items()]
     elif isinstance(contexts, Sequence) and not isinstance(contexts, str):

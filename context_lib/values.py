@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
-from context_lib.errors import InvalidKeyError, NotSerializableError
+from context_lib.errors import ContextError, InvalidKeyError, NotSerializableError
 
 JSONValue: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | None
 
@@ -29,6 +29,12 @@ _CONTAINER_TYPES = frozenset({list, dict})
 _FLAT_TYPES = frozenset({str, int, bool, float, type(None)})
 _FLAT_NO_FLOAT = frozenset({str, int, bool, type(None)})
 _KEY_TYPES = frozenset({str})
+
+
+def check_who(who: object) -> None:
+    """A change's ``who`` is a string or ``None``; anything else is a :class:`ContextError`."""
+    if who is not None and who.__class__ is not str:
+        raise ContextError(f"who must be a string or None, not {type(who).__name__}")
 
 
 def check_key(key: object) -> str:
