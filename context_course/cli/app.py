@@ -131,6 +131,11 @@ class LazyGroup(TyperGroup):
         module, short_help = COMMANDS[cmd_name]
         if self._listing:  # the root's --help: name and one line, nothing imported
             return TyperCommand(name=cmd_name, help=short_help, short_help=short_help)
+        # Before the command's imports: those that read notebooks import jsonschema
+        # through nbformat, and this spares them its 1.4 s IRI grammar.
+        from context_lib.lazy_grammar import defer_iri_grammar
+
+        defer_iri_grammar()
         importlib.import_module(module)
         loaded = typer.main.get_command(app)
         command = getattr(loaded, "commands", {}).get(cmd_name)

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
+from context_lib.lazy_grammar import defer_iri_grammar
 from context_lib.runner.errors import ScriptletError
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class Scriptlet(ABC):
         """Problems with ``params`` (empty when they are fine), from ``params_schema``."""
         if self.params_schema is None:
             return []
+        defer_iri_grammar()
         import jsonschema  # on first use: it is slow to import and few scriptlets need it
 
         problem = _schema_problem(self.name, self.params_schema)
@@ -127,6 +129,7 @@ class FunctionScriptlet(Scriptlet):
 
 def _schema_problem(name: str, schema: Mapping[str, Any]) -> str | None:
     """Why ``schema`` is not a valid JSON Schema, or ``None`` when it is."""
+    defer_iri_grammar()
     import jsonschema  # on first use: it is slow to import and few scriptlets need it
 
     try:

@@ -56,3 +56,16 @@ def test_importing_certificates_does_not_compile_jsonschema() -> None:
     loaded = _loaded_roots("import certificates")
     assert "certificates" in loaded
     assert not {"jsonschema", "rfc3987_syntax"} & loaded
+
+
+def test_a_command_that_reads_notebooks_builds_no_iri_grammar() -> None:
+    """nbformat imports jsonschema; its RFC 3987 grammar (1.4 s) waits for an IRI check."""
+    loaded = _loaded_roots(
+        "import contextlib, io\n"
+        "from context_course.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['check', '--help']) == 0\n"
+        "import nbformat\n"
+    )
+    assert {"nbformat", "jsonschema"} <= loaded
+    assert "lark" not in loaded
