@@ -11,6 +11,7 @@ that the table matches the commands the modules really register.
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 import typer
@@ -153,11 +154,14 @@ class LazyGroup(TyperGroup):
 
 
 def no_type_shown_for_flags(command: Any) -> None:
-    """A flag takes no value: its --help row shows no ``<bool>`` type column.
+    """A flag takes no value: its --help row shows no ``<bool>`` type column; and the help
+    text's prose paragraphs flow to the terminal's width (:func:`reflowed`).
 
     Typer shows every option's type; an empty metavar is its documented way to show none.
     Applied to the root and, as each lazily loaded command arrives, to that command.
     """
+    if command.help:
+        command.help = reflowed(command.help)
     params = list(command.params)
     help_option = command.get_help_option(typer.Context(command))
     if help_option is not None:
@@ -167,6 +171,23 @@ def no_type_shown_for_flags(command: Any) -> None:
             param.metavar = ""
     for sub in getattr(command, "commands", {}).values():
         no_type_shown_for_flags(sub)
+
+
+def reflowed(text: str) -> str:
+    """``text`` with the line breaks inside each prose paragraph turned into spaces.
+
+    Typer prints a docstring's later paragraphs with their source line breaks, which
+    leaves ragged half-lines in a terminal narrower than the source. Paragraphs with an
+    indented, bulleted or ``\\b`` line are kept as written.
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    kept = ("\b", " ", "-", "*", "•")
+    return "\n\n".join(
+        paragraph
+        if any(line.startswith(kept) for line in paragraph.split("\n"))
+        else " ".join(paragraph.split("\n"))
+        for paragraph in paragraphs
+    )
 
 
 def load_all_commands() -> None:

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from context_course.cli import main
+from context_course.cli.app import reflowed
 from tests.context_course.cli.test_every_command_is_documented import COMMANDS
 
 SECTION = re.compile(r"\\?\[([a-z_.]+)\]")
@@ -65,3 +66,35 @@ def test_a_fresh_process_shows_no_bool_for_flags_of_a_lazily_loaded_command(
     ).stdout
     assert "--help" in shown
     assert "<bool>" not in shown, f"`{' '.join(argv)}` shows <bool> for a flag:\n{shown}"
+
+
+def test_prose_paragraphs_flow_and_lists_and_examples_keep_their_lines() -> None:
+    text = (
+        "First line.\n\n"
+        "A paragraph written\nover three\nsource lines.\n\n"
+        "- a bullet\n- another\n\n"
+        "\b\nkept   as\nwritten\n\n"
+        "Example:\n    context-course check 3"
+    )
+    assert reflowed(text).split("\n\n") == [
+        "First line.",
+        "A paragraph written over three source lines.",
+        "- a bullet\n- another",
+        "\b\nkept   as\nwritten",
+        "Example:\n    context-course check 3",
+    ]
+
+
+def test_a_wide_terminal_shows_a_paragraph_on_one_line_not_at_the_source_breaks() -> None:
+    """Typer keeps a docstring's line breaks; in a shell they left ragged half-lines."""
+    code = "import sys; from context_course.cli import main; sys.exit(main(sys.argv[1:]))"
+    shown = subprocess.run(
+        [sys.executable, "-c", code, "check", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=True,
+    ).stdout
+    # Two neighbouring lines of the source docstring, on one line when the terminal is wide.
+    line = next(line for line in shown.splitlines() if "what passes here passes" in line)
+    assert "the visible tests at grading" in line, shown
