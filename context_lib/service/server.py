@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import socket
 from pathlib import Path
@@ -145,6 +146,12 @@ def serve(
             access_log=False,
         )
         server = uvicorn.Server(config)
+        config.load()  # import the protocol modules now, so the freeze below covers them
+        # Everything loaded so far lives as long as the process: move it out of the
+        # garbage collector's sight, so that a full collection walks only what serving
+        # allocates (it walked some 50,000 objects, and paused requests for tens of ms).
+        gc.collect()
+        gc.freeze()
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
     finally:
