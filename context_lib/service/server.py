@@ -28,6 +28,10 @@ __all__ = [
 
 DEFAULT_STORE = "sqlite:///context-service.db"
 WITNESS_ENV = "CONTEXT_SERVICE_AUDIT_WITNESS"
+# Collect the youngest generation after this many new container objects, not 700: 16
+# requests in flight hold about 800, so with the default every few requests paid for a
+# collection that found nothing to free (about 10 % of the process's time).
+GC_YOUNG = 20_000
 
 
 def open_backend(url: str) -> Backend:
@@ -152,6 +156,7 @@ def serve(
         # allocates (it walked some 50,000 objects, and paused requests for tens of ms).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(GC_YOUNG)
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
     finally:
