@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,8 @@ from typing import Any
 import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from context_lib.service.nonces import nonce
 
 __all__ = [
     "GENESIS",
@@ -164,11 +165,11 @@ def make_draft(
     """A draft whose payload (if any) is salted, digested and encrypted."""
     if payload is None:
         return AuditDraft(chain, ts, actor, action, status, mac_key=keys.mac)
-    salt = secrets.token_hex(16)
+    salt = nonce(16).hex()
     body = dict(payload)
-    nonce = secrets.token_bytes(_NONCE)
+    iv = nonce(_NONCE)
     plain = canonical({"salt": salt, "payload": body})
-    sealed = nonce + keys.cipher.encrypt(nonce, plain, chain.encode())
+    sealed = iv + keys.cipher.encrypt(iv, plain, chain.encode())
     digest = keys.payload_digest(salt, body)
     return AuditDraft(chain, ts, actor, action, status, digest, sealed, keys.mac)
 

@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from context_lib.service.audit import ChainKeys
 from context_lib.service.errors import ConfigurationError, ServiceError
+from context_lib.service.nonces import nonce
 
 __all__ = ["KeyRing", "default_master_key_path", "load_master_key", "new_master_key"]
 
@@ -167,8 +168,8 @@ class KeyRing:
     @staticmethod
     def encrypt(cipher: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
         """``nonce || AES-GCM(plaintext)`` bound to ``aad``."""
-        nonce = secrets.token_bytes(_NONCE)
-        return nonce + cipher.encrypt(nonce, plaintext, aad)
+        iv = nonce(_NONCE)
+        return iv + cipher.encrypt(iv, plaintext, aad)
 
     @staticmethod
     def decrypt(cipher: AESGCM, blob: bytes, aad: bytes) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from typing import Any
 
@@ -172,3 +173,27 @@ def test_close_runs_what_was_queued_and_refuses_what_comes_after() -> None:
     results, refused = asyncio.run(main())
     assert results == list(range(10)) and sorted(ran) == list(range(10))
     assert isinstance(refused, RuntimeError)
+
+
+def test_nonces_never_repeat_across_threads_or_a_fork() -> None:
+    from context_lib.service.nonces import nonce
+
+    seen = [nonce(12) for _ in range(1000)]  # crosses a 4 KiB refill
+    others: list[bytes] = []
+    thread = threading.Thread(target=lambda: others.extend(nonce(12) for _ in range(50)))
+    thread.start()
+    thread.join()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports the nonces it would use next
+        os.write(write, b"".join(nonce(12) for _ in range(50)))
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    child = [data[i : i + 12] for i in range(0, len(data), 12)]
+    parent = [nonce(12) for _ in range(50)]  # what the parent hands out after the fork
+    everything = seen + others + child + parent
+    assert len(child) == 50 and all(len(n) == 12 for n in everything)
+    assert len(set(everything)) == len(everything)
