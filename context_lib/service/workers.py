@@ -62,7 +62,7 @@ class Workers:
         # system calls release the GIL, so the event loop never holds it while the
         # thread it woke takes the CPU (a queue's wake-up does, and the woken thread
         # then only waits for the GIL: two wasted switches per batch).
-        self._bell_in, self._bell_out = os.pipe()
+        self._bell_in = self._bell_out = -1  # the pipe is made when the threads start
         self._sleeping = 0  # threads asleep (or about to be) on the pipe
         self._lock = threading.Lock()  # orders closing against handing over
         self._batch = batch
@@ -93,6 +93,7 @@ class Workers:
             if not self._closed:
                 if not self._started:  # started on first use: an app never served costs none
                     self._started = True
+                    self._bell_in, self._bell_out = os.pipe()
                     for thread in self._threads:
                         thread.start()
                 self._items.append(jobs)
@@ -174,6 +175,8 @@ class Workers:
             if self._closed:
                 return
             self._closed = True
+            if not self._started:
+                return
             for _ in self._threads:
                 self._items.append(None)
             os.write(self._bell_out, b"\0" * len(self._threads))

@@ -197,3 +197,18 @@ def test_nonces_never_repeat_across_threads_or_a_fork() -> None:
     everything = seen + others + child + parent
     assert len(child) == 50 and all(len(n) == 12 for n in everything)
     assert len(set(everything)) == len(everything)
+
+
+def test_a_pool_holds_its_wake_up_pipe_only_while_it_runs() -> None:
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
+    unused = Workers("never-used", threads=3)
+    assert open_fds() == before  # an app that is never served costs no descriptors
+    unused.close()
+    used = Workers("used", threads=3)
+    assert asyncio.run(used.run(lambda: 7)) == 7
+    assert open_fds() == before + 2
+    used.close()
+    assert open_fds() == before
