@@ -436,6 +436,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
     parser.add_argument(
+        "--ops",
+        nargs="+",
+        choices=("set", "get"),
+        default=["set", "get"],
+        help="operations to measure: set (writes), get (reads); both by default",
+    )
+    parser.add_argument(
         "--load",
         choices=("wrk", "open"),
         default="wrk",
@@ -484,7 +491,7 @@ def main() -> int:
             wait_for(port, proc)
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         markdown = []
-        for op in ("set", "get"):
+        for op in args.ops:
             svc = WrkSide(wrk, script, urls[0], procs[0].pid, api_key, op, args)
             bare = WrkSide(wrk, script, urls[1], procs[1].pid, "-", op, args)
             o_svc = OpenLoopSide(urls[0], procs[0].pid, api_key, op, args.duration)

@@ -25,15 +25,18 @@ hold the master key, which never lives with the data (see
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from context_lib.service.nonces import nonce
 
 __all__ = [
     "GENESIS",
@@ -58,8 +61,37 @@ _CANONICAL = json.JSONEncoder(
 )
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _without_floats(value: Any) -> bool:
+    """Whether ``value`` is lists, tuples and dicts of ``str``, ``int``, ``bool`` and
+    ``None`` only: the values orjson writes byte for byte as :data:`_CANONICAL` does
+    (floats it formats differently, e.g. ``1e16``; a test compares the two)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in _PLAIN:
+            continue
+        if kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item.values())
+        else:
+            return False
+    return True
+
+
 def canonical(value: Any) -> bytes:
-    """Deterministic JSON bytes (sorted keys, no spaces, never NaN or Infinity)."""
+    """Deterministic JSON bytes (sorted keys, no spaces, never NaN or Infinity).
+
+    The bytes are part of every MAC, so they never change: orjson writes them when it
+    writes the same bytes (no floats), the standard library otherwise.
+    """
+    if _without_floats(value):
+        with contextlib.suppress(TypeError):  # a lone surrogate, a key that is no str, ...
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     return _CANONICAL.encode(value).encode()
 
 
@@ -133,11 +165,11 @@ def make_draft(
     """A draft whose payload (if any) is salted, digested and encrypted."""
     if payload is None:
         return AuditDraft(chain, ts, actor, action, status, mac_key=keys.mac)
-    salt = secrets.token_hex(16)
+    salt = nonce(16).hex()
     body = dict(payload)
-    nonce = secrets.token_bytes(_NONCE)
+    iv = nonce(_NONCE)
     plain = canonical({"salt": salt, "payload": body})
-    sealed = nonce + keys.cipher.encrypt(nonce, plain, chain.encode())
+    sealed = iv + keys.cipher.encrypt(iv, plain, chain.encode())
     digest = keys.payload_digest(salt, body)
     return AuditDraft(chain, ts, actor, action, status, digest, sealed, keys.mac)
 

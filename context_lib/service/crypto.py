@@ -44,12 +44,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from context_lib.service.audit import ChainKeys
 from context_lib.service.errors import ConfigurationError, ServiceError
+from context_lib.service.nonces import nonce
 
 __all__ = ["KeyRing", "default_master_key_path", "load_master_key", "new_master_key"]
 
 MASTER_KEY_ENV = "CONTEXT_SERVICE_MASTER_KEY"
 KEY_PREFIX = "cck"
 _NONCE = 12
+_KNOWN_KEYS = 4096  # API keys whose digest is remembered (then forgotten all at once)
 
 
 def new_master_key() -> str:
@@ -126,6 +128,7 @@ class KeyRing:
         self.check_value = _derive(master_key, b"check/v1").hex()
         self.witness_key = _derive(master_key, b"audit-witness/v1")
         self._master = master_key
+        self._known: dict[str, bytes] = {}  # API key -> its digest, for keys that matched
         self._ciphers: dict[bytes, AESGCM] = {}
         self._chains: dict[str, ChainKeys] = {}
 
@@ -165,8 +168,8 @@ class KeyRing:
     @staticmethod
     def encrypt(cipher: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
         """``nonce || AES-GCM(plaintext)`` bound to ``aad``."""
-        nonce = secrets.token_bytes(_NONCE)
-        return nonce + cipher.encrypt(nonce, plaintext, aad)
+        iv = nonce(_NONCE)
+        return iv + cipher.encrypt(iv, plaintext, aad)
 
     @staticmethod
     def decrypt(cipher: AESGCM, blob: bytes, aad: bytes) -> bytes:
@@ -192,8 +195,23 @@ class KeyRing:
         return hmac.digest(self._pepper, api_key.encode(), hashlib.sha256)
 
     def matches(self, api_key: str, stored: bytes) -> bool:
-        """Constant-time check of ``api_key`` against a stored digest."""
-        return hmac.compare_digest(self.digest(api_key), stored)
+        """Constant-time check of ``api_key`` against a stored digest.
+
+        The digest of a key that matched is remembered (it is a pure function of the
+        key and the pepper), so a client's next requests skip the HMAC. Only a key
+        that was presented in full finds its entry: a wrong or unknown key always
+        costs the HMAC, as before.
+        """
+        digest = self._known.get(api_key)
+        if digest is None:
+            digest = self.digest(api_key)
+            if not hmac.compare_digest(digest, stored):
+                return False
+            if len(self._known) >= _KNOWN_KEYS:
+                self._known.clear()
+            self._known[api_key] = digest
+            return True
+        return hmac.compare_digest(digest, stored)
 
     @staticmethod
     def key_id_of(api_key: str) -> str | None:

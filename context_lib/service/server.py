@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import socket
 from pathlib import Path
@@ -27,6 +28,10 @@ __all__ = [
 
 DEFAULT_STORE = "sqlite:///context-service.db"
 WITNESS_ENV = "CONTEXT_SERVICE_AUDIT_WITNESS"
+# Collect the youngest generation after this many new container objects, not 700: 16
+# requests in flight hold about 800, so with the default every few requests paid for a
+# collection that found nothing to free (about 10 % of the process's time).
+GC_YOUNG = 20_000
 
 
 def open_backend(url: str) -> Backend:
@@ -145,6 +150,13 @@ def serve(
             access_log=False,
         )
         server = uvicorn.Server(config)
+        config.load()  # import the protocol modules now, so the freeze below covers them
+        # Everything loaded so far lives as long as the process: move it out of the
+        # garbage collector's sight, so that a full collection walks only what serving
+        # allocates (it walked some 50,000 objects, and paused requests for tens of ms).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG)
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
     finally:

@@ -186,18 +186,18 @@ class WriteBatch:
                 "DELETE FROM vals WHERE tenant_id = ? AND context = ? AND key = ?", deleted
             )
         if len(deleted) < len(self.vals):
-            db.executemany(
-                "INSERT OR REPLACE INTO vals (tenant_id, context, key, blob) VALUES (?, ?, ?, ?)",
+            _insert(
+                db,
+                "INSERT OR REPLACE INTO vals (tenant_id, context, key, blob)",
                 [(*where, blob) for where, blob in self.vals.items() if blob is not None],
             )
         if self.history:
-            db.executemany(
-                "INSERT INTO history (tenant_id, context, seq, ts, key, op, blob) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self.history,
+            _insert(
+                db, "INSERT INTO history (tenant_id, context, seq, ts, key, op, blob)", self.history
             )
-            db.executemany(
-                "INSERT OR REPLACE INTO contexts (tenant_id, name, seq) VALUES (?, ?, ?)",
+            _insert(
+                db,
+                "INSERT OR REPLACE INTO contexts (tenant_id, name, seq)",
                 [(t, c, self.seqs[(t, c)]) for t, c in self.dirty_seqs],
             )
         if self.dirty_counts:
@@ -206,16 +206,16 @@ class WriteBatch:
                 [(self.tenants[t].key_count, t) for t in self.dirty_counts],
             )
         if self.audit:
-            db.executemany(
-                "INSERT INTO audit (chain, seq, ts, actor, action, status, digest, "
-                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _insert(
+                db,
+                "INSERT INTO audit "
+                "(chain, seq, ts, actor, action, status, digest, prev_hash, hash)",
                 self.audit,
             )
-            db.executemany(
-                "INSERT INTO audit_sealed (chain, seq, sealed) VALUES (?, ?, ?)", self.sealed
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO audit_heads (chain, seq, hash) VALUES (?, ?, ?)",
+            _insert(db, "INSERT INTO audit_sealed (chain, seq, sealed)", self.sealed)
+            _insert(
+                db,
+                "INSERT OR REPLACE INTO audit_heads (chain, seq, hash)",
                 [(c, *self.heads[c]) for c in self.dirty_heads],
             )
         self.vals.clear()
@@ -225,3 +225,24 @@ class WriteBatch:
         self.dirty_heads.clear()
         self.dirty_seqs.clear()
         self.dirty_counts.clear()
+
+
+def _insert(db: sqlite3.Connection, head: str, rows: list[_Row]) -> None:
+    """``head VALUES (...), (...), ...``: the rows in as few statements as there are
+    1-bits in their number (chunks of 32, 16, ..., 1 rows, so few statement texts to
+    cache). One statement per chunk, where ``executemany`` runs one per row, and each
+    statement hands the GIL to the event loop and back."""
+    if not rows:
+        return
+    one = "(" + ", ".join("?" * len(rows[0])) + ")"
+    start = 0
+    size = _CHUNK
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 2
+        chunk = rows[start : start + size]
+        db.execute(f"{head} VALUES {', '.join([one] * size)}", [v for row in chunk for v in row])
+        start += size
+
+
+_CHUNK = 32

@@ -22,6 +22,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from context_lib.errors import ContextError
 from context_lib.service.errors import BadRequestError
 from context_lib.values import check_key, own
@@ -60,7 +62,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # Where a number could be out of range: 16 digits in a row, or an exponent. Without
 # either, an integer is below 10**15 < 2**53 and a float is finite (strings that match
 # only cost the slower, exact parse).
-_BIG_NUMBER = re.compile(r"[0-9]{16}|[0-9.][eE]")
+_BIG_NUMBER = re.compile(rb"[0-9]{16}|[0-9.][eE]")
+# A body that may need the exact (slow) parse: a number that could be out of range, or
+# an escaped UTF-16 surrogate (a lone one must be refused with its own message).
+_SLOW_PARSE = re.compile(rb"[0-9]{16}|[0-9.][eE]|\\u[dD][89a-fA-F]")
 
 
 def _finite_float(text: str) -> float:
@@ -84,10 +89,24 @@ def _no_constant(name: str) -> Any:
 
 
 def parse_body(raw: bytes) -> Any:
-    """The I-JSON document in ``raw``, or :class:`BadRequestError` (``invalid_json``)."""
+    """The I-JSON document in ``raw``, or :class:`BadRequestError` (``invalid_json``).
+
+    Most bodies hold no number that could be out of range and no escaped surrogate:
+    orjson parses those (strict UTF-8, no ``NaN``/``Infinity``, every integer below
+    10**15). The others take the exact parse below, which names what is wrong.
+    """
+    if not _SLOW_PARSE.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the exact parse below gives the error its usual message
+    return _parse_exact(raw)
+
+
+def _parse_exact(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")  # strict: encoded surrogates are refused here
-        if _BIG_NUMBER.search(text):
+        if _BIG_NUMBER.search(raw):
             data = json.loads(
                 text,
                 parse_constant=_no_constant,
@@ -230,7 +249,14 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_value(value: Any) -> bytes:
-    """Compact UTF-8 JSON of a checked value; a lone surrogate is a 400 (``invalid_value``)."""
+    """Compact UTF-8 JSON of a checked value; a lone surrogate is a 400 (``invalid_value``).
+
+    orjson writes it when it can (floats may be spelled differently, ``1e16`` for
+    ``1e+16``, and read back the same); an integer past 64 bits or a lone surrogate
+    takes the standard library's path.
+    """
+    with contextlib.suppress(TypeError):
+        return orjson.dumps(value)
     try:
         return _COMPACT.encode(value).encode()
     except UnicodeEncodeError:  # a lone surrogate from a direct (non-HTTP) caller

@@ -3,8 +3,9 @@
 Handing each request to a thread pool costs two thread switches per request; on a busy
 machine each switch waits for a time slice, and that, not the work, bounds the
 throughput. A :class:`Workers` pool instead keeps a queue: the jobs submitted during
-one turn of the event loop are handed over together (one lock, and a wake-up only if
-a thread is idle); a thread that wakes up takes every job waiting (up to ``batch``),
+one turn of the event loop are handed over together (one append, and one byte written
+to a pipe only if a thread sleeps on it); a thread that wakes up
+takes every job waiting (up to ``batch``),
 runs them one after the other, and hands all their results back to the event loop in
 one call. Under load, one switch pays for many requests; when idle, a request costs
 the same two switches as before.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import os
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -54,11 +56,17 @@ class Workers:
         around: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         self._around = around
-        self._jobs: collections.deque[_Job] = collections.deque()
-        self._ready = threading.Condition()
+        # The jobs of one turn of the event loop travel as one item; None stops a thread.
+        self._items: collections.deque[list[_Job] | None] = collections.deque()
+        # An idle thread sleeps in a read of this pipe; a byte written wakes it. Both
+        # system calls release the GIL, so the event loop never holds it while the
+        # thread it woke takes the CPU (a queue's wake-up does, and the woken thread
+        # then only waits for the GIL: two wasted switches per batch).
+        self._bell_in = self._bell_out = -1  # the pipe is made when the threads start
+        self._sleeping = 0  # threads asleep (or about to be) on the pipe
+        self._lock = threading.Lock()  # orders closing against handing over
         self._batch = batch
         self._closed = False
-        self._idle = 0  # threads waiting for jobs
         self._outbox: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._threads = [
             threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True)
@@ -71,7 +79,7 @@ class Workers:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         # The jobs submitted during one turn of the event loop are handed over together,
-        # at its end: one lock and at most one wake-up for all of them.
+        # at its end: one put and at most one wake-up for all of them.
         outbox = self._outbox.get(loop)
         if outbox is None:
             outbox = self._outbox[loop] = []
@@ -81,35 +89,42 @@ class Workers:
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         jobs = self._outbox.pop(loop)
-        with self._ready:
-            if self._closed:
-                for _, future, _ in jobs:
-                    if not future.done():
-                        future.set_exception(RuntimeError("the worker pool is closed"))
+        with self._lock:
+            if not self._closed:
+                if not self._started:  # started on first use: an app never served costs none
+                    self._started = True
+                    self._bell_in, self._bell_out = os.pipe()
+                    for thread in self._threads:
+                        thread.start()
+                self._items.append(jobs)
+                if self._sleeping:
+                    os.write(self._bell_out, b"\0")
                 return
-            if not self._started:  # started on first use: an app never served costs none
-                self._started = True
-                for thread in self._threads:
-                    thread.start()
-            self._jobs.extend(jobs)
-            if self._idle:  # a busy thread finds the jobs when its batch is done
-                self._ready.notify()
+        for _, future, _ in jobs:
+            if not future.done():
+                future.set_exception(RuntimeError("the worker pool is closed"))
 
     def _serve(self) -> None:
+        jobs: list[_Job] = []  # taken from the queue, not run yet
+        stop = False  # this thread's None was taken: finish ``jobs``, then return
         while True:
-            with self._ready:
-                while not self._jobs and not self._closed:
-                    self._idle += 1
-                    try:
-                        self._ready.wait()
-                    finally:
-                        self._idle -= 1
-                if not self._jobs:
+            if not jobs:
+                if stop:
                     return
-                take = min(self._batch, len(self._jobs))
-                batch = [self._jobs.popleft() for _ in range(take)]
-                if self._jobs and self._idle:
-                    self._ready.notify()  # more waiting: wake another thread for them
+                first = self._next()
+                if first is None:
+                    return
+                jobs = first
+            while not stop and len(jobs) < self._batch:  # all else waiting, up to a batch
+                try:
+                    more = self._items.popleft()
+                except IndexError:
+                    break
+                if more is None:
+                    stop = True
+                else:
+                    jobs.extend(more)
+            batch, jobs = jobs[: self._batch], jobs[self._batch :]
             outcomes = self._run_batch(batch)
             by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
             for (_, _, loop), outcome in zip(batch, outcomes, strict=True):
@@ -117,6 +132,26 @@ class Workers:
             for loop, results in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                     loop.call_soon_threadsafe(_settle, results)
+
+    def _next(self) -> list[_Job] | None:
+        """The next item, sleeping on the pipe until there is one."""
+        while True:
+            try:
+                return self._items.popleft()
+            except IndexError:
+                pass
+            with self._lock:
+                self._sleeping += 1
+            try:
+                # Announced first, looked again second: an item handed over in between
+                # is found here, or its hand-over saw the announcement and rang.
+                try:
+                    return self._items.popleft()
+                except IndexError:
+                    os.read(self._bell_in, 1)  # one byte: one thread woken
+            finally:
+                with self._lock:
+                    self._sleeping -= 1
 
     def _run_batch(self, batch: list[_Job]) -> list[_Outcome]:
         """Run the jobs, inside ``around`` (e.g. one transaction) when given; if
@@ -136,9 +171,18 @@ class Workers:
 
     def close(self) -> None:
         """Finish the queued jobs, then stop the threads."""
-        with self._ready:
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            self._ready.notify_all()
+            if not self._started:
+                return
+            for _ in self._threads:
+                self._items.append(None)
+            os.write(self._bell_out, b"\0" * len(self._threads))
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=30)
+        if not any(thread.is_alive() for thread in self._threads):
+            os.close(self._bell_in)
+            os.close(self._bell_out)
