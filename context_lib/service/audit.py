@@ -25,7 +25,6 @@ hold the master key, which never lives with the data (see
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
@@ -90,8 +89,10 @@ def canonical(value: Any) -> bytes:
     writes the same bytes (no floats), the standard library otherwise.
     """
     if _without_floats(value):
-        with contextlib.suppress(TypeError):  # a lone surrogate, a key that is no str, ...
+        try:  # try/except, not contextlib.suppress: a third of this function's time
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # a lone surrogate, a key that is no str, an int past 64 bits
+            pass
     return _CANONICAL.encode(value).encode()
 
 
@@ -110,9 +111,25 @@ def _entry_hash(
     digest: str,
     prev_hash: str,
 ) -> str:
-    return _mac(
-        mac_key, VERSION, chain, seq, repr(float(ts)), actor, action, status, digest, prev_hash
-    )
+    parts = [VERSION, chain, seq, repr(float(ts)), actor, action, status, digest, prev_hash]
+    # Every entry pays this: a flat list of exact str and int needs no walk for floats,
+    # so orjson writes canonical()'s bytes directly (a test compares the two).
+    if (
+        type(seq) is int
+        and type(status) is int
+        and type(chain) is str
+        and type(actor) is str
+        and type(action) is str
+        and type(digest) is str
+        and type(prev_hash) is str
+    ):
+        try:
+            data = orjson.dumps(parts)
+        except TypeError:  # a lone surrogate, an int past 64 bits: the exact path
+            data = canonical(parts)
+    else:
+        data = canonical(parts)
+    return hmac.digest(mac_key, data, "sha256").hex()
 
 
 @dataclass(frozen=True)
@@ -170,7 +187,7 @@ def make_draft(
     iv = nonce(_NONCE)
     plain = canonical({"salt": salt, "payload": body})
     sealed = iv + keys.cipher.encrypt(iv, plain, chain.encode())
-    digest = keys.payload_digest(salt, body)
+    digest = _mac(keys.mac, "payload", salt, body)  # keys.payload_digest, without a 2nd copy
     return AuditDraft(chain, ts, actor, action, status, digest, sealed, keys.mac)
 
 

@@ -10,6 +10,7 @@ refused) fails a test rather than a verification months later.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import os
 import threading
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from context_lib.service import BadRequestError, ContextService, KeyRing
 from context_lib.service.app import Json
-from context_lib.service.audit import _CANONICAL, canonical
+from context_lib.service.audit import _CANONICAL, VERSION, _entry_hash, canonical
 from context_lib.service.validation import _parse_exact, encode_value, parse_body
 from context_lib.service.workers import Workers
 from tests.context_lib.service.conftest import MASTER, add_tenant
@@ -212,3 +213,54 @@ def test_a_pool_holds_its_wake_up_pipe_only_while_it_runs() -> None:
     assert open_fds() == before + 2
     used.close()
     assert open_fds() == before
+
+
+ENTRY_TEXT = st.text(max_size=8)  # lone surrogates included: both paths must refuse them
+ENTRY_INT = st.integers(min_value=-(2**70), max_value=2**70)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    ENTRY_TEXT,
+    ENTRY_INT,
+    st.floats(allow_nan=False, allow_infinity=False),
+    ENTRY_TEXT,
+    ENTRY_TEXT,
+    ENTRY_INT,
+    ENTRY_TEXT,
+    ENTRY_TEXT,
+)
+def test_entry_hash_fast_path_is_the_mac_over_canonical_bytes(
+    chain: str,
+    seq: int,
+    ts: float,
+    actor: str,
+    action: str,
+    status: int,
+    digest: str,
+    prev: str,
+) -> None:
+    """Every audit entry's hash skips canonical()'s walk; the MAC must not change."""
+    key = b"k" * 32
+    fields = [VERSION, chain, seq, repr(float(ts)), actor, action, status, digest, prev]
+    try:
+        slow: str | type[Exception] = hmac.digest(
+            key, _CANONICAL.encode(fields).encode(), "sha256"
+        ).hex()
+    except UnicodeEncodeError:
+        slow = UnicodeEncodeError
+    try:
+        fast: str | type[Exception] = _entry_hash(
+            key, chain, seq, ts, actor, action, status, digest, prev
+        )
+    except UnicodeEncodeError:
+        fast = UnicodeEncodeError
+    assert fast == slow
+
+
+def test_entry_hash_of_unexpected_types_takes_the_exact_path() -> None:
+    """A float where an int belongs (a bug elsewhere) still gets canonical()'s bytes."""
+    key = b"k" * 32
+    fields = [VERSION, "c", 1.0, repr(1.5), "a", "write", 200.0, "d", "p"]
+    expected = hmac.digest(key, _CANONICAL.encode(fields).encode(), "sha256").hex()
+    assert _entry_hash(key, "c", 1.0, 1.5, "a", "write", 200.0, "d", "p") == expected  # type: ignore[arg-type]
