@@ -132,18 +132,9 @@ class Context:
         return value
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            value = self._data[key]
-        except (KeyError, TypeError):
-            check_key(key)
-            raise KeyError(key) from None
-        if type(value) in _CONTAINERS:  # type() is cheaper than .__class__ here
-            try:
-                if self._flat[key] is value:
-                    return value.copy()
-            except KeyError:
-                pass
-            return self._copy_out(key, value)
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
         return value
 
     def _copy_out(self, key: str, value: Any) -> Any:

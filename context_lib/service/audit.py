@@ -244,18 +244,9 @@ class AuditEntry:
         )
 
     def compute_hash(self, mac_key: bytes) -> str:
-        """The hash this entry must carry: an HMAC under the chain's key."""
-        return _entry_hash(
-            mac_key,
-            self.chain,
-            self.seq,
-            self.ts,
-            self.actor,
-            self.action,
-            self.status,
-            self.digest,
-            self.prev_hash,
-        )
+        """The hash this entry must carry: an HMAC under the chain's key, over every
+        column of :meth:`row` before the hash itself."""
+        return _entry_hash(mac_key, *self.row()[:-1])
 
     def as_dict(self, payload: Mapping[str, Any] | None) -> dict[str, Any]:
         """A JSON-ready dict with the (decrypted) ``payload`` (for exports and the API)."""
