@@ -10,6 +10,7 @@ missing one fails the test instead, so nothing is silently skipped.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -31,11 +32,46 @@ if _SCRIPTS not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _SCRIPTS + os.pathsep + os.environ.get("PATH", "")
 
 
+def _port_block() -> range:
+    """This pytest process's own block of ports, below the kernel's ephemeral range.
+
+    ``bind(0)`` and every outgoing connection take ports from the ephemeral range, so a
+    port found free there can be taken by anyone before our server binds it (CI lost a
+    JupyterHub start to that). Below the range nothing takes a port on its own, and each
+    xdist worker gets a block of its own, so two workers never pick the same one.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    first = 10000 if low > 12000 else 1024
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), 1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    size = max((low - first) // workers, 64)
+    start = first + (index % workers) * size
+    return range(start, start + size)
+
+
+_PORTS = _port_block()
+# a random place to start, so two test sessions on one machine rarely walk the same ports
+_next_port = random.randrange(len(_PORTS))
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on now and that this test session
+    hands out only once (see :func:`_port_block`)."""
+    global _next_port
+    for _ in range(len(_PORTS)):
+        port = _PORTS[_next_port % len(_PORTS)]
+        _next_port += 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken by something outside this session
+            return port
+    raise RuntimeError(f"no free port in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 def pytest_configure(config: pytest.Config) -> None:

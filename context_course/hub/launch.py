@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,9 +241,65 @@ class RunningHub:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        for pid in family:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill(family)
+
+
+def _proxy_of(plan: HubPlan) -> set[int]:
+    """The proxy JupyterHub started for ``plan``, from the pid file it writes: a hub that
+    dies at start can start its proxy after our last look at its children, and leaves it
+    running (JupyterHub itself only stops it at the next start)."""
+    try:
+        pid = int((plan.state_dir / "proxy.pid").read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return set()
+    return {pid} if b"configurable-http-proxy" in command else set()
+
+
+def _kill(pids: Iterable[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+_PORT_ROLES = {
+    "port": "the hub's address",
+    "hub_api_port": "the hub's API",
+    "proxy_api_port": "the proxy's API",
+    "service_port": "the course service",
+}
+
+
+def _check_ports_free(plan: HubPlan) -> None:
+    """Refuse, naming the port, before anything starts: JupyterHub would start its proxy,
+    then die on the busy port with a traceback deep in its log."""
+    for attribute, role in _PORT_ROLES.items():
+        port = getattr(plan, attribute)
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                raise HubError(
+                    f"port {port} ({role}) is in use: stop what listens there "
+                    "or choose another port"
+                ) from None
+
+
+def _why(log_path: Path) -> str:
+    """The hub's own error from its log: the last exception line of a traceback, else its
+    last error line (the proxy's 404s for the readiness polls come after it, as noise)."""
+    lines = log_path.read_text(errors="replace").splitlines()
+    for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line.strip()
+    for line in reversed(lines):
+        if line.startswith(("[E ", "[C ")):
+            return line.strip()
+    return lines[-1].strip() if lines else "nothing in its log"
+
+
+_EXCEPTION_LINE = re.compile(r"\s*[\w.]+(Error|Exception|Exit)(: .*)?$")
 
 
 def _descendants(root: int) -> list[int]:
@@ -284,6 +343,7 @@ def start_hub(plan: HubPlan, *, ready_timeout: float = 180.0) -> RunningHub:
     hub_bin = Path(sys.executable).parent / "jupyterhub"
     if not hub_bin.exists():
         raise HubError("JupyterHub is not installed: pip install 'context-course[hub]'")
+    _check_ports_free(plan)
     config = write_hub_config(plan)
     log_path = plan.state_dir / "jupyterhub.log"
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
@@ -296,15 +356,18 @@ def start_hub(plan: HubPlan, *, ready_timeout: float = 180.0) -> RunningHub:
     )
     log.close()
     running = RunningHub(plan, process, log_path)
+    started: set[int] = set()  # the proxy and service outlive a hub that fails: find them now
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
+        started.update(_descendants(process.pid), _proxy_of(plan))
         if process.poll() is not None:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            raise HubError("JupyterHub exited at start: " + " | ".join(tail))
+            _kill(started | _proxy_of(plan))
+            raise HubError(f"JupyterHub exited at start: {_why(log_path)} (log: {log_path})")
         if _answers(plan.url + "hub/api/") and _answers(plan.service_url + "api/me"):
             return running
         time.sleep(0.25)
     running.stop()
+    _kill(started | _proxy_of(plan))
     raise HubError(f"JupyterHub did not answer within {ready_timeout:.0f} s; see {log_path}")
 
 
