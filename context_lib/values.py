@@ -20,6 +20,12 @@ JSONValue: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | N
 _SEGMENT = r"[A-Za-z0-9_-]+"
 _KEY_RE = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
 _SEGMENT_RE = re.compile(_SEGMENT)
+# The compiled pattern's own method, for hot paths that already know the key is a ``str``:
+# ``match_key(key) is None`` means invalid (then call ``check_key`` for the error). It
+# saves check_key's Python frame, about a third of a new key's check. Measured on 3.11,
+# no mix of str methods (isascii + replace + isalnum, a bytes translate, a set of
+# characters) was cheaper than this one C call.
+match_key = _KEY_RE.fullmatch
 
 # Deep enough for any real document, shallow enough that copying and comparing (which
 # recurse) stay far from Python's recursion limit.
@@ -42,7 +48,7 @@ def check_key(key: object) -> str:
     if key.__class__ is not str:
         raise InvalidKeyError(key, f"keys are strings, not {type(key).__name__}")
     assert isinstance(key, str)
-    if _KEY_RE.fullmatch(key):
+    if match_key(key):
         return key
     raise InvalidKeyError(key, _why_invalid(key))
 
