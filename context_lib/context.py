@@ -51,6 +51,7 @@ from context_lib.values import (
     check_prefix,
     check_who,
     copy_value,
+    match_key,
     own,
     own_flat,
     same_value,
@@ -229,11 +230,10 @@ class Context:
         if type(key) is not str:
             check_key(key)
         cls = type(value)
-        flat = None  # the owned copy of a flat container, remembered for fast reads
         if cls not in _SIMPLE:
             if cls in _CONTAINERS:
-                flat = own_flat(value)
-                value = own(value) if flat is None else flat
+                owned = own_flat(value)
+                value = own(value) if owned is None else owned
             elif cls is not float or value - value != 0.0:  # type: ignore[operator]
                 value = own(value)  # refuses NaN, infinities and non-JSON; tuples -> lists
                 cls = type(value)
@@ -245,23 +245,25 @@ class Context:
         try:
             data = self._data
             old = data.get(key, _MISSING)
-            if old is _MISSING:
-                check_key(key)
-                old = None
-            elif type(old) is cls and (
-                old is value
-                or (old == value and (cls not in _CONTAINERS or same_value(old, value)))
+            # ``==`` first: a changed value (the common case) is then decided in one test.
+            if (
+                old == value
+                and type(old) is cls
+                and (cls not in _CONTAINERS or same_value(old, value))
             ):
                 return
+            if old is _MISSING:
+                if match_key(key) is None:  # a new key: the same check as check_key, inline
+                    check_key(key)
+                old = None
             log = self._log
-            log.times.append(self._clock())
+            clock = self._clock  # a plain attribute load: calling self._clock() is not specialised
+            log.times.append(clock())
             log.keys.append(key)
             log.befores.append(old)
             log.afters.append(value)
             log.whos.append(who)  # last: lock-free readers count changes by ``whos``
             data[key] = value
-            if flat is not None:
-                self._flat[key] = flat
         finally:
             lock.release()
 
@@ -400,8 +402,9 @@ class Context:
     def pop_dirty_keys(self) -> list[str]:
         """Return the dirty keys in first-change order and forget them."""
         with self._lock:
-            dirty = dict.fromkeys(self._carried)
-            dirty.update(dict.fromkeys(self._log.keys[self._clean_from :]))
+            dirty = dict.fromkeys(self._log.keys[self._clean_from :])
+            if self._carried:  # keys a partial mark_clean left dirty come first
+                dirty = {**dict.fromkeys(self._carried), **dirty}
             self._forget_dirty({})
             return list(dirty)
 

@@ -20,6 +20,12 @@ JSONValue: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | N
 _SEGMENT = r"[A-Za-z0-9_-]+"
 _KEY_RE = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
 _SEGMENT_RE = re.compile(_SEGMENT)
+# The compiled pattern's own method, for hot paths that already know the key is a ``str``:
+# ``match_key(key) is None`` means invalid (then call ``check_key`` for the error). It
+# saves check_key's Python frame, about a third of a new key's check. Measured on 3.11,
+# no mix of str methods (isascii + replace + isalnum, a bytes translate, a set of
+# characters) was cheaper than this one C call.
+match_key = _KEY_RE.fullmatch
 
 # Deep enough for any real document, shallow enough that copying and comparing (which
 # recurse) stay far from Python's recursion limit.
@@ -42,7 +48,7 @@ def check_key(key: object) -> str:
     if key.__class__ is not str:
         raise InvalidKeyError(key, f"keys are strings, not {type(key).__name__}")
     assert isinstance(key, str)
-    if _KEY_RE.fullmatch(key):
+    if match_key(key):
         return key
     raise InvalidKeyError(key, _why_invalid(key))
 
@@ -137,12 +143,45 @@ def own(value: object, path: str = "value", depth: int = 0) -> Any:
 
 
 def own_flat(value: Any) -> Any:
-    """``own`` of a flat list or dict (only scalars inside), checked and copied in C calls.
+    """``own`` of a flat list or dict (only scalars inside): checked and copied cheaply.
 
     Returns ``None`` when only the exact Python path can judge the value: nested
     containers, a non-finite float, a key that is not a ``str``, or anything else it
     would refuse (it then names the bad part).
+
+    Up to ``_SMALL`` items are checked by a loop, longer containers by C passes
+    (``map`` and set operations). Setting up a C pass costs about as much as the loop
+    over a dozen items, and real values are small: for a 3-key dict the loop runs 41 %
+    fewer machine instructions (valgrind), for a 3-item list 16 % fewer.
     """
+    if len(value) > _SMALL:
+        return _own_flat_long(value)
+    if type(value) is list:
+        for item in value:
+            if type(item) not in _FLAT_NO_FLOAT and (
+                type(item) is not float or item - item != 0.0  # NaN or an infinity
+            ):
+                return None
+        return value.copy()
+    ordered = True
+    previous = ""  # no str sorts before "", and keys are unique
+    for key, item in value.items():
+        if type(key) is not str:
+            return None
+        if type(item) not in _FLAT_NO_FLOAT and (type(item) is not float or item - item != 0.0):
+            return None
+        if key < previous:
+            ordered = False
+        previous = key
+    # JSON objects are unordered: keeping their keys sorted makes snapshots canonical.
+    return value.copy() if ordered else dict(sorted(value.items()))
+
+
+_SMALL = 12
+
+
+def _own_flat_long(value: Any) -> Any:
+    """:func:`own_flat` for a container of more than ``_SMALL`` items, in C passes."""
     if type(value) is list:
         items = value
     else:
@@ -155,9 +194,8 @@ def own_flat(value: Any) -> Any:
         for item in items:
             if type(item) is float and item - item != 0.0:  # NaN or an infinity
                 return None
-    if type(value) is list or len(value) < 2:
+    if type(value) is list:
         return value.copy()
-    # JSON objects are unordered: keeping their keys sorted makes snapshots canonical.
     keys = [*value]
     if keys == sorted(keys):
         return value.copy()
