@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from context_lib.service.core import MAX_HISTORY, ContextService, Principal
+from context_lib.service.crypto import KeyRing
 from context_lib.service.errors import (
     BadRequestError,
     PayloadTooLargeError,
@@ -44,6 +45,7 @@ __all__ = ["DEFAULT_MAX_BODY", "create_app"]
 
 DEFAULT_MAX_BODY = 1024 * 1024
 MAX_TOP = 1000
+_ONE_KEY_WRITES = frozenset({"set", "delete"})  # the value routes' PUT and DELETE
 log = logging.getLogger("context_lib.service")
 # The work of one request, run in a worker thread once the caller is authorized.
 Work = Callable[[Principal], Any]
@@ -73,7 +75,10 @@ class _Api:
         # Writes queue for the one writer (SQLite has one anyway); reads for a few
         # readers, so a write waiting for a lock never holds up a read.
         self.writer = Workers(
-            "service-writer", threads=1, around=getattr(service.backend, "group", None)
+            "service-writer",
+            threads=1,
+            around=getattr(service.backend, "group", None),
+            prefetch=getattr(service.backend, "prefetch_values", None),
         )
         self.readers = Workers("service-reader", threads=3)
 
@@ -140,8 +145,13 @@ class _Api:
                 return work(principal)
 
             pool = self.readers if request.method == "GET" else self.writer
+            hint = None
+            if refused is None and op in _ONE_KEY_WRITES:  # its old value, read ahead
+                params = request.path_params
+                key_id = KeyRing.key_id_of(api_key) if api_key else None
+                hint = (key_id, params["context"], [params["key"]])
             try:
-                result = await pool.run(job)
+                result = await pool.run(job, hint)
                 status = 201 if request.method == "POST" else 200
                 if isinstance(result, Iterator):
                     response: Response = StreamingResponse(

@@ -404,6 +404,21 @@ class SQLiteBackend:
             self._pending.append(batch.stage_audit(db, plan.audit))
         return plan
 
+    def prefetch_values(self, hints: list[tuple[str | None, str, list[str]]]) -> None:
+        """Read ahead the blobs a batch of writes will read, one query per tenant and
+        context: ``hints`` are (API key id, context, keys) of requests not yet
+        authorized. Only a cache for the open group (outside one, nothing happens):
+        each write still authorizes, and reads what it does not find here."""
+        if not self._in_group():
+            return
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for key_id, context, keys in hints:
+            record = self._batch.api_key(self._db, key_id) if key_id else None
+            if record is not None:
+                wanted.setdefault((record.tenant_id, context), []).extend(keys)
+        for (tenant_id, context), keys in wanted.items():
+            self._batch.prefetch(self._db, tenant_id, context, keys)
+
     def read_history(
         self,
         tenant_id: str,

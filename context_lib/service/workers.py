@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 __all__ = ["Workers"]
 
 T = TypeVar("T")
-_Job = tuple[Callable[[], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+_Job = tuple[Callable[[], Any], asyncio.Future[Any], asyncio.AbstractEventLoop, Any]
 _Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 
@@ -54,8 +54,10 @@ class Workers:
         threads: int = 1,
         batch: int = 32,
         around: Callable[[], AbstractContextManager[object]] | None = None,
+        prefetch: Callable[[list[Any]], object] | None = None,
     ) -> None:
         self._around = around
+        self._prefetch = prefetch
         # The jobs of one turn of the event loop travel as one item; None stops a thread.
         self._items: collections.deque[list[_Job] | None] = collections.deque()
         # An idle thread sleeps in a read of this pipe; a byte written wakes it. Both
@@ -74,8 +76,12 @@ class Workers:
         ]
         self._started = False
 
-    async def run(self, func: Callable[[], T]) -> T:
-        """Run ``func`` in a worker thread; its result (or exception) comes back here."""
+    async def run(self, func: Callable[[], T], hint: Any = None) -> T:
+        """Run ``func`` in a worker thread; its result (or exception) comes back here.
+
+        ``hint`` (not ``None``): handed, with the other hints of the batch, to
+        ``prefetch`` before the batch runs (inside ``around``).
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         # The jobs submitted during one turn of the event loop are handed over together,
@@ -84,7 +90,7 @@ class Workers:
         if outbox is None:
             outbox = self._outbox[loop] = []
             loop.call_soon(self._hand_over, loop)
-        outbox.append((func, future, loop))
+        outbox.append((func, future, loop, hint))
         return await future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -100,7 +106,7 @@ class Workers:
                 if self._sleeping:
                     os.write(self._bell_out, b"\0")
                 return
-        for _, future, _ in jobs:
+        for _, future, _, _ in jobs:
             if not future.done():
                 future.set_exception(RuntimeError("the worker pool is closed"))
 
@@ -127,7 +133,7 @@ class Workers:
             batch, jobs = jobs[: self._batch], jobs[self._batch :]
             outcomes = self._run_batch(batch)
             by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-            for (_, _, loop), outcome in zip(batch, outcomes, strict=True):
+            for (_, _, loop, _), outcome in zip(batch, outcomes, strict=True):
                 by_loop.setdefault(loop, []).append(outcome)
             for loop, results in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
@@ -160,13 +166,19 @@ class Workers:
         outcomes: list[_Outcome] = []
         try:
             with self._around() if self._around is not None else contextlib.nullcontext():
-                for func, future, _ in batch:
+                hints = [hint for _, _, _, hint in batch if hint is not None]
+                if hints and self._prefetch is not None:
+                    # Only a read-ahead: each job still reads what it needs, so a
+                    # failure here costs the batch nothing but the saving.
+                    with contextlib.suppress(Exception):
+                        self._prefetch(hints)
+                for func, future, _, _ in batch:
                     try:
                         outcomes.append((future, func(), None))
                     except Exception as exc:  # handed to the awaiting request
                         outcomes.append((future, None, exc))
         except Exception as exc:
-            return [(future, None, exc) for _, future, _ in batch]
+            return [(future, None, exc) for _, future, _, _ in batch]
         return outcomes
 
     def close(self) -> None:

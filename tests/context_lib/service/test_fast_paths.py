@@ -17,12 +17,20 @@ import threading
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from context_lib.service import BadRequestError, ContextService, KeyRing
 from context_lib.service.app import Json
-from context_lib.service.audit import _CANONICAL, VERSION, _entry_hash, canonical
+from context_lib.service.audit import (
+    _CANONICAL,
+    GENESIS,
+    VERSION,
+    _entry_hash,
+    canonical,
+    make_draft,
+    open_payload,
+)
 from context_lib.service.validation import _parse_exact, encode_value, parse_body
 from context_lib.service.workers import Workers
 from tests.context_lib.service.conftest import MASTER, add_tenant
@@ -267,3 +275,35 @@ def test_entry_hash_of_unexpected_types_takes_the_exact_path() -> None:
     fields = [VERSION, "c", 1.0, repr(1.5), "a", "write", 200.0, "d", "p"]
     expected = hmac.digest(key, _CANONICAL.encode(fields).encode(), "sha256").hex()
     assert _entry_hash(key, "c", 1.0, 1.5, "a", "write", 200.0, "d", "p") == expected  # type: ignore[arg-type]
+
+
+# A write's audit payload (str and lists of str) and what else a payload may hold.
+PAYLOADS = st.dictionaries(
+    TEXT,
+    TEXT | st.lists(TEXT, max_size=3) | JSONISH | ENTRY_TEXT,  # lone surrogates too
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PAYLOADS)
+@example({"who": "k_1", "keys": ["b", "a"], "context": "app"})
+def test_a_drafts_sealed_payload_and_digest_are_the_standard_librarys(
+    payload: dict[str, Any],
+) -> None:
+    """make_draft skips canonical()'s walk for text-only payloads; the sealed bytes and
+    the digest must be the standard library's canonical JSON and its MAC."""
+    keys = KeyRing(MASTER).audit_keys("t_chain")
+    try:
+        draft = make_draft(keys, "t_chain", 1.0, "actor", "write", 200, payload)
+    except UnicodeEncodeError:  # a lone surrogate: refused on every path
+        with pytest.raises(UnicodeEncodeError):
+            _CANONICAL.encode(payload).encode()
+        return
+    assert draft.sealed is not None
+    plain = keys.cipher.decrypt(draft.sealed[:12], draft.sealed[12:], b"t_chain")
+    salt = json.loads(plain)["salt"]
+    assert plain == _CANONICAL.encode({"salt": salt, "payload": payload}).encode()
+    signed = _CANONICAL.encode(["payload", salt, payload]).encode()
+    assert draft.digest == hmac.digest(keys.mac, signed, "sha256").hex()
+    assert open_payload(keys, draft.seal(1, GENESIS)) == payload
