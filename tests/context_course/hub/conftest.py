@@ -72,12 +72,15 @@ class Hub:
             return str(json.load(response)["token"])
 
 
-def start_test_hub(folder: Path, *, spawner_env: dict[str, str] | None = None) -> Hub:
-    require_binary("chp", "configurable-http-proxy")
-    course = load_course(folder)
-    admin = secrets.token_hex(32)
-    plan = plan_hub(
-        course,
+def plan_test_hub(
+    folder: Path,
+    *,
+    spawner_env: dict[str, str] | None = None,
+    extra_services: tuple[dict[str, object], ...] = (),
+) -> HubPlan:
+    """The course in ``folder`` on four free ports, with grace as instructor."""
+    return plan_hub(
+        load_course(folder),
         port=free_port(),
         service_port=free_port(),
         hub_api_port=free_port(),
@@ -85,8 +88,15 @@ def start_test_hub(folder: Path, *, spawner_env: dict[str, str] | None = None) -
         instructors=("grace",),
         others=("mallory",),
         spawner_env=spawner_env,
-        extra_services=({"name": "tester", "api_token": admin},),
+        extra_services=extra_services,
     )
+
+
+def start_test_hub(folder: Path, *, spawner_env: dict[str, str] | None = None) -> Hub:
+    require_binary("chp", "configurable-http-proxy")
+    admin = secrets.token_hex(32)
+    services: tuple[dict[str, object], ...] = ({"name": "tester", "api_token": admin},)
+    plan = plan_test_hub(folder, spawner_env=spawner_env, extra_services=services)
     return Hub(plan, start_hub(plan, ready_timeout=300), admin)
 
 

@@ -9,25 +9,15 @@ from pathlib import Path
 import pytest
 
 from context_course.hub import launch
-from context_course.hub.launch import HubError, _why, plan_hub, start_hub
-from grader.pipeline.config import load_course
-from tests.conftest import free_port
-from tests.context_course.hub.conftest import make_course
+from context_course.hub.launch import HubError, _why, start_hub
+from tests.context_course.hub.conftest import make_course, plan_test_hub
 from tests.services import require_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
 
 def _plan(tmp_path: Path) -> launch.HubPlan:
-    course = load_course(make_course(tmp_path / "course"))
-    return plan_hub(
-        course,
-        port=free_port(),
-        service_port=free_port(),
-        hub_api_port=free_port(),
-        proxy_api_port=free_port(),
-        instructors=("grace",),
-    )
+    return plan_test_hub(make_course(tmp_path / "course"))
 
 
 def _proxies_on(port: int) -> list[int]:
