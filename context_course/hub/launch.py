@@ -286,10 +286,13 @@ def _check_ports_free(plan: HubPlan) -> None:
                 ) from None
 
 
-def _why(log_path: Path) -> str:
-    """The hub's own error from its log: the last exception line of a traceback, else its
-    last error line (the proxy's 404s for the readiness polls come after it, as noise)."""
-    lines = log_path.read_text(errors="replace").splitlines()
+def _why(log_path: Path, start: int = 0) -> str:
+    """The hub's own error from its log after byte ``start`` (the log is appended to, so
+    earlier runs' errors come before it): the last exception line of a traceback, else
+    the last error line (the proxy's 404s for the readiness polls come after it, as noise)."""
+    with log_path.open("rb") as log:
+        log.seek(start)
+        lines = log.read().decode(errors="replace").splitlines()
     for line in reversed(lines):
         if _EXCEPTION_LINE.match(line):
             return line.strip()
@@ -347,6 +350,7 @@ def start_hub(plan: HubPlan, *, ready_timeout: float = 180.0) -> RunningHub:
     config = write_hub_config(plan)
     log_path = plan.state_dir / "jupyterhub.log"
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
+    log_start = log.tell()  # this run's lines start here
     process = subprocess.Popen(
         [str(hub_bin), "-f", str(config)],
         cwd=plan.state_dir,
@@ -362,7 +366,9 @@ def start_hub(plan: HubPlan, *, ready_timeout: float = 180.0) -> RunningHub:
         started.update(_descendants(process.pid), _proxy_of(plan))
         if process.poll() is not None:
             _kill(started | _proxy_of(plan))
-            raise HubError(f"JupyterHub exited at start: {_why(log_path)} (log: {log_path})")
+            raise HubError(
+                f"JupyterHub exited at start: {_why(log_path, log_start)} (log: {log_path})"
+            )
         if _answers(plan.url + "hub/api/") and _answers(plan.service_url + "api/me"):
             return running
         time.sleep(0.25)

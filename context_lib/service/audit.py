@@ -82,16 +82,6 @@ def _without_floats(value: Any) -> bool:
     return True
 
 
-def _text_only(payload: dict[str, Any]) -> bool:
-    """Whether every value is a ``str`` or a list of ``str`` (as in a write's payload):
-    orjson then writes :func:`canonical`'s bytes, no walk needed."""
-    for value in payload.values():
-        kind = type(value)
-        if kind is not str and (kind is not list or not all(type(x) is str for x in value)):
-            return False
-    return True
-
-
 def canonical(value: Any) -> bytes:
     """Deterministic JSON bytes (sorted keys, no spaces, never NaN or Infinity).
 
@@ -195,19 +185,9 @@ def make_draft(
     salt = nonce(16).hex()
     body = dict(payload)
     iv = nonce(_NONCE)
-    plain = signed = b""
-    if _text_only(body):  # every write's payload: no walk for floats (a test compares)
-        try:
-            plain = orjson.dumps({"salt": salt, "payload": body}, option=orjson.OPT_SORT_KEYS)
-            signed = orjson.dumps(["payload", salt, body], option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # a lone surrogate, a key that is no str: the exact path
-            plain = b""
-    if not plain:
-        plain = canonical({"salt": salt, "payload": body})
-        signed = canonical(["payload", salt, body])
+    plain = canonical({"salt": salt, "payload": body})
     sealed = iv + keys.cipher.encrypt(iv, plain, chain.encode())
-    # keys.payload_digest, without a second copy or walk
-    digest = hmac.digest(keys.mac, signed, "sha256").hex()
+    digest = _mac(keys.mac, "payload", salt, body)  # keys.payload_digest, without a 2nd copy
     return AuditDraft(chain, ts, actor, action, status, digest, sealed, keys.mac)
 
 

@@ -81,5 +81,7 @@ def test_the_reason_is_the_hubs_exception_not_the_proxys_last_lines(tmp_path: Pa
         encoding="utf-8",
     )
     assert _why(log) == "OSError: [Errno 98] Address already in use"
-    log.write_text("[E 2026-12-02 19:14:21.700 JupyterHub app:1] no config\nbye\n")
-    assert _why(log) == "[E 2026-12-02 19:14:21.700 JupyterHub app:1] no config"
+    earlier = log.stat().st_size  # the log is appended to: a later run starts here
+    with log.open("a", encoding="utf-8") as more:
+        more.write("[E 2026-12-02 19:20:00.000 JupyterHub app:1] no config\nbye\n")
+    assert _why(log, earlier) == "[E 2026-12-02 19:20:00.000 JupyterHub app:1] no config"

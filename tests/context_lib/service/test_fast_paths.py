@@ -291,8 +291,8 @@ PAYLOADS = st.dictionaries(
 def test_a_drafts_sealed_payload_and_digest_are_the_standard_librarys(
     payload: dict[str, Any],
 ) -> None:
-    """make_draft skips canonical()'s walk for text-only payloads; the sealed bytes and
-    the digest must be the standard library's canonical JSON and its MAC."""
+    """A draft's sealed bytes and digest go through orjson when it writes the same bytes;
+    they must be the standard library's canonical JSON and its MAC."""
     keys = KeyRing(MASTER).audit_keys("t_chain")
     try:
         draft = make_draft(keys, "t_chain", 1.0, "actor", "write", 200, payload)
