@@ -25,11 +25,11 @@ __all__ = [
     "MergeReport",
     "MergeStrategy",
     "Resolver",
-    "clashes",
     "conflicts_of",
     "last_change_times",
     "resolve",
     "resolver_of",
+    "split",
 ]
 
 Columns: TypeAlias = tuple[list[str], list[Any], list[Any]]  # keys, values, values
@@ -37,6 +37,8 @@ Resolver: TypeAlias = Callable[[str, Any, Any], Any]
 MergeStrategy: TypeAlias = str | Resolver
 STRATEGIES = ("last_writer_wins", "ours", "theirs", "raise")
 _NO_TIME = -math.inf
+_ABSENT: Any = object()  # a key ``data`` does not hold (``None`` is a value)
+_FLIP = bytes.maketrans(b"\0\1", b"\1\0")  # swaps 0 and 1 in a mask of bytes
 _CONTAINERS = frozenset({list, dict})
 _new_tuple = tuple.__new__  # builds NamedTuples without a Python-level call
 
@@ -110,26 +112,42 @@ class MergeReport:
         return f"MergeReport(applied={self.applied!r}, conflicts={self.conflicts!r})"
 
 
-def clashes(data: dict[str, Any], theirs: dict[str, Any]) -> Columns:
-    """The keys both hold with different JSON values, with our and their values.
+def split(data: dict[str, Any], theirs: dict[str, Any]) -> tuple[list[str], list[Any], Columns]:
+    """``theirs`` against ``data``: the keys only ``theirs`` holds with their values, and
+    the clashes (keys both hold with different JSON values, with our and their values).
 
-    ``!=`` runs in C over all common keys; only pairs equal in Python need a closer
+    One lookup per key of ``theirs``, in C: the pass that finds our value also tells a new
+    key from a common one, and their values come from ``theirs.values()`` without a second
+    lookup. ``!=`` runs in C over the common keys; only pairs equal in Python need a closer
     look, since JSON tells ``1``, ``1.0`` and ``True`` apart (and ``[1]`` from ``[1.0]``).
     """
-    common = list(filter(data.__contains__, theirs))
-    ours = list(map(data.__getitem__, common))
-    their_values = list(map(theirs.__getitem__, common))
-    differ = list(map(operator.ne, ours, their_values))
+    their_keys = list(theirs)
+    their_values = list(theirs.values())
+    ours_all = list(map(data.get, their_keys, repeat(_ABSENT)))
+    absent = bytes(map(operator.is_, ours_all, repeat(_ABSENT)))  # 1 where only theirs has it
+    new_keys = list(compress(their_keys, absent))
+    new_values = list(compress(their_values, absent))
+    if len(new_keys) == len(their_keys):
+        return new_keys, new_values, ([], [], [])
+    common_at = absent.translate(_FLIP)  # the complement, in one C call
+    common = list(compress(their_keys, common_at))
+    ours = list(compress(ours_all, common_at))
+    theirs_common = list(compress(their_values, common_at))
+    differ = list(map(operator.ne, ours, theirs_common))
     for i in compress(range(len(differ)), map(operator.not_, differ)):  # equal in Python
-        o, t = ours[i], their_values[i]
+        o, t = ours[i], theirs_common[i]
         if o is not t:
             differ[i] = not same_value(o, t)
     if all(differ):
-        return common, ours, their_values
+        return new_keys, new_values, (common, ours, theirs_common)
     return (
-        list(compress(common, differ)),
-        list(compress(ours, differ)),
-        list(compress(their_values, differ)),
+        new_keys,
+        new_values,
+        (
+            list(compress(common, differ)),
+            list(compress(ours, differ)),
+            list(compress(theirs_common, differ)),
+        ),
     )
 
 
@@ -176,27 +194,32 @@ def resolve(
     found: Columns,
     strategy: MergeStrategy,
     resolver: Resolver | None,
-    theirs_log: tuple[list[str], list[float], str],
+    theirs_log: tuple[list[str], list[float], str, bool],
     our_log: ChangeLog,
 ) -> Columns:
     """The changes (keys, old values, new values) that resolve the clashes ``found``.
 
-    ``theirs_log`` is the other side's history columns (keys, times) and the prefix its
-    keys are merged under; ``our_log`` is ours. Not for ``"raise"``, which the caller
-    handles before anything is resolved.
+    ``theirs_log`` is the other side's history columns (keys, times), the prefix its
+    keys are merged under, and whether every key it holds has a change in that history;
+    ``our_log`` is ours. Not for ``"raise"``, which the caller handles before anything
+    is resolved.
     """
     if strategy == "theirs":
         return found
     keys, ours, theirs = found
     if strategy == "last_writer_wins":
+        # Usually the other side changed its keys after all of ours: then it wins every
+        # clash. If each of its keys has a change in its history, its earliest change
+        # proves that without indexing either history.
+        their_keys, their_times, prefix, every_key_timed = theirs_log
+        ours_latest = max(our_log.times, default=_NO_TIME)
+        if every_key_timed and min(their_times, default=_NO_TIME) >= ours_latest:
+            return found
         # Last-change times come from the histories; computed only when needed so that
         # ``set`` keeps no per-key timestamp.
-        their_keys, their_times, prefix = theirs_log
         last = last_change_times(their_keys, their_times, prefix)
         theirs_at = list(map(last.get, keys, repeat(_NO_TIME)))
-        # Usually the other side changed its keys after all of ours: then it wins every
-        # clash, with no need to index our history.
-        if min(theirs_at) >= max(our_log.times, default=_NO_TIME):
+        if min(theirs_at) >= ours_latest:
             return found
         ours_last = last_change_times(our_log.keys, our_log.times)
         wins = list(map(operator.ge, theirs_at, map(ours_last.get, keys, repeat(_NO_TIME))))

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import filterfalse, repeat
+from itertools import repeat
 from typing import Any
 
 from context_lib import snapshot
@@ -34,10 +34,10 @@ from context_lib.clashes import (
     Conflict,
     MergeReport,
     MergeStrategy,
-    clashes,
     conflicts_of,
     resolve,
     resolver_of,
+    split,
 )
 from context_lib.errors import ContextError, MergeConflictError, SnapshotError
 from context_lib.history import GONE, Change, ChangeLog, HistoryView
@@ -87,6 +87,7 @@ class Context:
         "_clean_from",
         "_clock",
         "_data",
+        "_every_key_timed",
         "_flat",
         "_history",
         "_lock",
@@ -101,6 +102,9 @@ class Context:
     ) -> None:
         self._data: dict[str, Any] = {}
         self._flat: dict[str, Any] = {}  # key -> its stored container known to be flat
+        # Whether every stored key has a change in the history (false once values were
+        # restored without changes): merges then find the last writer from times alone.
+        self._every_key_timed = True
         self._log = ChangeLog()
         self._clean_from = 0  # changes from this index on are dirty
         self._carried: dict[str, int] = {}  # older dirty keys -> seq of their last change
@@ -490,6 +494,7 @@ class Context:
         ctx._log = log
         ctx._history = HistoryView(log)
         ctx._clean_from = len(log)
+        ctx._every_key_timed = not data
         return ctx
 
     @classmethod
@@ -539,22 +544,23 @@ class Context:
         resolver = resolver_of(strategy)
         start = "" if prefix is None else check_prefix(prefix) + "."
         check_who(who)
-        theirs, their_keys, their_times = _merge_source(other)
+        theirs, their_keys, their_times, every_key_timed = _merge_source(other)
         if start:
             theirs = {start + k: v for k, v in theirs.items()}
         with self._lock:
-            data = self._data
             # Merges routinely bring thousands of keys: the passes below run in C
-            # (filter, map, compress, zip) over columns (keys, old values, new values).
-            keys = list(filterfalse(data.__contains__, theirs))
+            # (map, compress, zip) over columns (keys, old values, new values).
+            keys, news, found = split(self._data, theirs)  # found: (keys, ours, theirs) that differ
             olds: list[Any] = [None] * len(keys)
-            news = list(map(theirs.__getitem__, keys))
-            found = clashes(data, theirs)  # (keys, ours, theirs) that differ
             if found[0]:
                 if strategy == "raise":
                     raise MergeConflictError(conflicts_of(found))
                 won = resolve(
-                    found, strategy, resolver, (their_keys, their_times, start), self._log
+                    found,
+                    strategy,
+                    resolver,
+                    (their_keys, their_times, start, every_key_timed),
+                    self._log,
                 )
                 keys += won[0]
                 olds += won[1]
@@ -563,16 +569,16 @@ class Context:
                 self._apply(keys, olds, news, who)
             return MergeReport._of(keys, found)
 
-    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float]]:
-        """What a merge reads from this context: its values, and the keys and times of
-        its changes (history columns).
+    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float], bool]:
+        """What a merge reads from this context: its values, the keys and times of its
+        changes (history columns), and whether every key it holds has a change there.
 
         A hook for subclasses that hold values elsewhere until asked
         (``context_lib.patterns.LazyContext`` loads them here).
         """
         with self._lock:
             n = len(self._log)
-            return dict(self._data), self._log.keys[:n], self._log.times[:n]
+            return dict(self._data), self._log.keys[:n], self._log.times[:n], self._every_key_timed
 
     def _apply(self, keys: list[str], olds: list[Any], news: list[Any], who: str | None) -> None:
         """Record validated, owned values (unique keys) as changes made at one instant."""
@@ -585,10 +591,10 @@ class Context:
 
 def _merge_source(
     other: Context | Mapping[str, Any],
-) -> tuple[dict[str, Any], list[str], list[float]]:
+) -> tuple[dict[str, Any], list[str], list[float], bool]:
     if isinstance(other, Context):
         return other._merge_view()
     if isinstance(other, Mapping):
         check_keys(other)
-        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, [], []
+        return {k: own(v, f"value[{k!r}]") for k, v in other.items()}, [], [], not other
     raise ContextError(f"can only merge a Context or a mapping, not {type(other).__name__}")

@@ -40,6 +40,7 @@ class LazyContext(Context):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(clock=clock)
+        self._every_key_timed = False  # its values come from the store, not from changes
         self._store = store
         self._loaded: set[str] = set()
         self._unloaded: dict[str, None] = dict.fromkeys(
@@ -172,7 +173,7 @@ class LazyContext(Context):
         self.load_all()
         return super().to_json(include_history)
 
-    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float]]:
+    def _merge_view(self) -> tuple[dict[str, Any], list[str], list[float], bool]:
         self.load_all()
         return super()._merge_view()
 
