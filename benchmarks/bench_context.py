@@ -22,17 +22,24 @@ Goals are printed beside each ratio; results are written as JSON + Markdown to `
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
+import gc
 import json
+import os
+import platform
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import Bench, BenchResult, Sample, thread_cpu_clock
+from benchmarks.instructions import CountError, count_instructions, counted
 from context_lib import Context
 
 KEYS = 10_000
@@ -125,16 +132,19 @@ class MinimalCopying(Minimal):
         self._dirty.add(key)
 
 
-def timed(setup: Callable[[], Any], op: Callable[[Any], int]) -> Callable[[], Sample]:
-    """A run whose ``setup`` is not timed: only ``op(state)`` is, on this thread's CPU."""
+@dataclass(frozen=True)
+class Timed:
+    """A run whose ``setup`` is not measured: only ``op(state)`` is, on this thread's CPU
+    (and, under ``--instructions``, in machine instructions)."""
 
-    def run() -> Sample:
-        state = setup()
+    setup: Callable[[], Any]
+    op: Callable[[Any], int]
+
+    def __call__(self) -> Sample:
+        state = self.setup()
         cpu0, wall0 = thread_cpu_clock(), time.perf_counter()
-        ops = op(state)
+        ops = counted(self.op, state)
         return Sample(thread_cpu_clock() - cpu0, time.perf_counter() - wall0, max(ops, 1))
-
-    return run
 
 
 # ---------------------------------------------------------------------- rows
@@ -143,7 +153,7 @@ def timed(setup: Callable[[], Any], op: Callable[[Any], int]) -> Callable[[], Sa
 Mix = Callable[[int, int], list[Any]]
 
 
-def bench_get(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
+def get_bench(mix: Mix, suffix: str = "") -> Bench:
     keys = dotted_keys(KEYS)
     data = dict(zip(keys, mix(KEYS, 0), strict=True))
     ctx, minimal = Context.from_dict(data), Minimal(data)
@@ -180,10 +190,10 @@ def bench_get(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     bench.side("MinimalCopying.get", with_copying, baseline=True)
     bench.side("d[k]", with_dict, baseline=True)
     bench.notes.append(f"10k keys, {MIX_NAMES[mix]}; containers are returned as copies")
-    return bench.run(rounds)
+    return bench
 
 
-def bench_set(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
+def set_bench(mix: Mix, suffix: str = "") -> Bench:
     keys = dotted_keys(KEYS)
     versions = [mix(KEYS, salt) for salt in (1, 2)]
     ctx = Context.from_dict(dict(zip(keys, mix(KEYS, 0), strict=True)))
@@ -226,10 +236,10 @@ def bench_set(rounds: int, mix: Mix, suffix: str = "") -> BenchResult:
     bench.side("MinimalCopying.set", with_copying, baseline=True)
     bench.side("d[k] = v", with_dict, baseline=True)
     bench.notes.append(f"10k keys, each set to a changed value, {MIX_NAMES[mix]}; history kept")
-    return bench.run(rounds)
+    return bench
 
 
-def bench_sets_and_pop(rounds: int) -> BenchResult:
+def sets_and_pop_bench() -> Bench:
     n = 100_000
     keys = dotted_keys(n)
     start, changed = value_mix(n, 0), value_mix(n, 3)
@@ -261,22 +271,22 @@ def bench_sets_and_pop(rounds: int) -> BenchResult:
         return n
 
     bench = Bench("context-100k-sets-pop")
-    bench.side("Context 100k sets + pop", timed(ctx_setup, ctx_op))
+    bench.side("Context 100k sets + pop", Timed(ctx_setup, ctx_op))
     bench.side(
         "Minimal 100k sets + pop",
-        timed(lambda: Minimal(dict(zip(keys, start, strict=True))), minimal_op),
+        Timed(lambda: Minimal(dict(zip(keys, start, strict=True))), minimal_op),
         baseline=True,
     )
     bench.side(
         "dict + dirty dict",
-        timed(lambda: dict(zip(keys, start, strict=True)), dict_op),
+        Timed(lambda: dict(zip(keys, start, strict=True)), dict_op),
         baseline=True,
     )
     bench.notes.append("100k distinct keys each changed once, then the dirty keys popped")
-    return bench.run(max(3, rounds // 2))
+    return bench
 
 
-def bench_merge(rounds: int) -> BenchResult:
+def merge_bench() -> Bench:
     a_data = dict(zip(dotted_keys(KEYS), value_mix(KEYS, 0), strict=True))
     # Half of b's keys are a's with different values (conflicts), half are new.
     b_keys = dotted_keys(KEYS + KEYS // 2)[KEYS // 2 :]
@@ -298,16 +308,16 @@ def bench_merge(rounds: int) -> BenchResult:
 
     minimal_b = Minimal(b_data)
     bench = Bench("context-merge")
-    bench.side("Context.merge_from", timed(lambda: Context.from_json(a_text), ctx_op))
-    bench.side("Minimal per-key merge", timed(lambda: Minimal(a_data), minimal_op), baseline=True)
-    bench.side("{**a, **b}", timed(lambda: None, dict_op), baseline=True)
+    bench.side("Context.merge_from", Timed(lambda: Context.from_json(a_text), ctx_op))
+    bench.side("Minimal per-key merge", Timed(lambda: Minimal(a_data), minimal_op), baseline=True)
+    bench.side("{**a, **b}", Timed(lambda: None, dict_op), baseline=True)
     bench.notes.append(
         "two 10k-key contexts with history, 5k conflicts, default strategy (last_writer_wins)"
     )
-    return bench.run(rounds)
+    return bench
 
 
-def bench_json(rounds: int) -> tuple[BenchResult, BenchResult]:
+def json_benches() -> tuple[Bench, Bench]:
     n = 100_000
     data = dict(zip(dotted_keys(n), value_mix(n, 0), strict=True))
     ctx = Context.from_dict(data)
@@ -328,7 +338,7 @@ def bench_json(rounds: int) -> tuple[BenchResult, BenchResult]:
     load.side("json.loads", once(lambda: json.loads(plain)), baseline=True)
     for b in (dump, load):
         b.notes.append("100k keys of the value mix")
-    return dump.run(rounds), load.run(rounds)
+    return dump, load
 
 
 def scalar_mix(n: int, salt: int) -> list[Any]:
@@ -409,30 +419,137 @@ GOALS: list[tuple[str, str, str, float]] = [
 ]
 
 
+# Each ``--only`` name and the benches it runs, built when asked (each builds its data).
+ROWS: dict[str, Callable[[], list[Bench]]] = {
+    "get": lambda: [get_bench(value_mix), get_bench(scalar_mix, "-scalars")],
+    "set": lambda: [set_bench(value_mix), set_bench(scalar_mix, "-scalars")],
+    "pop": lambda: [sets_and_pop_bench()],
+    "merge": lambda: [merge_bench()],
+    "json": lambda: list(json_benches()),
+}
+
+
+def count_side(row: str, bench_name: str, side: str) -> None:
+    """The child of ``--instructions``: run one side once to warm it, then once counted
+    (only the side's measured part: a :class:`Timed` run counts its ``op`` itself)."""
+    (bench,) = [b for b in ROWS[row]() if b.name == bench_name]
+    run = bench.run_of(side)
+    # Warm it first, uncounted, as the timed rounds are: the interpreter specialises the
+    # hot paths. (A Timed run counts its op itself, so warm it by its parts.)
+    if isinstance(run, Timed):
+        run.op(run.setup())
+    else:
+        run()
+    gc.collect()
+    gc.disable()
+    out = run() if isinstance(run, Timed) else counted(run)
+    ops = out.ops if isinstance(out, Sample) else max(int(out), 1)
+    print(json.dumps({"ops": ops}))
+
+
+def instructions(rows: list[str], out: Path, before: Path | None = None) -> int:
+    """Instructions per operation of every side of ``rows``, counted under valgrind, and
+    their ratios; saved as ``context-instructions.json`` / ``.md``. ``before``: an earlier
+    run's JSON (another version of the code), shown beside each count."""
+    earlier: dict[tuple[str, str], float] = {}
+    if before is not None:
+        try:
+            rows_before = json.loads(before.read_text(encoding="utf-8"))
+            earlier = {(r["bench"], r["side"]): float(r["per_op"]) for r in rows_before}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: {before} is not a context-instructions.json: {exc}", file=sys.stderr)
+            return 1
+    jobs = [(row, b.name, side) for row in rows for b in ROWS[row]() for side in b.side_names]
+    script = str(Path(__file__).resolve())
+
+    def one(job: tuple[str, str, str]) -> tuple[int, int]:
+        total, stdout = count_instructions([script, "--count-side", *job])
+        return total, int(json.loads(stdout.strip().splitlines()[-1])["ops"])
+
+    try:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            counts = dict(zip(jobs, pool.map(one, jobs), strict=True))
+    except CountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    per_op = {(b, side): total / ops for (_, b, side), (total, ops) in counts.items()}
+    lines = [
+        "### context-instructions",
+        "",
+        f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M UTC}, machine instructions per operation "
+        "(valgrind callgrind, only the measured part of each run), Python "
+        f"{platform.python_version()}",
+        "",
+        f"| bench | side | instructions/op |{' before | change |' if earlier else ''}",
+        f"| --- | --- | ---: |{' ---: | ---: |' if earlier else ''}",
+        *(
+            f"| {b} | {side} | {n:,.0f} |" + _before_cells(earlier, (b, side), n)
+            for (b, side), n in per_op.items()
+        ),
+        "",
+        "| ratio (instructions) | ratio |",
+        "| --- | ---: |",
+    ]
+    # No goal marks: the goals are on CPU time, and a row whose baseline waits on memory
+    # (100k keys) runs few instructions per unit of time. Compare versions with these.
+    for bench_name, subject, baseline, _goal in GOALS:
+        if (bench_name, subject) in per_op and (bench_name, baseline) in per_op:
+            r = per_op[bench_name, subject] / per_op[bench_name, baseline]
+            label = f"{bench_name.removeprefix('context-')}: {subject} / {baseline}"
+            lines.append(f"| {label} | {r:.2f}× |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "context-instructions.md").write_text(text, encoding="utf-8")
+    (out / "context-instructions.json").write_text(
+        json.dumps([{"bench": b, "side": s, "per_op": n} for (b, s), n in per_op.items()], indent=2)
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"results: {out}/context-instructions.json and .md")
+    return 0
+
+
+def _before_cells(earlier: dict[tuple[str, str], float], key: tuple[str, str], now: float) -> str:
+    if not earlier:
+        return ""
+    if key not in earlier:
+        return " - | - |"
+    return f" {earlier[key]:,.0f} | {now / earlier[key] - 1:+.1%} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
-    parser.add_argument("--only", default=None, help="comma-separated: get,set,pop,merge,json")
+    parser.add_argument("--only", default=None, help="comma-separated: " + ",".join(ROWS))
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count machine instructions per operation under valgrind instead of timing",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="with --instructions: an earlier run's context-instructions.json, for a change column",
+    )
+    parser.add_argument("--count-side", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    only = set(args.only.split(",")) if args.only else None
-
-    def wanted(name: str) -> bool:
-        return only is None or name in only
+    if args.count_side:
+        count_side(*args.count_side)
+        return 0
+    only = args.only.split(",") if args.only else list(ROWS)
+    unknown = [name for name in only if name not in ROWS and name != "memory"]
+    if unknown:
+        parser.error(f"unknown row {unknown[0]!r}; rows are {', '.join(ROWS)}")
+    if args.instructions:
+        return instructions([name for name in only if name in ROWS], Path(args.out), args.before)
 
     results: list[BenchResult] = []
-    if wanted("get"):
-        results.append(bench_get(args.rounds, value_mix))
-        results.append(bench_get(args.rounds, scalar_mix, "-scalars"))
-    if wanted("set"):
-        results.append(bench_set(args.rounds, value_mix))
-        results.append(bench_set(args.rounds, scalar_mix, "-scalars"))
-    if wanted("pop"):
-        results.append(bench_sets_and_pop(args.rounds))
-    if wanted("merge"):
-        results.append(bench_merge(args.rounds))
-    if wanted("json"):
-        results.extend(bench_json(args.rounds))
+    for name in only:
+        if name in ROWS:
+            rounds = max(3, args.rounds // 2) if name == "pop" else args.rounds
+            results.extend(bench.run(rounds) for bench in ROWS[name]())
     by_name = {r.name: r for r in results}
     if results:
         first = results[0]
@@ -450,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         goal_text = f"≤ {goal:g}×{mark}" if goal else "-"
         label = f"{bench_name.removeprefix('context-')}: {subject} / {baseline}"
         print(f"{label:78} {r.median:7.2f}× {r.low:5.2f}–{r.high:5.2f}×  {goal_text}")
-    if only is None or "memory" in only:
+    if args.only is None or "memory" in only:
         print()
         for label, mix in (("scalars", scalar_mix), ("value mix", value_mix)):
             repeated, first_changes = bytes_per_change(mix)

@@ -350,6 +350,17 @@ class Bench:
             raise ValueError(f"side {name!r} added twice")
         self._sides.append(_Side(name, run, baseline))
 
+    @property
+    def side_names(self) -> list[str]:
+        return [s.name for s in self._sides]
+
+    def run_of(self, name: str) -> Callable[[], int | Sample]:
+        """The run of side ``name``, to call outside :meth:`run` (e.g. under valgrind)."""
+        for s in self._sides:
+            if s.name == name:
+                return s.run
+        raise KeyError(name)
+
     def _measure(self, side: _Side) -> Sample:
         if self.collect_garbage:
             gc.collect()
