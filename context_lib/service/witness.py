@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from context_lib.service.audit import AuditEntry, hmac_sha256
+from context_lib.service.audit import AuditEntry
 from context_lib.service.errors import ConfigurationError
 
 __all__ = ["Witness", "WitnessState"]
@@ -53,7 +53,7 @@ class Witness:
         self._fd: int | None = None
 
     def _sign(self, chain: str, seq: int, hash_: str) -> str:
-        return hmac_sha256(self._key, f"{chain}\t{seq}\t{hash_}".encode()).hex()
+        return hmac.digest(self._key, f"{chain}\t{seq}\t{hash_}".encode(), "sha256").hex()
 
     def record(self, entries: Iterable[AuditEntry]) -> None:
         """Append a checkpoint of the newest of ``entries`` in each chain."""

@@ -28,7 +28,6 @@ from context_lib.service.audit import (
     VERSION,
     _entry_hash,
     canonical,
-    hmac_sha256,
     make_draft,
     open_payload,
 )
@@ -268,28 +267,6 @@ def test_entry_hash_fast_path_is_the_mac_over_canonical_bytes(
     except UnicodeEncodeError:
         fast = UnicodeEncodeError
     assert fast == slow
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=100), st.binary(max_size=300))
-def test_hmac_from_a_keyed_copy_is_the_one_shot_hmac(key: bytes, data: bytes) -> None:
-    """Every audit MAC and witness signature: the same bytes as ``hmac.digest``, keys
-    longer than a SHA-256 block (hashed first) and empty ones included, twice over (the
-    second time from the remembered state)."""
-    expected = hmac.digest(key, data, "sha256")
-    assert hmac_sha256(key, data) == expected
-    assert hmac_sha256(key, data) == expected
-    assert hmac_sha256(key, data + b"x") == hmac.digest(key, data + b"x", "sha256")
-
-
-def test_remembered_hmac_keys_are_bounded_and_forgetting_them_changes_no_mac() -> None:
-    from context_lib.service import audit
-
-    keys = [i.to_bytes(4, "big") * 8 for i in range(audit._KEYED_MAX + 10)]
-    for key in keys:
-        assert hmac_sha256(key, b"m") == hmac.digest(key, b"m", "sha256")
-    assert len(audit._KEYED) <= audit._KEYED_MAX
-    assert hmac_sha256(keys[0], b"m") == hmac.digest(keys[0], b"m", "sha256")
 
 
 def test_entry_hash_of_unexpected_types_takes_the_exact_path() -> None:
