@@ -446,7 +446,8 @@ class _App(Starlette):
     answers it with the same response (a test compares the two ways). The endpoint
     catches every error it knows; anything else propagates to the server, which logs
     it and answers 500, as Starlette's error middleware does. A PUT under a
-    ``root_path`` (a mounted app) takes Starlette's way.
+    ``root_path`` (a mounted app) takes Starlette's way. Middleware added with
+    ``add_middleware`` does not see these writes: add it here too, or drop ``direct``.
     """
 
     def __init__(self, *, direct: Route, **options: Any) -> None:
